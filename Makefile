@@ -1,0 +1,48 @@
+# Two commands do all the set-up: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+
+.PHONY: run test lint bench redis clean-venv
+
+$(VENV)/.installed: requirements.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+# Local use: DEBUG on, SQLite unless DATABASE_URL says otherwise, demo data if empty.
+run: export DEBUG ?= 1
+run: $(VENV)/.installed redis
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_demo --if-empty
+	@echo ""
+	@echo "ctir is starting on http://127.0.0.1:$(PORT)/  (web + Celery worker; Ctrl-C stops both)"
+	@echo ""
+	PATH="$(CURDIR)/$(BIN):$$PATH" PORT=$(PORT) $(BIN)/honcho start
+
+redis:
+	@if $(BIN)/python -c "import redis,sys; redis.Redis.from_url('$${CELERY_BROKER_URL:-redis://127.0.0.1:6379/0}').ping()" 2>/dev/null; then \
+		echo "Redis is up."; \
+	elif command -v redis-server >/dev/null; then \
+		echo "Starting a local redis-server on 127.0.0.1:6379"; \
+		redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no; \
+		sleep 1; \
+	else \
+		echo "No Redis answers and redis-server is not installed."; \
+		echo "Install it (Debian/Ubuntu: apt-get install redis-server; macOS: brew install redis)"; \
+		echo "or point CELERY_BROKER_URL at a running Redis."; exit 1; \
+	fi
+
+test: export SECRET_KEY ?= ctir-test-only-key
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+
+bench: $(VENV)/.installed
+	$(BIN)/python bench/import_100k.py
+	$(BIN)/python bench/train_demo.py

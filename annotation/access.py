@@ -1,0 +1,35 @@
+"""Who may see what. Every project view calls `project_for` on its first line."""
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from .models import Membership, Project, Role
+
+ALL_ROLES = (Role.ADMIN, Role.ANNOTATOR, Role.READER)
+STAFF_ROLES = (Role.ADMIN, Role.ANNOTATOR)
+
+
+def role_in(user, project) -> str | None:
+    if not user.is_authenticated:
+        return None
+    if user.is_superuser:
+        return Role.ADMIN
+    return (
+        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
+    )
+
+
+def project_for(request, slug: str, roles=STAFF_ROLES) -> Project:
+    """The project if the user may use this page; 404 for outsiders, 403 for the wrong role.
+
+    Outsiders get 404, not 403, so project slugs do not leak to people outside the project.
+    """
+    project = get_object_or_404(Project, slug=slug)
+    role = role_in(request.user, project)
+    if role is None:
+        raise Http404("No such project")
+    if role not in roles:
+        raise PermissionDenied(f"This page is not open to the {role} role")
+    request.project_role = role
+    return project

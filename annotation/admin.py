@@ -1,0 +1,85 @@
+from django.contrib import admin
+
+from . import models
+
+
+class CategoryInline(admin.TabularInline):
+    model = models.Category
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = models.Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(models.Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "created"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [CategoryInline, MembershipInline]
+
+
+@admin.register(models.Category)
+class CategoryAdmin(admin.ModelAdmin):
+    list_display = ["project", "code", "name", "key"]
+    list_filter = ["project"]
+
+
+@admin.register(models.Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "project", "role"]
+    list_filter = ["project", "role"]
+
+
+@admin.register(models.ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    list_display = ["filename", "project", "imported_by", "created", "rows", "reports_created"]
+    list_filter = ["project"]
+
+
+@admin.register(models.Patient)
+class PatientAdmin(admin.ModelAdmin):
+    list_display = ["pseudo_id", "project", "sex", "age"]
+    list_filter = ["project", "sex"]
+    search_fields = ["pseudo_id"]
+
+
+@admin.register(models.Report)
+class ReportAdmin(admin.ModelAdmin):
+    list_display = ["accession", "project", "procedure_date", "split"]
+    list_filter = ["project", "split"]
+    search_fields = ["accession", "text"]
+    raw_id_fields = ["patient", "import_batch"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Append-only records: visible in the admin, never edited there (history must hold)."""
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(models.Annotation)
+class AnnotationAdmin(ReadOnlyAdmin):
+    list_display = ["report", "user", "category", "submitted_at", "active_ms"]
+    list_filter = ["report__project", "user"]
+    raw_id_fields = ["report", "supersedes"]
+
+
+@admin.register(models.ReferenceLabel)
+class ReferenceLabelAdmin(ReadOnlyAdmin):
+    list_display = ["report", "category", "method", "set_by", "updated"]
+    list_filter = ["method", "category"]
+    raw_id_fields = ["report"]
+
+
+@admin.register(models.ReferenceLabelChange)
+class ReferenceLabelChangeAdmin(ReadOnlyAdmin):
+    list_display = ["report", "old_category", "new_category", "new_method", "changed_by",
+                    "changed_at"]
+    raw_id_fields = ["report"]

@@ -1,0 +1,362 @@
+"""Reading and checking report files (CSV or JSON Lines) before anything is written.
+
+The file is read twice, row by row: once to check every row against the file itself and the
+database, once (only when no row is bad) to write. Large files never sit in memory whole.
+"""
+
+import csv
+import datetime
+import hashlib
+import io
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .models import Category, Patient, Project, Report, Split
+
+REQUIRED_COLUMNS = ("accession", "patient_id", "sex", "age", "procedure_date", "text")
+OPTIONAL_COLUMNS = ("label", "split")
+SEX_VALUES = {
+    "f": "F", "female": "F", "w": "F", "m": "M", "male": "M",
+    "o": "O", "other": "O", "u": "U", "unknown": "U", "": "U",
+}
+SPLIT_VALUES = {
+    "train": Split.TRAIN, "training": Split.TRAIN, "val": Split.VALIDATION,
+    "valid": Split.VALIDATION, "validation": Split.VALIDATION, "test": Split.TEST,
+    "unassigned": Split.UNASSIGNED, "": None,
+}
+PREVIEW_ROWS = 10
+LOOKUP_CHUNK = 2000
+
+
+class ImportFormatError(ValueError):
+    """The file as a whole cannot be read (unknown format, no header, not UTF-8)."""
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    reason: str
+
+    def __str__(self):
+        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    accession: str
+    patient_id: str
+    sex: str
+    age: int | None
+    procedure_date: datetime.date
+    text: str
+    label: int | None
+    split: str | None
+
+
+@dataclass
+class ImportPlan:
+    filename: str
+    sha256: str = ""
+    rows: int = 0
+    new_reports: int = 0
+    unchanged: int = 0
+    new_labels: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    preview: list[dict] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    @property
+    def changes_nothing(self) -> bool:
+        return self.ok and self.new_reports == 0 and self.new_labels == 0
+
+
+def file_format(filename: str) -> str:
+    name = filename.lower()
+    if name.endswith(".csv"):
+        return "csv"
+    if name.endswith((".jsonl", ".ndjson", ".json")):
+        return "jsonl"
+    raise ImportFormatError(f"{filename}: unknown file type; use .csv or .jsonl (JSON Lines)")
+
+
+def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, str]]:
+    """Yield (line number, record or None, problem) for every data row of the file."""
+    # utf-8-sig drops a byte-order mark when there is one and is plain UTF-8 otherwise.
+    with open(path, encoding="utf-8-sig", errors="strict", newline="") as handle:
+        try:
+            if fmt == "csv":
+                yield from _csv_records(handle)
+            else:
+                yield from _jsonl_records(handle)
+        except UnicodeDecodeError as exc:
+            raise ImportFormatError(
+                f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
+            ) from exc
+
+
+def _csv_records(handle: io.TextIOBase):
+    reader = csv.reader(handle)
+    header = next(reader, None)
+    if not header:
+        raise ImportFormatError("the file is empty; expected a header line")
+    header = [h.strip().lower() for h in header]
+    yield 1, {"__header__": header}, ""
+    while True:
+        start = reader.line_num + 1
+        try:
+            values = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            yield start, None, f"unreadable CSV ({exc})"
+            return
+        if not any(v.strip() for v in values):
+            continue
+        if len(values) != len(header):
+            yield start, None, f"{len(values)} fields where the header has {len(header)}"
+            continue
+        yield start, dict(zip(header, values, strict=True)), ""
+
+
+def _jsonl_records(handle: io.TextIOBase):
+    seen_columns: list[str] = []
+    for number, line in enumerate(handle, start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"not valid JSON (column {exc.colno}: {exc.msg})"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, "each line must be one JSON object"
+            continue
+        record = {str(k).strip().lower(): v for k, v in record.items()}
+        if not seen_columns:
+            seen_columns = list(record)
+            yield 0, {"__header__": seen_columns}, ""
+        yield number, record, ""
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+class RowChecker:
+    """Turns raw records into ParsedRows, collecting every problem with its line and column."""
+
+    def __init__(self, project: Project):
+        self.categories = {c.code: c for c in Category.objects.filter(project=project)}
+        self.category_names = {c.name.lower(): c.code for c in self.categories.values()}
+
+    def category_code(self, value) -> int | None:
+        raw = _text(value)
+        if not raw:
+            return None
+        if raw.isdigit() and int(raw) in self.categories:
+            return int(raw)
+        return self.category_names.get(raw.lower(), -1)
+
+    def parse(self, line: int, record: dict) -> tuple[ParsedRow | None, list[RowError]]:
+        errors = []
+
+        def bad(column, reason):
+            errors.append(RowError(line, column, reason))
+
+        accession = _text(record.get("accession"))
+        if not accession:
+            bad("accession", "empty accession")
+        elif len(accession) > 64:
+            bad("accession", "accession longer than 64 characters")
+        patient_id = _text(record.get("patient_id"))
+        if not patient_id:
+            bad("patient_id", "empty patient_id")
+        sex = SEX_VALUES.get(_text(record.get("sex")).lower())
+        if sex is None:
+            bad("sex", f"unknown sex {_text(record.get('sex'))!r} (use F, M, O or U)")
+        age_raw = _text(record.get("age"))
+        age = None
+        if age_raw:
+            try:
+                age = int(float(age_raw)) if age_raw.replace(".", "", 1).isdigit() else None
+            except ValueError:
+                age = None
+            if age is None or not 0 <= age <= 120:
+                bad("age", f"age {age_raw!r} is not a whole number of years from 0 to 120")
+                age = None
+        date_raw = _text(record.get("procedure_date"))
+        date = None
+        try:
+            date = datetime.date.fromisoformat(date_raw)
+            if len(date_raw) != 10:
+                raise ValueError
+        except ValueError:
+            bad("procedure_date", f"bad date {date_raw!r} (expected YYYY-MM-DD)")
+        text = _text(record.get("text"))
+        if not text:
+            bad("text", "empty report text")
+        label = self.category_code(record.get("label"))
+        if label == -1:
+            known = ", ".join(f"{c.code} {c.name}" for c in self.categories.values())
+            bad("label", f"unknown category {_text(record.get('label'))!r} (known: {known})")
+        split_raw = _text(record.get("split")).lower()
+        split = SPLIT_VALUES.get(split_raw, "bad")
+        if split == "bad":
+            bad("split", f"unknown split {split_raw!r} (use train, validation, test or unassigned)")
+        if errors:
+            return None, errors
+        return ParsedRow(line, accession, patient_id, sex, age, date, text, label, split), []
+
+
+def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPlan):
+    """Yield parsed rows; file-level and row-level problems go into plan.errors/warnings."""
+    for line, record, problem in _raw_records(path, fmt):
+        if problem:
+            plan.errors.append(RowError(line, "", problem))
+            continue
+        if "__header__" in record:
+            columns = record["__header__"]
+            plan.columns = columns
+            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+            for column in missing:
+                plan.errors.append(RowError(max(line, 1), column, "missing column"))
+            if missing:
+                return
+            unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+            if unknown:
+                plan.warnings.append("Ignored unknown columns: " + ", ".join(unknown))
+            continue
+        if fmt == "jsonl":
+            missing = [c for c in REQUIRED_COLUMNS if c not in record]
+            for column in missing:
+                plan.errors.append(RowError(line, column, "missing column"))
+            if missing:
+                continue
+        row, errors = checker.parse(line, record)
+        plan.errors.extend(errors)
+        if row is not None:
+            yield row
+
+
+def plan_import(project: Project, path: Path, filename: str | None = None) -> ImportPlan:
+    """Check the whole file against itself and the database; write nothing."""
+    filename = filename or path.name
+    plan = ImportPlan(filename=filename)
+    try:
+        fmt = file_format(filename)
+        plan.sha256 = _sha256(path)
+        checker = RowChecker(project)
+        rows = iter_checked_rows(path, fmt, checker, plan)
+        _check_against_file_and_database(project, rows, plan)
+    except ImportFormatError as exc:
+        plan.errors.append(RowError(0, "", str(exc)))
+    if plan.rows == 0 and not plan.errors:
+        plan.errors.append(RowError(0, "", f"{filename}: no report rows found"))
+    return plan
+
+
+def _check_against_file_and_database(project, rows, plan: ImportPlan):
+    first_line_of: dict[str, int] = {}
+    patient_sex: dict[str, tuple[str, int]] = {}
+    pending: list[ParsedRow] = []
+
+    def flush():
+        _check_chunk_against_database(project, pending, plan)
+        pending.clear()
+
+    for row in rows:
+        plan.rows += 1
+        if len(plan.preview) < PREVIEW_ROWS:
+            plan.preview.append(
+                {
+                    "line": row.line, "accession": row.accession, "patient_id": row.patient_id,
+                    "procedure_date": row.procedure_date, "label": row.label, "split": row.split,
+                    "text": row.text[:160],
+                }
+            )
+        if row.accession in first_line_of:
+            plan.errors.append(RowError(
+                row.line, "accession",
+                f"duplicate accession {row.accession!r} "
+                f"(first on line {first_line_of[row.accession]})",
+            ))
+            continue
+        first_line_of[row.accession] = row.line
+        known = patient_sex.get(row.patient_id)
+        if known and "U" not in (known[0], row.sex) and known[0] != row.sex:
+            plan.errors.append(RowError(
+                row.line, "sex",
+                f"patient {row.patient_id} is {row.sex} here but {known[0]} on line {known[1]}",
+            ))
+        elif not known or known[0] == "U":
+            patient_sex[row.patient_id] = (row.sex, row.line)
+        pending.append(row)
+        if len(pending) >= LOOKUP_CHUNK:
+            flush()
+    flush()
+
+
+def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPlan):
+    if not rows:
+        return
+    existing = {
+        accession: (text, code, method)
+        for accession, text, code, method in Report.objects.filter(
+            project=project, accession__in=[r.accession for r in rows]
+        ).values_list(
+            "accession", "text", "reference_label__category__code", "reference_label__method"
+        )
+    }
+    patients = dict(
+        Patient.objects.filter(
+            project=project, pseudo_id__in={r.patient_id for r in rows}
+        ).values_list("pseudo_id", "sex")
+    )
+    for row in rows:
+        sex = patients.get(row.patient_id)
+        if sex and "U" not in (sex, row.sex) and sex != row.sex:
+            plan.errors.append(RowError(
+                row.line, "sex", f"patient {row.patient_id} is already recorded as {sex}",
+            ))
+        if row.accession not in existing:
+            plan.new_reports += 1
+            plan.new_labels += row.label is not None
+            continue
+        text, code, method = existing[row.accession]
+        if text.strip() != row.text:
+            plan.errors.append(RowError(
+                row.line, "text",
+                f"accession {row.accession!r} already exists with a different text",
+            ))
+            continue
+        plan.unchanged += 1
+        if row.label is None:
+            continue
+        if code is None:
+            plan.new_labels += 1
+        elif code != row.label:
+            plan.errors.append(RowError(
+                row.line, "label",
+                f"accession {row.accession!r} already has reference label {code} ({method}); "
+                f"the file says {row.label}. Change it on the report page, with a reason",
+            ))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -1,0 +1,73 @@
+from django.contrib.auth.models import User
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from annotation import services
+from annotation.demo.cohort import generate_cohort
+from annotation.importing import ParsedRow
+from annotation.management.commands._common import get_project
+from annotation.models import Report, Role
+
+# Demo logins for a local machine; printed on every `make run`. Never use on a shared server.
+DEMO_USERS = [
+    ("admin", "ctir-admin", Role.ADMIN),
+    ("annotator1", "ctir-annotator1", Role.ANNOTATOR),
+    ("annotator2", "ctir-annotator2", Role.ANNOTATOR),
+    ("reader1", "ctir-reader1", Role.READER),
+    ("reader2", "ctir-reader2", Role.READER),
+]
+
+
+class Command(BaseCommand):
+    help = "Build the synthetic 1605-patient CT-guided IR cohort and the demo users."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--project", default="ct-ir")
+        parser.add_argument("--seed", type=int, default=2025)
+        parser.add_argument(
+            "--if-empty", action="store_true", help="do nothing if the project has reports"
+        )
+
+    def handle(self, *args, project, seed, if_empty, **options):
+        target = get_project(project)
+        has_reports = Report.objects.filter(project=target).exists()
+        if has_reports and if_empty:
+            self.stdout.write(f"{target.slug} already has reports; demo cohort not added.")
+        elif has_reports:
+            self.stdout.write(f"{target.slug} already has reports; the demo cohort is only "
+                              "added to an empty project.")
+        else:
+            created = seed_cohort(target, seed)
+            self.stdout.write(f"Demo cohort: {created} reports with reference labels, "
+                              "split 1142 / 131 / 332 by date.")
+        seed_users(target)
+        self.stdout.write("Demo logins (local use only):")
+        for username, password, role in DEMO_USERS:
+            self.stdout.write(f"  {role:<10} {username:<11} password {password}")
+
+
+def seed_cohort(project, seed: int) -> int:
+    rows = (
+        ParsedRow(
+            line=i, accession=r.accession, patient_id=r.patient_id, sex=r.sex, age=r.age,
+            procedure_date=r.procedure_date, text=r.text, label=r.label, split=r.split,
+        )
+        for i, r in enumerate(generate_cohort(seed), start=1)
+    )
+    with transaction.atomic():
+        created, _, _ = services.reports_write(
+            project=project, rows=rows, batch=None, user=None, reason="demo cohort"
+        )
+    return created
+
+
+def seed_users(project):
+    for username, password, role in DEMO_USERS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={"is_staff": role == Role.ADMIN, "is_superuser": role == Role.ADMIN},
+        )
+        if created:
+            user.set_password(password)
+            user.save(update_fields=["password"])
+        services.membership_set(project=project, user=user, role=role)

@@ -1,0 +1,216 @@
+from django.conf import settings
+from django.db import models
+
+
+class Project(models.Model):
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=60, unique=True)
+    description = models.TextField(blank=True)
+    guideline = models.TextField(blank=True, help_text="Shown to annotators (Markdown-like text).")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Category(models.Model):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="categories")
+    code = models.PositiveSmallIntegerField()
+    name = models.CharField(max_length=100)
+    description = models.CharField(max_length=300, blank=True)
+    key = models.CharField(max_length=1, help_text="Keyboard key that picks this category.")
+    colour = models.CharField(max_length=7, default="#64748b")
+
+    class Meta:
+        ordering = ["project", "code"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "code"], name="category_code_unique"),
+            models.UniqueConstraint(fields=["project", "key"], name="category_key_unique"),
+        ]
+        verbose_name_plural = "categories"
+
+    def __str__(self):
+        return f"{self.code} {self.name}"
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", "Admin"
+    ANNOTATOR = "annotator", "Annotator"
+    READER = "reader", "Reader"
+
+
+class Membership(models.Model):
+    """A user's role in one project; a user with no membership cannot see the project at all."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="membership_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user} {self.role} in {self.project}"
+
+
+class ImportBatch(models.Model):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="import_batches")
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    imported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    rows = models.PositiveIntegerField(default=0)
+    reports_created = models.PositiveIntegerField(default=0)
+    labels_created = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created"]
+        verbose_name_plural = "import batches"
+
+    def __str__(self):
+        return f"{self.filename} ({self.created:%Y-%m-%d})"
+
+
+class Patient(models.Model):
+    class Sex(models.TextChoices):
+        FEMALE = "F", "Female"
+        MALE = "M", "Male"
+        OTHER = "O", "Other"
+        UNKNOWN = "U", "Unknown"
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="patients")
+    pseudo_id = models.CharField("patient id", max_length=64)
+    sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
+    age = models.PositiveSmallIntegerField(
+        "age at first procedure", null=True, blank=True
+    )
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "pseudo_id"], name="patient_id_unique"),
+        ]
+
+    def __str__(self):
+        return self.pseudo_id
+
+
+class Split(models.TextChoices):
+    TRAIN = "train", "Train"
+    VALIDATION = "validation", "Validation"
+    TEST = "test", "Test"
+    UNASSIGNED = "unassigned", "Unassigned"
+
+
+class Report(models.Model):
+    project = models.ForeignKey(Project, models.CASCADE, related_name="reports")
+    patient = models.ForeignKey(Patient, models.PROTECT, related_name="reports")
+    accession = models.CharField(max_length=64)
+    procedure_date = models.DateField()
+    text = models.TextField()
+    split = models.CharField(max_length=10, choices=Split.choices, default=Split.UNASSIGNED)
+    import_batch = models.ForeignKey(
+        ImportBatch, models.SET_NULL, null=True, blank=True, related_name="reports"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["procedure_date", "accession"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "accession"], name="report_accession_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["project", "split"]),
+            models.Index(fields=["project", "procedure_date", "accession"]),
+        ]
+
+    def __str__(self):
+        return self.accession
+
+
+class Annotation(models.Model):
+    """One decision of one user on one report. Never updated: a correction is a new row."""
+
+    report = models.ForeignKey(Report, models.CASCADE, related_name="annotations")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.PROTECT, related_name="annotations")
+    category = models.ForeignKey(Category, models.PROTECT, related_name="annotations")
+    served_at = models.DateTimeField(help_text="When the server sent the report to the user.")
+    submitted_at = models.DateTimeField(help_text="When the server received the answer.")
+    active_ms = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Visible-and-active time measured in the browser."
+    )
+    # The suggestion on screen. The model version is kept as a plain id, not a foreign key:
+    # annotation data must not depend on the modeling app (data flows annotation -> modeling),
+    # and deleting a model version must never delete what people decided.
+    suggestion_model_version_id = models.PositiveIntegerField(null=True, blank=True)
+    suggested_category = models.ForeignKey(
+        Category, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    suggested_probability = models.FloatField(null=True, blank=True)
+    supersedes = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="superseded_by",
+        help_text="The earlier annotation of the same user this one corrects.",
+    )
+
+    class Meta:
+        ordering = ["submitted_at"]
+        indexes = [
+            models.Index(fields=["report", "user", "submitted_at"]),
+            models.Index(fields=["user", "submitted_at"]),
+        ]
+
+    def __str__(self):
+        return f"{self.report} -> {self.category.code} by {self.user}"
+
+
+class LabelMethod(models.TextChoices):
+    SINGLE = "single", "Single annotator"
+    AGREEMENT = "agreement", "Agreement"
+    ADJUDICATION = "adjudication", "Adjudication"
+    IMPORTED = "imported", "Imported"
+
+
+class ReferenceLabel(models.Model):
+    """The adjudicated truth for a report. Changed only through services, which keep history."""
+
+    report = models.OneToOneField(Report, models.CASCADE, related_name="reference_label")
+    category = models.ForeignKey(Category, models.PROTECT, related_name="reference_labels")
+    method = models.CharField(max_length=12, choices=LabelMethod.choices)
+    set_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.report}: {self.category.code} ({self.method})"
+
+
+class ReferenceLabelChange(models.Model):
+    report = models.ForeignKey(Report, models.CASCADE, related_name="label_history")
+    old_category = models.ForeignKey(
+        Category, models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    new_category = models.ForeignKey(Category, models.PROTECT, related_name="+")
+    old_method = models.CharField(max_length=12, blank=True)
+    new_method = models.CharField(max_length=12, choices=LabelMethod.choices)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+    reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self):
+        return f"{self.report}: {self.old_category_id} -> {self.new_category_id}"

@@ -1,0 +1,250 @@
+"""Every write to annotation data goes through here."""
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+
+from .importing import (
+    LOOKUP_CHUNK,
+    ImportPlan,
+    ParsedRow,
+    RowChecker,
+    file_format,
+    iter_checked_rows,
+    plan_import,
+)
+from .models import (
+    Category,
+    ImportBatch,
+    LabelMethod,
+    Membership,
+    Patient,
+    Project,
+    ReferenceLabel,
+    ReferenceLabelChange,
+    Report,
+    Split,
+)
+
+WRITE_BATCH = 2000
+
+
+class ImportRejected(Exception):
+    def __init__(self, plan: ImportPlan):
+        self.plan = plan
+        super().__init__(f"{plan.filename}: {len(plan.errors)} problem(s), nothing imported")
+
+
+@dataclass
+class ImportResult:
+    plan: ImportPlan
+    batch: ImportBatch | None
+
+    @property
+    def message(self) -> str:
+        p = self.plan
+        if self.batch is None:
+            return (
+                f"{p.filename}: nothing to import; all {p.unchanged} reports are already here "
+                "and unchanged."
+            )
+        return (
+            f"{p.filename}: imported {p.new_reports} new reports and {p.new_labels} reference "
+            f"labels; {p.unchanged} reports were already here and unchanged."
+        )
+
+
+def reports_import(
+    *, project: Project, path: Path, filename: str | None = None, user: User | None = None
+) -> ImportResult:
+    """Import a CSV/JSONL file: all of it or, if any row is bad, nothing (ImportRejected)."""
+    plan = plan_import(project, path, filename)
+    if not plan.ok:
+        raise ImportRejected(plan)
+    if plan.changes_nothing:
+        return ImportResult(plan=plan, batch=None)
+    second_pass = ImportPlan(filename=plan.filename)
+    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass)
+    with transaction.atomic():
+        batch = ImportBatch.objects.create(
+            project=project, filename=plan.filename, sha256=plan.sha256, imported_by=user,
+            rows=plan.rows,
+        )
+        created, labels, unchanged = reports_write(
+            project=project, rows=rows, batch=batch, user=user,
+            reason=f"imported from {plan.filename}",
+        )
+        # The file was checked a moment ago; if it changed under us, roll back rather than
+        # write something nobody previewed.
+        if second_pass.errors or (created, labels) != (plan.new_reports, plan.new_labels):
+            raise ImportRejected(second_pass if second_pass.errors else plan)
+        batch.reports_created, batch.labels_created, batch.unchanged = created, labels, unchanged
+        batch.save(update_fields=["reports_created", "labels_created", "unchanged"])
+    return ImportResult(plan=plan, batch=batch)
+
+
+def reports_write(
+    *, project: Project, rows: Iterable[ParsedRow], batch: ImportBatch | None,
+    user: User | None, reason: str,
+) -> tuple[int, int, int]:
+    """Write checked rows in chunks: new patients, new reports, labels for unlabeled reports.
+
+    Returns (reports created, labels created, rows already present). Callers hold the
+    transaction.
+    """
+    categories = {c.code: c for c in Category.objects.filter(project=project)}
+    totals = [0, 0, 0]
+    chunk: list[ParsedRow] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) >= LOOKUP_CHUNK:
+            _write_chunk(project, chunk, batch, user, reason, categories, totals)
+            chunk = []
+    _write_chunk(project, chunk, batch, user, reason, categories, totals)
+    return totals[0], totals[1], totals[2]
+
+
+def _write_chunk(project, rows, batch, user, reason, categories, totals):
+    if not rows:
+        return
+    patients = {
+        p.pseudo_id: p
+        for p in Patient.objects.filter(project=project, pseudo_id__in={r.patient_id for r in rows})
+    }
+    new_patients = {}
+    for row in sorted(rows, key=lambda r: r.procedure_date):
+        patient = patients.get(row.patient_id) or new_patients.get(row.patient_id)
+        if patient is None:
+            new_patients[row.patient_id] = Patient(
+                project=project, pseudo_id=row.patient_id, sex=row.sex, age=row.age
+            )
+        elif patient.sex == "U" and row.sex != "U" and patient.pk is None:
+            patient.sex = row.sex
+    Patient.objects.bulk_create(new_patients.values(), batch_size=WRITE_BATCH)
+    patients.update(
+        (p.pseudo_id, p)
+        for p in Patient.objects.filter(project=project, pseudo_id__in=list(new_patients))
+    )
+    existing = {
+        r.accession: r
+        for r in Report.objects.filter(
+            project=project, accession__in=[r.accession for r in rows]
+        ).select_related("reference_label")
+    }
+    new_reports = [
+        Report(
+            project=project, patient=patients[row.patient_id], accession=row.accession,
+            procedure_date=row.procedure_date, text=row.text,
+            split=row.split or Split.UNASSIGNED, import_batch=batch,
+        )
+        for row in rows
+        if row.accession not in existing
+    ]
+    Report.objects.bulk_create(new_reports, batch_size=WRITE_BATCH)
+    totals[0] += len(new_reports)
+    totals[2] += len(rows) - len(new_reports)
+    # select_related above cached the label (or its absence), so this costs no queries.
+    labelled = {a for a, r in existing.items() if hasattr(r, "reference_label")}
+    by_accession = {r.accession: r for r in new_reports} | existing
+    to_label = [
+        (by_accession[row.accession], categories[row.label])
+        for row in rows
+        if row.label is not None and row.accession not in labelled
+    ]
+    totals[1] += _labels_create(to_label, LabelMethod.IMPORTED, user, reason)
+
+
+def _labels_create(pairs, method, user, reason) -> int:
+    now = timezone.now()
+    ReferenceLabel.objects.bulk_create(
+        [ReferenceLabel(report=r, category=c, method=method, set_by=user, updated=now)
+         for r, c in pairs],
+        batch_size=WRITE_BATCH,
+    )
+    ReferenceLabelChange.objects.bulk_create(
+        [ReferenceLabelChange(report=r, new_category=c, new_method=method, changed_by=user,
+                              changed_at=now, reason=reason) for r, c in pairs],
+        batch_size=WRITE_BATCH,
+    )
+    return len(pairs)
+
+
+@transaction.atomic
+def reference_label_set(
+    *, report: Report, category: Category, method: str, user: User | None, reason: str = ""
+) -> ReferenceLabel:
+    """Set or change a report's reference label; the old value goes into its history."""
+    if category.project_id != report.project_id:
+        raise ValueError("category belongs to another project")
+    now = timezone.now()
+    label = ReferenceLabel.objects.select_for_update().filter(report=report).first()
+    old_category, old_method = (label.category, label.method) if label else (None, "")
+    if label and label.category_id == category.pk and label.method == method:
+        return label
+    if label is None:
+        label = ReferenceLabel.objects.create(
+            report=report, category=category, method=method, set_by=user, updated=now
+        )
+    else:
+        label.category, label.method, label.set_by, label.updated = category, method, user, now
+        label.save(update_fields=["category", "method", "set_by", "updated"])
+    ReferenceLabelChange.objects.create(
+        report=report, old_category=old_category, new_category=category, old_method=old_method,
+        new_method=method, changed_by=user, changed_at=now, reason=reason,
+    )
+    return label
+
+
+class SplitError(ValueError):
+    pass
+
+
+def split_counts_from_fractions(total: int, fractions: tuple[float, float, float]):
+    if any(f < 0 for f in fractions) or not math.isclose(sum(fractions), 1.0, abs_tol=1e-6):
+        raise SplitError(f"fractions must be >= 0 and add up to 1, got {fractions}")
+    train = math.floor(total * fractions[0] + 1e-9)
+    val = round(total * fractions[1])
+    return train, val, total - train - val
+
+
+@transaction.atomic
+def splits_assign(
+    *, project: Project, counts: tuple[int, int, int] | None = None,
+    fractions: tuple[float, float, float] | None = None, only_unassigned: bool = False,
+) -> dict[str, int]:
+    """Split reports chronologically: the earliest go to train, then validation, then test.
+
+    Ties on the date are broken by accession so the split never depends on insert order.
+    """
+    reports = Report.objects.filter(project=project)
+    if only_unassigned:
+        reports = reports.filter(split=Split.UNASSIGNED)
+    ids = list(reports.order_by("procedure_date", "accession").values_list("pk", flat=True))
+    total = len(ids)
+    if fractions is not None:
+        counts = split_counts_from_fractions(total, fractions)
+    if counts is None or any(c < 0 for c in counts):
+        raise SplitError("give three counts >= 0 or three fractions")
+    if sum(counts) != total:
+        raise SplitError(
+            f"the counts add up to {sum(counts)} but the project has {total} "
+            f"{'unassigned ' if only_unassigned else ''}reports"
+        )
+    bounds = [0, counts[0], counts[0] + counts[1], total]
+    splits = [Split.TRAIN, Split.VALIDATION, Split.TEST]
+    for split, start, end in zip(splits, bounds, bounds[1:], strict=False):
+        for at in range(start, end, 10_000):
+            Report.objects.filter(pk__in=ids[at:min(end, at + 10_000)]).update(split=split)
+    return dict(zip([s.value for s in splits], counts, strict=True))
+
+
+def membership_set(*, project: Project, user: User, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        project=project, user=user, defaults={"role": role}
+    )
+    return membership

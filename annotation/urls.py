@@ -1,0 +1,10 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("p/<slug:slug>/", views.dashboard, name="dashboard"),
+    path("p/<slug:slug>/import/", views.import_reports, name="import_reports"),
+    path("p/<slug:slug>/export.<str:fmt>", views.export_labels, name="export_labels"),
+]

@@ -1,0 +1,126 @@
+import uuid
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import selectors, services
+from .access import project_for
+from .exporting import export_lines
+from .importing import ImportFormatError, file_format, plan_import
+from .models import Role
+
+ADMIN_ONLY = (Role.ADMIN,)
+UPLOAD_SALT = "ctir.import.upload"
+
+
+@login_required
+@require_GET
+def home(request):
+    roles = selectors.project_role_map(request.user)
+    projects = [
+        {"project": p, "role": "admin" if request.user.is_superuser else roles.get(p.pk)}
+        for p in selectors.projects_for_user(request.user)
+    ]
+    if len(projects) == 1 and projects[0]["role"] in ("admin", "annotator"):
+        return redirect("dashboard", slug=projects[0]["project"].slug)
+    return render(request, "annotation/home.html", {"projects": projects})
+
+
+@login_required
+@require_GET
+def dashboard(request, slug):
+    project = project_for(request, slug)
+    return render(request, "annotation/dashboard.html", {
+        "project": project, "stats": selectors.dashboard_stats(project),
+        "is_admin": request.project_role == Role.ADMIN,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_reports(request, slug):
+    """Upload -> preview (every problem listed) -> confirm. Nothing is written before confirm."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    context = {"project": project}
+    if request.method == "POST" and "confirm" in request.POST:
+        return _import_confirm(request, project)
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            context["form_error"] = "Choose a CSV or JSON Lines file to upload."
+        else:
+            try:
+                suffix = {"csv": ".csv", "jsonl": ".jsonl"}[file_format(upload.name)]
+            except ImportFormatError as exc:
+                context["form_error"] = str(exc)
+            else:
+                staged = _stage_upload(upload, suffix)
+                plan = plan_import(project, staged, upload.name)
+                if not plan.ok or plan.changes_nothing:
+                    staged.unlink(missing_ok=True)
+                context["plan"] = plan
+                context["token"] = signing.dumps(
+                    {"file": staged.name, "name": upload.name}, salt=UPLOAD_SALT
+                )
+    context["batches"] = project.import_batches.select_related("imported_by")[:10]
+    return render(request, "annotation/import.html", context)
+
+
+def _stage_upload(upload, suffix: str) -> Path:
+    folder = Path(settings.CTIR_UPLOAD_DIR)
+    folder.mkdir(parents=True, exist_ok=True)
+    staged = folder / f"{uuid.uuid4().hex}{suffix}"
+    with open(staged, "wb") as handle:
+        for chunk in upload.chunks():
+            handle.write(chunk)
+    return staged
+
+
+def _import_confirm(request, project):
+    try:
+        token = signing.loads(request.POST["token"], salt=UPLOAD_SALT, max_age=6 * 3600)
+    except signing.BadSignature:
+        messages.error(request, "This upload has expired; please upload the file again.")
+        return redirect("import_reports", slug=project.slug)
+    staged = Path(settings.CTIR_UPLOAD_DIR) / Path(token["file"]).name
+    if not staged.exists():
+        messages.error(request, "This upload was already imported or has expired.")
+        return redirect("import_reports", slug=project.slug)
+    try:
+        result = services.reports_import(
+            project=project, path=staged, filename=token["name"], user=request.user
+        )
+    except services.ImportRejected as exc:
+        staged.unlink(missing_ok=True)
+        return render(request, "annotation/import.html", {
+            "project": project, "plan": exc.plan,
+            "batches": project.import_batches.all()[:10],
+        })
+    staged.unlink(missing_ok=True)
+    messages.success(request, result.message)
+    return redirect("dashboard", slug=project.slug)
+
+
+@login_required
+@require_GET
+def export_labels(request, slug, fmt):
+    project = project_for(request, slug, ADMIN_ONLY)
+    if fmt not in ("csv", "jsonl"):
+        raise Http404("Unknown export format")
+    columns, rows = selectors.export_rows(project)
+    response = StreamingHttpResponse(
+        export_lines(fmt, columns, rows),
+        content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
+    )
+    stamp = timezone.now().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="{project.slug}-labels-{stamp}.{fmt}"'
+    return response
+
+

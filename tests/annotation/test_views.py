@@ -1,0 +1,89 @@
+import pytest
+from django.urls import reverse
+
+from annotation.models import Report
+
+PAGES = [
+    ("dashboard", {}),
+    ("import_reports", {}),
+    ("export_labels", {"fmt": "csv"}),
+]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAGES)
+def test_every_page_requires_login(client, project, name, kwargs):
+    url = reverse(name, kwargs={"slug": project.slug, **kwargs})
+    response = client.get(url)
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAGES)
+def test_an_outsider_gets_404(login, project, outsider, name, kwargs):
+    response = login(outsider).get(reverse(name, kwargs={"slug": project.slug, **kwargs}))
+    assert response.status_code == 404
+
+
+@pytest.mark.parametrize(("name", "kwargs"), PAGES)
+def test_a_reader_gets_403(login, project, reader, name, kwargs):
+    response = login(reader).get(reverse(name, kwargs={"slug": project.slug, **kwargs}))
+    assert response.status_code == 403
+
+
+def test_an_annotator_sees_the_dashboard_but_not_import_or_export(login, project, annotator):
+    client = login(annotator)
+    assert client.get(reverse("dashboard", args=[project.slug])).status_code == 200
+    assert client.get(reverse("import_reports", args=[project.slug])).status_code == 403
+    assert client.get(reverse("export_labels", args=[project.slug, "csv"])).status_code == 403
+
+
+def test_the_dashboard_shows_counts_per_split_and_category(login, project, admin_user, tmp_path):
+    from tests.annotation.test_splits_export import add_reports
+
+    add_reports(project, 8)
+    page = login(admin_user).get(reverse("dashboard", args=[project.slug])).content.decode()
+    assert "8 reports of 8 patients" in page
+    assert "Lung biopsy" in page
+
+
+def test_upload_preview_then_confirm_imports(login, project, admin_user, tmp_path):
+    client = login(admin_user)
+    url = reverse("import_reports", args=[project.slug])
+    csv = (b"accession,patient_id,sex,age,procedure_date,text,label\n"
+           b"W1,P1,F,50,2020-01-01,Drainage of a psoas abscess,1\n")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    preview = client.post(url, {"file": SimpleUploadedFile("ris.csv", csv)})
+    assert b"1</strong> new reports" in preview.content
+    assert not Report.objects.exists()
+    token = preview.context["token"]
+    done = client.post(url, {"confirm": "1", "token": token}, follow=True)
+    assert b"imported 1 new reports" in done.content
+    assert Report.objects.get().accession == "W1"
+    again = client.post(url, {"confirm": "1", "token": token}, follow=True)
+    assert b"already imported or has expired" in again.content
+    assert Report.objects.count() == 1
+
+
+def test_upload_with_bad_rows_lists_them_and_offers_no_confirm(login, project, admin_user):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    csv = (b"accession,patient_id,sex,age,procedure_date,text,label\n"
+           b"W1,P1,F,50,2020-31-01,Drainage of a psoas abscess,7\n")
+    response = login(admin_user).post(reverse("import_reports", args=[project.slug]),
+                                      {"file": SimpleUploadedFile("ris.csv", csv)})
+    page = response.content.decode()
+    assert "2 problems found; nothing was imported" in page
+    assert "bad date &#x27;2020-31-01&#x27;" in page
+    assert 'name="confirm"' not in page
+
+
+def test_export_download_streams_csv(login, project, admin_user):
+    from tests.annotation.test_splits_export import add_reports
+
+    add_reports(project, 3)
+    response = login(admin_user).get(reverse("export_labels", args=[project.slug, "csv"]))
+    body = b"".join(response.streaming_content).decode()
+    assert response["Content-Disposition"].startswith('attachment; filename="ct-ir-labels-')
+    assert body.splitlines()[0].startswith("accession,patient_id,sex,age,procedure_date")
+    assert len(body.splitlines()) == 4
