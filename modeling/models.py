@@ -1,1 +1,119 @@
-from django.db import models  # noqa: F401
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from annotation.models import Category, Project, Report
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class ModelVersion(models.Model):
+    """One fine-tuning job and, if it succeeded, the model it produced.
+
+    Its state is written to the database at every phase so pages can poll it and a run
+    whose worker died can be told apart from one that is still working (heartbeat_at).
+    """
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="model_versions")
+    number = models.PositiveIntegerField(help_text="v1, v2, ... within the project")
+    base_model = models.CharField(max_length=500)
+    hyperparameters = models.JSONField(default=dict)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    phase = models.CharField(max_length=20, blank=True)
+    progress = models.JSONField(default=dict, blank=True)
+    history = models.JSONField(default=list, blank=True)
+    metrics = models.JSONField(default=dict, blank=True)
+    label_snapshot = models.JSONField(default=dict, blank=True)
+    artifact_dir = models.CharField(max_length=500, blank=True)
+    auto_promote = models.BooleanField(default=False)
+    cancel_requested = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=False)
+    error = models.TextField(blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    promoted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "number"], name="model_version_number"),
+            models.UniqueConstraint(
+                fields=["project"], condition=Q(is_active=True), name="one_active_model_version"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.project.slug} v{self.number}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status not in ACTIVE_STATUSES
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.started_at and self.finished_at:
+            return (self.finished_at - self.started_at).total_seconds()
+        return None
+
+    def metric(self, split: str, name: str = "accuracy", source: str = "bert"):
+        block = self.metrics.get("baseline", {}) if source == "baseline" else self.metrics
+        return ((block or {}).get(split) or {}).get(name)
+
+
+class PrelabelRun(models.Model):
+    """Batch inference of one model version over a project's reports."""
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="prelabel_runs")
+    model_version = models.ForeignKey(ModelVersion, models.CASCADE, related_name="prelabel_runs")
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    reports_per_second = models.FloatField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"pre-label {self.model_version} ({self.status})"
+
+
+class Prediction(models.Model):
+    report = models.ForeignKey(Report, models.CASCADE, related_name="predictions")
+    model_version = models.ForeignKey(ModelVersion, models.CASCADE, related_name="predictions")
+    category = models.ForeignKey(Category, models.PROTECT, related_name="predictions")
+    probabilities = models.JSONField(help_text="category code -> probability")
+    margin = models.FloatField(help_text="top probability minus the second")
+    ms = models.FloatField(help_text="milliseconds of model time for this report")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "model_version"], name="prediction_unique"),
+        ]
+        indexes = [models.Index(fields=["model_version", "margin"])]
+
+    def __str__(self):
+        return f"{self.report} -> {self.category.code} ({self.model_version})"

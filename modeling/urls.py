@@ -1,1 +1,14 @@
-urlpatterns = []
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("p/<slug:slug>/models/", views.models_page, name="models"),
+    path("p/<slug:slug>/models/jobs/", views.models_jobs, name="models_jobs"),
+    path("p/<slug:slug>/models/train/", views.model_train, name="model_train"),
+    path("p/<slug:slug>/models/prelabel/", views.prelabel_now, name="prelabel_now"),
+    path("p/<slug:slug>/models/v<int:number>/", views.model_detail, name="model_detail"),
+    path("p/<slug:slug>/models/v<int:number>/cancel/", views.model_cancel, name="model_cancel"),
+    path("p/<slug:slug>/models/v<int:number>/promote/", views.model_promote,
+         name="model_promote"),
+]

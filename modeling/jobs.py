@@ -1,0 +1,210 @@
+"""The work behind the Celery tasks and `manage.py train/prelabel`: plain functions of ids.
+
+Only workers and management commands import this module; it pulls in torch.
+"""
+
+import logging
+import socket
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from django.conf import settings
+from django.db.models import Count
+from django.utils import timezone
+
+from annotation.models import Category, Report, Split
+
+from .ml.inference import Classifier
+from .ml.training import Progress, TrainConfig, TrainingCancelled, TrainingDataError, train_model
+from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
+from .services import model_version_promote
+
+log = logging.getLogger(__name__)
+WRITE_EVERY_SECONDS = 1.0
+PRELABEL_CHUNK = 256
+
+
+def _claim(model, job_id: int) -> bool:
+    """Queued -> running in one conditional update, so two workers never run one job."""
+    now = timezone.now()
+    fields = {"status": JobStatus.RUNNING, "started_at": now, "heartbeat_at": now}
+    if model is ModelVersion:
+        fields["worker"] = socket.gethostname()
+    return bool(model.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(**fields))
+
+
+def training_data(project) -> dict[str, list[tuple[str, int]]]:
+    data = {Split.TRAIN: [], Split.VALIDATION: [], Split.TEST: []}
+    rows = (
+        Report.objects.filter(project=project, split__in=list(data),
+                              reference_label__isnull=False)
+        .order_by("procedure_date", "accession")
+        .values_list("split", "text", "reference_label__category__code")
+    )
+    for split, text, code in rows:
+        data[split].append((text, code))
+    return data
+
+
+def label_snapshot(project) -> dict:
+    counts = (
+        Report.objects.filter(project=project, reference_label__isnull=False)
+        .values("split", "reference_label__category__code").annotate(n=Count("id"))
+    )
+    snapshot: dict[str, dict[str, int]] = {}
+    for row in counts:
+        code = str(row["reference_label__category__code"])
+        snapshot.setdefault(row["split"], {})[code] = row["n"]
+    return snapshot
+
+
+def train_version(version_id: int, *, echo: Callable[[str], None] | None = None) -> ModelVersion:
+    """Run one queued training job to its end: succeeded, failed or cancelled."""
+    if not _claim(ModelVersion, version_id):
+        log.info("model version %s is not queued any more; skipping", version_id)
+        return ModelVersion.objects.get(pk=version_id)
+    version = ModelVersion.objects.select_related("project").get(pk=version_id)
+    project = version.project
+    out_dir = Path(settings.CTIR_MODEL_DIR) / project.slug / f"v{version.number}"
+    last_write = [0.0]
+    cancel = [False]
+
+    def on_progress(p: Progress):
+        now = time.monotonic()
+        final = p.phase in ("test", "saving")
+        if now - last_write[0] < WRITE_EVERY_SECONDS and not final:
+            return
+        last_write[0] = now
+        state = {
+            "seed": p.seed_index + 1, "seeds": p.seeds, "epoch": p.epoch, "epochs": p.epochs,
+            "step": p.step, "total_steps": p.total_steps, "loss": p.loss,
+            "val_accuracy": p.val_accuracy, "eta_seconds": p.eta_seconds, "message": p.message,
+        }
+        # The heartbeat doubles as the cancel check: one round trip per write.
+        ModelVersion.objects.filter(pk=version_id).update(
+            phase=p.phase, progress=state, heartbeat_at=timezone.now()
+        )
+        cancel[0] = ModelVersion.objects.filter(pk=version_id, cancel_requested=True).exists()
+        if echo:
+            echo(_progress_line(p))
+
+    try:
+        data = training_data(project)
+        labels = list(Category.objects.filter(project=project).values_list("code", flat=True))
+        config = TrainConfig(**version.hyperparameters)
+        ModelVersion.objects.filter(pk=version_id).update(
+            label_snapshot=label_snapshot(project), hyperparameters=config.to_dict()
+        )
+        result = train_model(
+            base_model=version.base_model, train=data[Split.TRAIN],
+            validation=data[Split.VALIDATION], test=data[Split.TEST], labels=labels,
+            config=config, out_dir=out_dir, on_progress=on_progress,
+            should_stop=lambda: cancel[0],
+        )
+    except TrainingCancelled:
+        _finish(version_id, JobStatus.CANCELLED, phase="cancelled", error="Cancelled by an admin.")
+    except (TrainingDataError, ValueError, FileExistsError) as exc:
+        _finish(version_id, JobStatus.FAILED, phase="failed", error=str(exc))
+    except Exception as exc:  # anything else: record it, never leave the run "running"
+        log.exception("training v%s failed", version.number)
+        _finish(version_id, JobStatus.FAILED, phase="failed",
+                error=f"{type(exc).__name__}: {exc}")
+    else:
+        _finish(
+            version_id, JobStatus.SUCCEEDED, phase="done", artifact_dir=str(out_dir),
+            metrics={k: result[k] for k in ("validation", "test", "baseline", "best_seed",
+                                            "best_epoch", "timings") if k in result},
+            history=result.get("history", []),
+        )
+        version.refresh_from_db()
+        if version.auto_promote and _at_least_as_good_as_active(version):
+            model_version_promote(version=version, user=version.created_by)
+    version.refresh_from_db()
+    return version
+
+
+def _at_least_as_good_as_active(version: ModelVersion) -> bool:
+    """Compare on the current validation split: the active model is re-scored on it now,
+    because the validation labels may have changed since the active model was trained."""
+    active = version.project.model_versions.filter(is_active=True).first()
+    if active is None:
+        return True
+    data = training_data(version.project)[Split.VALIDATION]
+    if not data:
+        return False
+    texts, truth = zip(*data, strict=True)
+
+    def accuracy(v):
+        predictions = Classifier.load(v.artifact_dir).predict(list(texts))
+        return sum(p["category"] == t for p, t in zip(predictions, truth, strict=True))
+
+    return accuracy(version) >= accuracy(active)
+
+
+def _finish(version_id: int, status: str, **fields):
+    ModelVersion.objects.filter(pk=version_id).update(
+        status=status, finished_at=timezone.now(), heartbeat_at=timezone.now(), **fields
+    )
+
+
+def _progress_line(p: Progress) -> str:
+    parts = [f"[{p.phase}]", f"seed {p.seed_index + 1}/{p.seeds}", f"epoch {p.epoch}/{p.epochs}",
+             f"step {p.step}/{p.total_steps}"]
+    if p.loss is not None:
+        parts.append(f"loss {p.loss:.4f}")
+    if p.val_accuracy is not None:
+        parts.append(f"val acc {p.val_accuracy:.4f}")
+    if p.eta_seconds is not None:
+        parts.append(f"eta {p.eta_seconds:.0f}s")
+    return " ".join(parts)
+
+
+def prelabel(run_id: int, *, echo: Callable[[str], None] | None = None) -> PrelabelRun:
+    """Predict every report of the project that has no prediction from this version yet."""
+    if not _claim(PrelabelRun, run_id):
+        return PrelabelRun.objects.get(pk=run_id)
+    run = PrelabelRun.objects.select_related("model_version", "project").get(pk=run_id)
+    try:
+        version = run.model_version
+        categories = {c.code: c for c in Category.objects.filter(project=run.project)}
+        todo = (
+            Report.objects.filter(project=run.project)
+            .exclude(predictions__model_version=version)
+            .order_by("pk").values_list("pk", "text")
+        )
+        total = todo.count()
+        PrelabelRun.objects.filter(pk=run_id).update(total=total)
+        classifier = Classifier.load(version.artifact_dir)
+        began, done = time.perf_counter(), 0
+        rows = list(todo)
+        for start in range(0, total, PRELABEL_CHUNK):
+            chunk = rows[start:start + PRELABEL_CHUNK]
+            outputs = classifier.predict([text for _, text in chunk])
+            Prediction.objects.bulk_create(
+                [Prediction(report_id=pk, model_version=version,
+                            category=categories[out["category"]],
+                            probabilities=out["probabilities"], margin=out["margin"],
+                            ms=out["ms"])
+                 for (pk, _), out in zip(chunk, outputs, strict=True)],
+                ignore_conflicts=True,
+            )
+            done += len(chunk)
+            rate = done / max(time.perf_counter() - began, 1e-9)
+            PrelabelRun.objects.filter(pk=run_id).update(
+                done=done, reports_per_second=rate, heartbeat_at=timezone.now()
+            )
+            if echo:
+                echo(f"pre-labelled {done}/{total} ({rate:.0f} reports/s)")
+        PrelabelRun.objects.filter(pk=run_id).update(
+            status=JobStatus.SUCCEEDED, finished_at=timezone.now()
+        )
+    except Exception as exc:
+        log.exception("pre-labeling run %s failed", run_id)
+        PrelabelRun.objects.filter(pk=run_id).update(
+            status=JobStatus.FAILED, finished_at=timezone.now(),
+            error=f"{type(exc).__name__}: {exc}",
+        )
+    run.refresh_from_db()
+    return run
+

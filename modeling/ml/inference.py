@@ -1,0 +1,210 @@
+"""Loading a fine-tuned model directory and classifying reports with it.
+
+Imports torch and transformers: only Celery workers and management commands use this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from .text import encode_texts  # noqa: E402
+
+LABEL_MAP_FILE = "label_map.json"
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def pick_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def _cpu_has_native_bf16() -> bool:
+    # Emulated bf16 (AVX512 without the bf16 extension) is slower than fp32, so only
+    # use it where the CPU has bf16 dot-product instructions.
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str, device: torch.device) -> str:
+    """Precision "auto" means bf16 autocast where the hardware runs it natively, else fp32."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    if precision != "auto":
+        return precision
+    if device.type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    return "bf16" if _cpu_has_native_bf16() else "fp32"
+
+
+def autocast(device: torch.device, precision: str):
+    if precision == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return contextlib.nullcontext()
+
+
+@contextlib.contextmanager
+def quiet_transformers() -> Iterator[None]:
+    """Silence the load report and progress bar printed by from_pretrained."""
+    from transformers.utils import logging as hf_logging
+
+    verbosity = hf_logging.get_verbosity()
+    bar = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(verbosity)
+        if bar:
+            hf_logging.enable_progress_bar()
+
+
+def pad_batch(
+    sequences: Sequence[Sequence[int]], pad_id: int, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad to the longest sequence of this batch (dynamic padding)."""
+    width = max(len(s) for s in sequences)
+    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids.to(device), mask.to(device)
+
+
+def predict_logits(
+    model,
+    encoded: Sequence[Sequence[int]],
+    *,
+    pad_id: int,
+    device: torch.device,
+    precision: str,
+    batch_size: int = 64,
+) -> tuple[np.ndarray, np.ndarray]:
+    """fp32 logits (n, labels) and per-report seconds, in the input order.
+
+    Reports are batched longest first so each batch pads little; the model is put in eval
+    mode (the caller restores train mode if it needs to).
+    """
+    n = len(encoded)
+    logits = np.zeros((n, model.config.num_labels), dtype=np.float32)
+    seconds = np.zeros(n, dtype=np.float64)
+    if n == 0:
+        return logits, seconds
+    model.eval()
+    order = sorted(range(n), key=lambda i: len(encoded[i]), reverse=True)
+    with torch.inference_mode(), autocast(device, precision):
+        for start in range(0, n, batch_size):
+            idx = order[start : start + batch_size]
+            began = time.perf_counter()
+            ids, mask = pad_batch([encoded[i] for i in idx], pad_id, device)
+            out = model(input_ids=ids, attention_mask=mask).logits.float().cpu().numpy()
+            elapsed = time.perf_counter() - began
+            logits[idx] = out
+            seconds[idx] = elapsed / len(idx)
+    return logits, seconds
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=1, keepdims=True)
+
+
+class Classifier:
+    """A fine-tuned model directory written by ``training.train_model``."""
+
+    def __init__(self, model, tokenizer, labels, max_length, device, precision):
+        self.model = model
+        self.tokenizer = tokenizer
+        self.labels = [int(c) for c in labels]
+        self.max_length = int(max_length)
+        self.device = device
+        self.precision = precision
+
+    @classmethod
+    def load(
+        cls,
+        model_dir: str | Path,
+        *,
+        device: str | torch.device | None = None,
+        precision: str = "auto",
+    ) -> Classifier:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        model_dir = Path(model_dir)
+        label_map = json.loads((model_dir / LABEL_MAP_FILE).read_text())
+        device = torch.device(device) if device is not None else pick_device()
+        with quiet_transformers():
+            tokenizer = AutoTokenizer.from_pretrained(model_dir)
+            model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+        model.to(device).eval()
+        labels = label_map["labels"]
+        if model.config.num_labels != len(labels):
+            raise ValueError(
+                f"{model_dir}: model has {model.config.num_labels} outputs "
+                f"but label_map.json lists {len(labels)} categories"
+            )
+        return cls(
+            model,
+            tokenizer,
+            labels,
+            label_map["max_length"],
+            device,
+            resolve_precision(precision, device),
+        )
+
+    def encode(self, texts: Sequence[str]) -> list[list[int]]:
+        return encode_texts(texts, self.tokenizer, self.max_length)
+
+    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[dict]:
+        """One dict per report, in input order.
+
+        category: the predicted code; probabilities: {str(code): p}; margin: top-1 minus
+        top-2 probability (small = uncertain); ms: this report's share of the tokenising time
+        plus its share of its batch's model time.
+        """
+        began = time.perf_counter()
+        encoded = self.encode(list(texts))
+        encode_share = (time.perf_counter() - began) / max(len(encoded), 1)
+        logits, seconds = predict_logits(
+            self.model,
+            encoded,
+            pad_id=self.tokenizer.pad_token_id or 0,
+            device=self.device,
+            precision=self.precision,
+            batch_size=batch_size,
+        )
+        probs = softmax(logits)
+        results = []
+        for row, sec in zip(probs, seconds, strict=True):
+            top = np.argsort(row)[::-1]
+            margin = float(row[top[0]] - row[top[1]]) if len(row) > 1 else 1.0
+            results.append(
+                {
+                    "category": self.labels[int(top[0])],
+                    "probabilities": {
+                        str(code): float(p) for code, p in zip(self.labels, row, strict=True)
+                    },
+                    "margin": margin,
+                    "ms": float((sec + encode_share) * 1000.0),
+                }
+            )
+        return results

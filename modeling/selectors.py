@@ -1,0 +1,110 @@
+"""Reads for the Models pages, shaped for templates. No torch here."""
+
+import redis
+from django.conf import settings
+from django.core.cache import cache
+
+from ctir_site.celery import app as celery_app
+
+from .models import ACTIVE_STATUSES, ModelVersion, PrelabelRun
+
+HEALTH_CACHE_SECONDS = 10
+
+
+def queue_health() -> dict:
+    """Is Redis up, and is a worker listening on the training and inference queues?
+
+    Asking workers costs up to a second, so the answer is cached for a few seconds.
+    """
+    cached = cache.get("ctir:queue_health")
+    if cached is not None:
+        return cached
+    health = {"redis": False, "training": False, "inference": False, "problem": ""}
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=1,
+                             socket_connect_timeout=1).ping()
+        health["redis"] = True
+    except redis.RedisError as exc:
+        health["problem"] = (
+            f"The task queue (Redis at {_safe_url(settings.CELERY_BROKER_URL)}) is not "
+            f"answering ({exc.__class__.__name__}). Start Redis (make run starts one) and reload."
+        )
+    if health["redis"]:
+        replies = celery_app.control.inspect(timeout=1.0).active_queues() or {}
+        queues = {q["name"] for worker in replies.values() for q in worker}
+        health["training"] = "training" in queues
+        health["inference"] = "inference" in queues
+        if not replies:
+            health["problem"] = (
+                "No Celery worker is running, so jobs would wait forever. Start one with "
+                "`make run` or `celery -A ctir_site worker -Q celery,training,inference`."
+            )
+        elif not (health["training"] and health["inference"]):
+            missing = [q for q in ("training", "inference") if not health[q]]
+            health["problem"] = f"No worker listens on the {' and '.join(missing)} queue."
+    cache.set("ctir:queue_health", health, HEALTH_CACHE_SECONDS)
+    return health
+
+
+def _safe_url(url: str) -> str:
+    # Never show a password from the broker URL on a page.
+    if "@" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://…@{rest.split('@', 1)[1]}"
+    return url
+
+
+def versions_for_project(project):
+    return ModelVersion.objects.filter(project=project).select_related("created_by")
+
+
+def jobs_running(project) -> bool:
+    return (
+        ModelVersion.objects.filter(project=project, status__in=ACTIVE_STATUSES).exists()
+        or PrelabelRun.objects.filter(project=project, status__in=ACTIVE_STATUSES).exists()
+    )
+
+
+def latest_prelabel(project):
+    return PrelabelRun.objects.filter(project=project).select_related("model_version").first()
+
+
+def prediction_coverage(project) -> dict:
+    active = ModelVersion.objects.filter(project=project, is_active=True).first()
+    total = project.reports.count()
+    done = active.predictions.count() if active else 0
+    return {"active": active, "total": total, "done": done}
+
+
+def confusion_rows(metrics: dict | None) -> list[dict]:
+    """Rows of a confusion matrix with labels, for a template table."""
+    if not metrics:
+        return []
+    labels = metrics.get("labels", [])
+    return [
+        {"label": label, "cells": row, "total": sum(row)}
+        for label, row in zip(labels, metrics.get("confusion", []), strict=False)
+    ]
+
+
+def validation_curve(history: list[dict], width=520, height=180) -> dict:
+    """Per-epoch validation accuracy as SVG polylines, one per seed."""
+    if not history:
+        return {"lines": [], "width": width, "height": height}
+    epochs = max(h["epoch"] for h in history)
+    values = [h["val_accuracy"] for h in history if h.get("val_accuracy") is not None]
+    low = min(values + [0.5])
+    pad = 30
+
+    def xy(epoch, acc):
+        x = pad + (epoch - 1) * (width - 2 * pad) / max(epochs - 1, 1)
+        y = height - pad - (acc - low) * (height - 2 * pad) / max(1 - low, 1e-9)
+        return f"{x:.1f},{y:.1f}"
+
+    lines = []
+    for seed in sorted({h["seed"] for h in history}):
+        points = [xy(h["epoch"], h["val_accuracy"]) for h in history
+                  if h["seed"] == seed and h.get("val_accuracy") is not None]
+        lines.append({"seed": seed, "points": " ".join(points)})
+    return {"lines": lines, "width": width, "height": height, "low": low, "epochs": epochs,
+            "pad": pad}

@@ -1,0 +1,20 @@
+"""Thin Celery tasks: take an id, call a job function. Queues are routed in settings."""
+
+from celery import shared_task
+
+# Training on CPU takes minutes; on a slow host allow hours, but never forever.
+TRAIN_TIME_LIMIT = 4 * 3600
+
+
+@shared_task(acks_late=True, time_limit=TRAIN_TIME_LIMIT + 60, soft_time_limit=TRAIN_TIME_LIMIT)
+def train_model_version(version_id: int) -> str:
+    from .jobs import train_version
+
+    return train_version(version_id).status
+
+
+@shared_task(acks_late=True, time_limit=3600)
+def prelabel_project(run_id: int) -> str:
+    from .jobs import prelabel
+
+    return prelabel(run_id).status

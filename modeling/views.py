@@ -1,0 +1,143 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import HttpResponseStopPolling
+
+from annotation.access import project_for
+from annotation.models import Role
+
+from . import selectors, services
+from .models import ModelVersion
+
+ADMIN_ONLY = (Role.ADMIN,)
+
+
+def _jobs_context(project) -> dict:
+    services.stale_jobs_fail(project=project)
+    return {
+        "project": project,
+        "is_admin": True,
+        "versions": selectors.versions_for_project(project),
+        "running": selectors.jobs_running(project),
+        "prelabel": selectors.latest_prelabel(project),
+        "coverage": selectors.prediction_coverage(project),
+    }
+
+
+@login_required
+@require_GET
+def models_page(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    context = _jobs_context(project)
+    context["health"] = selectors.queue_health()
+    context["recipe"] = services.DEFAULT_RECIPE
+    context["limits"] = services.LIMITS
+    return render(request, "modeling/models.html", context)
+
+
+@login_required
+@require_GET
+def models_jobs(request, slug):
+    """The polled fragment: versions with live progress. Polling stops when nothing runs."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    context = _jobs_context(project)
+    response = render(request, "modeling/models.html#jobs", context)
+    if request.htmx and not context["running"]:
+        return HttpResponseStopPolling(response.content)
+    return response
+
+
+@login_required
+@require_POST
+def model_train(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    health = selectors.queue_health()
+    if not (health["redis"] and health["training"]):
+        messages.error(request, f"Training cannot start: {health['problem']}")
+        return redirect("models", slug=slug)
+    try:
+        recipe = services.recipe_clean(
+            epochs=request.POST.get("epochs"), seeds=request.POST.get("seeds"),
+            max_length=request.POST.get("max_length"),
+        )
+    except services.JobError as exc:
+        messages.error(request, f"Training not started: {exc}.")
+        return redirect("models", slug=slug)
+    version = services.model_version_create(
+        project=project, user=request.user, recipe=recipe,
+        auto_promote=request.POST.get("auto_promote") == "on",
+    )
+    messages.success(request, f"v{version.number} is queued for training.")
+    return redirect("models", slug=slug)
+
+
+def _version(project, number) -> ModelVersion:
+    return get_object_or_404(ModelVersion, project=project, number=number)
+
+
+@login_required
+@require_POST
+def model_cancel(request, slug, number):
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        messages.info(request, services.model_version_cancel(version=_version(project, number)))
+    except services.JobError as exc:
+        messages.error(request, str(exc))
+    return redirect("models", slug=slug)
+
+
+@login_required
+@require_POST
+def model_promote(request, slug, number):
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        version = services.model_version_promote(
+            version=_version(project, number), user=request.user
+        )
+    except services.JobError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request, f"v{version.number} is now the active model; pre-labeling has been queued."
+        )
+    return redirect("models", slug=slug)
+
+
+@login_required
+@require_POST
+def prelabel_now(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    health = selectors.queue_health()
+    if not (health["redis"] and health["inference"]):
+        messages.error(request, f"Pre-labeling cannot start: {health['problem']}")
+        return redirect("models", slug=slug)
+    try:
+        services.prelabel_request(project=project, user=request.user)
+    except services.JobError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, "Pre-labeling is queued.")
+    return redirect("models", slug=slug)
+
+
+@login_required
+@require_GET
+def model_detail(request, slug, number):
+    project = project_for(request, slug, ADMIN_ONLY)
+    version = _version(project, number)
+    metrics = version.metrics or {}
+    baseline = metrics.get("baseline") or {}
+    return render(request, "modeling/model_detail.html", {
+        "project": project, "is_admin": True, "version": version,
+        "blocks": [
+            {"title": f"BERT, {split}", "metrics": metrics.get(split),
+             "rows": selectors.confusion_rows(metrics.get(split))}
+            for split in ("validation", "test")
+        ] + [
+            {"title": f"TF-IDF baseline, {split}", "metrics": baseline.get(split),
+             "rows": selectors.confusion_rows(baseline.get(split))}
+            for split in ("validation", "test")
+        ],
+        "curve": selectors.validation_curve(version.history or []),
+    })
