@@ -37,6 +37,8 @@ redis:
 	fi
 
 test: export SECRET_KEY ?= ctir-test-only-key
+# A Redis database of its own, so tests never hand jobs to a `make run` worker.
+test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

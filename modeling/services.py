@@ -14,7 +14,7 @@ from annotation.models import Project
 
 from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun
 
-DEFAULT_RECIPE = {"epochs": 4, "seeds": 2, "max_length": 160}
+DEFAULT_RECIPE = {"epochs": 4, "seeds": 2, "max_length": 128}
 LIMITS = {"epochs": (1, 20), "seeds": (1, 15), "max_length": (32, 512)}
 # A running job writes a heartbeat at least every few seconds; this much silence means its
 # worker is gone (killed, out of memory, machine restarted).

@@ -1,0 +1,125 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.core.cache import cache
+from django.urls import reverse
+
+from modeling import services
+from modeling.models import JobStatus, ModelVersion
+
+ROOT = Path(__file__).resolve().parents[2]
+URLS = [
+    ("get", "models", {}),
+    ("get", "models_jobs", {}),
+    ("post", "model_train", {}),
+    ("post", "prelabel_now", {}),
+    ("get", "model_detail", {"number": 1}),
+    ("post", "model_cancel", {"number": 1}),
+    ("post", "model_promote", {"number": 1}),
+]
+
+
+@pytest.fixture
+def version(project):
+    return services.model_version_create(project=project, enqueue=False)
+
+
+@pytest.fixture
+def no_worker():
+    """The health answer a page gets when Redis is up and no worker listens."""
+    cache.set("ctir:queue_health", {
+        "redis": True, "training": False, "inference": False,
+        "problem": "No Celery worker is running, so jobs would wait forever.",
+    }, 60)
+    yield
+    cache.delete("ctir:queue_health")
+
+
+@pytest.mark.parametrize(("method", "name", "kwargs"), URLS)
+def test_annotators_and_readers_get_403(login, project, annotator, reader, version, method, name,
+                                        kwargs):
+    url = reverse(name, kwargs={"slug": project.slug, **kwargs})
+    for user in (annotator, reader):
+        assert getattr(login(user), method)(url).status_code == 403
+
+
+@pytest.mark.parametrize(("method", "name", "kwargs"), URLS)
+def test_outsiders_get_404(login, project, outsider, version, method, name, kwargs):
+    url = reverse(name, kwargs={"slug": project.slug, **kwargs})
+    assert getattr(login(outsider), method)(url).status_code == 404
+
+
+def test_the_page_says_plainly_when_no_worker_runs(login, project, admin_user, no_worker):
+    page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
+    assert "Jobs cannot run right now." in page
+    assert "No Celery worker is running" in page
+    assert "Disabled: No Celery worker" in page
+
+
+def test_train_is_refused_with_the_reason_when_no_worker_runs(login, project, admin_user,
+                                                              no_worker):
+    response = login(admin_user).post(reverse("model_train", args=[project.slug]), follow=True)
+    assert b"Training cannot start: No Celery worker is running" in response.content
+    assert not ModelVersion.objects.exists()
+
+
+def test_the_page_reports_a_redis_outage(login, project, admin_user, settings):
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    cache.delete("ctir:queue_health")
+    page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
+    cache.delete("ctir:queue_health")
+    assert "The task queue (Redis at redis://127.0.0.1:1/0) is not answering" in page
+
+
+def test_bad_recipe_values_are_explained(login, project, admin_user):
+    cache.set("ctir:queue_health", {"redis": True, "training": True, "inference": True,
+                                    "problem": ""}, 60)
+    response = login(admin_user).post(reverse("model_train", args=[project.slug]),
+                                      {"epochs": "0", "seeds": "2"}, follow=True)
+    cache.delete("ctir:queue_health")
+    assert b"epochs must be between 1 and 20" in response.content
+    assert not ModelVersion.objects.exists()
+
+
+def test_polling_stops_when_nothing_runs(login, project, admin_user, version):
+    client = login(admin_user)
+    url = reverse("models_jobs", args=[project.slug])
+    running = client.get(url, headers={"HX-Request": "true"})
+    assert running.status_code == 200
+    assert b'hx-trigger="every 2s"' in running.content
+    ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.SUCCEEDED)
+    done = client.get(url, headers={"HX-Request": "true"})
+    assert done.status_code == 286
+    assert b"hx-trigger" not in done.content
+
+
+def test_the_version_page_shows_confusion_and_curve(login, project, admin_user, version):
+    metrics = {"n": 4, "correct": 3, "accuracy": 0.75, "accuracy_ci": [0.19, 0.99],
+               "macro_f1": 0.7, "labels": [1, 2], "confusion": [[2, 0], [1, 1]],
+               "per_category": {"1": {"recall": 1.0}, "2": {"recall": 0.5}}}
+    ModelVersion.objects.filter(pk=version.pk).update(
+        status=JobStatus.SUCCEEDED, metrics={"validation": metrics, "test": metrics},
+        history=[{"seed": 42, "epoch": 1, "val_accuracy": 0.5},
+                 {"seed": 42, "epoch": 2, "val_accuracy": 0.75}],
+    )
+    page = login(admin_user).get(reverse("model_detail", args=[project.slug, 1])).content
+    assert b"Accuracy 75.0% (19.0\xe2\x80\x9399.0)" in page
+    assert b"<polyline" in page
+    assert b'<td class="num diag">2</td>' in page
+
+
+def test_the_web_process_never_imports_torch():
+    code = (
+        "import sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE',"
+        "'ctir_site.settings'); os.environ.setdefault('SECRET_KEY','x'); django.setup();"
+        "from django.urls import get_resolver; from importlib import import_module;"
+        "[import_module(m) for m in ('ctir_site.urls','annotation.views','modeling.views',"
+        "'modeling.services','modeling.selectors','modeling.tasks','ctir_site.wsgi')];"
+        "get_resolver().url_patterns;"
+        "print('torch' in sys.modules, 'transformers' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False False"
