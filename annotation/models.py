@@ -9,6 +9,38 @@ class Project(models.Model):
     guideline = models.TextField(blank=True, help_text="Shown to annotators (Markdown-like text).")
     created = models.DateTimeField(auto_now_add=True)
 
+    # Labeling queue settings.
+    class QueueScope(models.TextChoices):
+        UNLABELLED = "unlabelled", "Reports without a reference label"
+        ALL = "all", "Every report"
+
+    class QueueOrder(models.TextChoices):
+        CHRONOLOGICAL = "chronological", "Chronological"
+        RANDOM = "random", "Random"
+        UNCERTAINTY = "uncertainty", "Least certain first (active model's margin)"
+
+    annotations_per_report = models.PositiveSmallIntegerField(
+        default=1, help_text="Independent annotations a report needs; 2 for double reading."
+    )
+    double_read_fraction = models.FloatField(
+        default=1.0,
+        help_text="With 2+ annotations per report: the share of reports read more than once "
+        "(chosen at random, reproducibly); the rest need one.",
+    )
+    queue_scope = models.CharField(
+        max_length=12, choices=QueueScope.choices, default=QueueScope.UNLABELLED
+    )
+    queue_order = models.CharField(
+        max_length=14, choices=QueueOrder.choices, default=QueueOrder.CHRONOLOGICAL
+    )
+    active_window_seconds = models.PositiveIntegerField(
+        default=60, help_text="Reading time counts only this long after the last key or mouse "
+        "activity, and only while the tab is visible."
+    )
+    claim_minutes = models.PositiveIntegerField(
+        default=15, help_text="How long a served report is held for one annotator."
+    )
+
     class Meta:
         ordering = ["name"]
 
@@ -178,6 +210,39 @@ class LabelMethod(models.TextChoices):
     AGREEMENT = "agreement", "Agreement"
     ADJUDICATION = "adjudication", "Adjudication"
     IMPORTED = "imported", "Imported"
+
+
+class ReportClaim(models.Model):
+    """A report served to one annotator, held for them until it expires or they answer."""
+
+    report = models.ForeignKey(Report, models.CASCADE, related_name="claims")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "user"], name="claim_unique"),
+        ]
+        indexes = [models.Index(fields=["user", "expires_at"])]
+
+    def __str__(self):
+        return f"{self.report} held for {self.user} until {self.expires_at:%H:%M}"
+
+
+class ReportSkip(models.Model):
+    """An annotator chose not to label this report; the queue stops offering it to them."""
+
+    report = models.ForeignKey(Report, models.CASCADE, related_name="skips")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, models.CASCADE, related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["report", "user"], name="skip_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.report} skipped by {self.user}"
 
 
 class ReferenceLabel(models.Model):

@@ -2,9 +2,23 @@
 
 from collections.abc import Iterator
 
-from django.db.models import Count, Q
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce, Mod
+from django.db.models.lookups import GreaterThan
+from django.utils import timezone
 
-from .models import Annotation, Category, Membership, Project, Report, Split
+from .models import (
+    Annotation,
+    Category,
+    LabelMethod,
+    Membership,
+    Project,
+    ReferenceLabel,
+    Report,
+    ReportClaim,
+    ReportSkip,
+    Split,
+)
 
 
 def projects_for_user(user):
@@ -115,3 +129,127 @@ def _chunks(queryset, size):
             chunk = []
     if chunk:
         yield chunk
+
+
+# --- Labeling queue --------------------------------------------------------------------------
+
+def _required_expression(project: Project):
+    from .services import HASH_BUCKETS, HASH_OFFSET, HASH_PRIME
+
+    n = project.annotations_per_report
+    if n <= 1 or project.double_read_fraction >= 1:
+        return Value(max(n, 1))
+    bucket = Mod(F("id") * HASH_PRIME + HASH_OFFSET, HASH_BUCKETS)
+    threshold = round(project.double_read_fraction * HASH_BUCKETS)
+    return Case(When(GreaterThan(Value(threshold), bucket), then=Value(n)), default=Value(1))
+
+
+def queue_candidates(project: Project, user, now):
+    """Reports this annotator may be served, best first; counts are read without locks."""
+    from modeling.models import Prediction
+
+    annotators = Coalesce(Subquery(
+        Annotation.objects.filter(report=OuterRef("pk")).order_by().values("report")
+        .annotate(n=Count("user", distinct=True)).values("n")[:1]
+    ), 0)
+    claims = Coalesce(Subquery(
+        ReportClaim.objects.filter(report=OuterRef("pk"), expires_at__gt=now)
+        .exclude(user=user).order_by().values("report").annotate(n=Count("id")).values("n")[:1]
+    ), 0)
+    reports = (
+        Report.objects.filter(project=project)
+        .exclude(Exists(Annotation.objects.filter(report=OuterRef("pk"), user=user)))
+        .exclude(Exists(ReportSkip.objects.filter(report=OuterRef("pk"), user=user)))
+        .alias(load=annotators + claims, need=_required_expression(project))
+        .filter(load__lt=F("need"))
+    )
+    if project.queue_scope == Project.QueueScope.UNLABELLED:
+        reports = reports.exclude(Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))))
+    if project.queue_order == Project.QueueOrder.RANDOM:
+        # Reproducible per annotator, and cheap: no ORDER BY RANDOM() over the whole table.
+        return reports.alias(
+            shuffle=Mod(F("id") * 104729 + user.pk * 7919, 1000003)
+        ).order_by("shuffle", "id")
+    if project.queue_order == Project.QueueOrder.UNCERTAINTY:
+        active = project.model_versions.filter(is_active=True).values("pk")[:1]
+        margin = Subquery(Prediction.objects.filter(
+            report=OuterRef("pk"), model_version=Subquery(active)).values("margin")[:1])
+        return reports.alias(margin=margin).order_by(
+            F("margin").asc(nulls_last=True), "procedure_date", "id")
+    return reports.order_by("procedure_date", "accession")
+
+
+def suggestion_for(report: Report) -> dict | None:
+    """The active model's prediction for this report, or None (no model, or not pre-labelled)."""
+    from modeling.models import Prediction
+
+    prediction = (
+        Prediction.objects.filter(report=report, model_version__is_active=True)
+        .select_related("category", "model_version").first()
+    )
+    if prediction is None:
+        return None
+    return {
+        "version_id": prediction.model_version_id,
+        "version_number": prediction.model_version.number,
+        "category": prediction.category,
+        "probability": prediction.probabilities.get(str(prediction.category.code)),
+        "probabilities": {int(k): v for k, v in prediction.probabilities.items()},
+    }
+
+
+def annotator_progress(project: Project, user) -> dict:
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = Annotation.objects.filter(report__project=project, user=user, supersedes__isnull=True)
+    left = queue_candidates(project, user, timezone.now()).count()
+    return {
+        "today": mine.filter(submitted_at__gte=today).count(),
+        "total": mine.count(),
+        "left": left,
+    }
+
+
+def previous_annotation(project: Project, user, before_id: int | None = None):
+    """The annotation the Z key goes back to: this user's latest, or the one before it."""
+    answers = Annotation.objects.filter(report__project=project, user=user).exclude(
+        superseded_by__isnull=False
+    ).select_related("report", "category").order_by("-submitted_at", "-id")
+    if before_id:
+        anchor = Annotation.objects.filter(pk=before_id, user=user).first()
+        if anchor is None:
+            return None
+        answers = answers.filter(submitted_at__lt=anchor.submitted_at)
+    return answers.first()
+
+
+# --- Adjudication and review -----------------------------------------------------------------
+
+def adjudication_queue(project: Project) -> list[dict]:
+    """Reports whose annotators' latest answers disagree and that nobody adjudicated yet."""
+    from .services import latest_answers
+
+    multi = (
+        Report.objects.filter(project=project)
+        .annotate(readers=Count("annotations__user", distinct=True)).filter(readers__gte=2)
+        .exclude(reference_label__method__in=[LabelMethod.ADJUDICATION, LabelMethod.IMPORTED])
+        .order_by("procedure_date", "accession")
+    )
+    items = []
+    for report in multi:
+        answers = latest_answers(report)
+        if len({a.category_id for a in answers.values()}) > 1:
+            items.append({"report": report, "answers": list(answers.values())})
+    return items
+
+
+def model_disagreements(project: Project):
+    """Reports where the active model's prediction differs from the reference label."""
+    from modeling.models import Prediction
+
+    return (
+        Prediction.objects.filter(model_version__project=project, model_version__is_active=True,
+                                  report__reference_label__isnull=False)
+        .exclude(category=F("report__reference_label__category"))
+        .select_related("report", "category", "report__reference_label__category")
+        .order_by("margin")
+    )

@@ -7,4 +7,7 @@ urlpatterns = [
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/import/", views.import_reports, name="import_reports"),
     path("p/<slug:slug>/export.<str:fmt>", views.export_labels, name="export_labels"),
+    path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
+    path("p/<slug:slug>/adjudicate/", views.adjudication, name="adjudication"),
+    path("p/<slug:slug>/review/", views.review, name="review"),
 ]

@@ -1,3 +1,4 @@
+import datetime
 import uuid
 from pathlib import Path
 
@@ -5,8 +6,10 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -14,7 +17,7 @@ from . import selectors, services
 from .access import project_for
 from .exporting import export_lines
 from .importing import ImportFormatError, file_format, plan_import
-from .models import Role
+from .models import Category, Report, Role
 
 ADMIN_ONLY = (Role.ADMIN,)
 UPLOAD_SALT = "ctir.import.upload"
@@ -124,3 +127,133 @@ def export_labels(request, slug, fmt):
     return response
 
 
+
+
+# --- Labeling ---------------------------------------------------------------------------------
+
+ANNOTATE_SALT = "ctir.annotate.served"
+
+
+def _served_token(served: services.ServedReport) -> str:
+    return signing.dumps({
+        "r": served.report_id, "u": served.user_id, "t": served.served_at.isoformat(),
+        "v": served.suggestion_version_id, "c": served.suggested_code,
+        "p": served.suggested_probability, "s": served.supersedes_id,
+    }, salt=ANNOTATE_SALT)
+
+
+def _served_from(request, project) -> services.ServedReport:
+    try:
+        data = signing.loads(request.POST.get("token", ""), salt=ANNOTATE_SALT,
+                             max_age=24 * 3600)
+    except signing.BadSignature:
+        raise SuspiciousOperation("bad or expired annotation token") from None
+    served = services.ServedReport(
+        report_id=data["r"], user_id=data["u"],
+        served_at=datetime.datetime.fromisoformat(data["t"]),
+        suggestion_version_id=data["v"], suggested_code=data["c"],
+        suggested_probability=data["p"], supersedes_id=data["s"],
+    )
+    if served.user_id != request.user.pk or not Report.objects.filter(
+        pk=served.report_id, project=project
+    ).exists():
+        raise PermissionDenied("This report was served to someone else.")
+    return served
+
+
+def _active_ms(request) -> int | None:
+    try:
+        return int(float(request.POST["active_ms"]))
+    except (KeyError, ValueError):
+        return None  # no JavaScript: the server's served/submitted times still stand
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annotate(request, slug):
+    """One report at a time. POST records the answer (or a skip) and serves the next one."""
+    project = project_for(request, slug)
+    if request.method == "POST":
+        served = _served_from(request, project)
+        report = Report.objects.get(pk=served.report_id)
+        if request.POST.get("action") == "skip":
+            services.report_skip(report=report, user=request.user)
+        else:
+            category = get_object_or_404(
+                Category, project=project, code=request.POST.get("category") or 0
+            )
+            services.annotation_submit(served=served, user=request.user, category=category,
+                                       active_ms=_active_ms(request))
+        if not request.htmx:
+            return redirect("annotate", slug=project.slug)
+        return _workspace(request, project, previous=None, partial=True)
+    previous = None
+    if "back" in request.GET:
+        before = request.GET.get("before")
+        previous = selectors.previous_annotation(
+            project, request.user, int(before) if before and before.isdigit() else None
+        )
+        if previous is None:
+            messages.info(request, "There is no earlier answer of yours to go back to.")
+    return _workspace(request, project, previous=previous, partial=bool(request.htmx))
+
+
+def _workspace(request, project, *, previous, partial):
+    report = previous.report if previous else services.queue_next(
+        project=project, user=request.user)
+    context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
+               "report": report, "previous": previous,
+               "categories": list(Category.objects.filter(project=project)),
+               "progress": selectors.annotator_progress(project, request.user)}
+    if report is not None:
+        suggestion = selectors.suggestion_for(report)
+        served = services.ServedReport(
+            report_id=report.pk, user_id=request.user.pk, served_at=timezone.now(),
+            suggestion_version_id=suggestion["version_id"] if suggestion else None,
+            suggested_code=suggestion["category"].code if suggestion else None,
+            suggested_probability=suggestion["probability"] if suggestion else None,
+            supersedes_id=previous.pk if previous else None,
+        )
+        context.update(
+            suggestion=suggestion, token=_served_token(served),
+            selected=(previous.category.code if previous
+                      else suggestion["category"].code if suggestion else None),
+        )
+    template = "annotation/annotate.html" + ("#workspace" if partial else "")
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adjudication(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    if request.method == "POST":
+        report = get_object_or_404(Report, project=project, pk=request.POST.get("report"))
+        category = get_object_or_404(Category, project=project, code=request.POST.get("category")
+                                     or 0)
+        try:
+            services.adjudicate(report=report, category=category, user=request.user,
+                                reason=request.POST.get("reason", ""))
+        except ValueError as exc:
+            messages.error(request, f"{report.accession}: {exc}")
+        else:
+            messages.success(request, f"{report.accession}: reference set to {category}.")
+        return redirect("adjudication", slug=project.slug)
+    items = selectors.adjudication_queue(project)
+    for item in items:
+        item["suggestion"] = selectors.suggestion_for(item["report"])
+    return render(request, "annotation/adjudication.html", {
+        "project": project, "is_admin": True, "items": items,
+        "categories": Category.objects.filter(project=project),
+    })
+
+
+@login_required
+@require_GET
+def review(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    paginator = Paginator(selectors.model_disagreements(project), 50)
+    return render(request, "annotation/review.html", {
+        "project": project, "is_admin": True,
+        "page": paginator.get_page(request.GET.get("page")),
+    })

@@ -1,9 +1,11 @@
+import datetime
+
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from annotation import services
-from annotation.demo.cohort import generate_cohort
+from annotation.demo.cohort import generate_cohort, generate_reports
 from annotation.importing import ParsedRow
 from annotation.management.commands._common import get_project
 from annotation.models import Report, Role
@@ -38,21 +40,38 @@ class Command(BaseCommand):
                               "added to an empty project.")
         else:
             created = seed_cohort(target, seed)
+            incoming = seed_incoming(target, seed)
             self.stdout.write(f"Demo cohort: {created} reports with reference labels, "
-                              "split 1142 / 131 / 332 by date.")
+                              "split 1142 / 131 / 332 by date, and "
+                              f"{incoming} newer unlabelled reports waiting in the labeling queue.")
         seed_users(target)
         self.stdout.write("Demo logins (local use only):")
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  {role:<10} {username:<11} password {password}")
 
 
+INCOMING_REPORTS = 200
+
+
 def seed_cohort(project, seed: int) -> int:
+    return _write(project, generate_cohort(seed), with_labels=True)
+
+
+def seed_incoming(project, seed: int) -> int:
+    """Reports after the study period, without labels: what annotators work on in the demo."""
+    rows = generate_reports(INCOMING_REPORTS, seed + 1, start=datetime.date(2024, 12, 1),
+                            end=datetime.date(2025, 10, 31))
+    return _write(project, rows, with_labels=False)
+
+
+def _write(project, cohort_rows, with_labels: bool) -> int:
     rows = (
         ParsedRow(
             line=i, accession=r.accession, patient_id=r.patient_id, sex=r.sex, age=r.age,
-            procedure_date=r.procedure_date, text=r.text, label=r.label, split=r.split,
+            procedure_date=r.procedure_date, text=r.text,
+            label=r.label if with_labels else None, split=r.split,
         )
-        for i, r in enumerate(generate_cohort(seed), start=1)
+        for i, r in enumerate(cohort_rows, start=1)
     )
     with transaction.atomic():
         created, _, _ = services.reports_write(
