@@ -7,14 +7,22 @@ from annotation import services as annotation_services
 from annotation.importing import ParsedRow
 
 TEMPLATES = {
-    1: ["CT-guided drainage of {side} {site} abscess, 10 Fr pigtail left in situ, {v} mL pus.",
-        "Aspiration of loculated {site} collection, {v} mL fluid, drain placed."],
-    2: ["CT-guided core biopsy of {side} {site} mass, 18G coaxial, {v} cores.",
-        "Biopsy of {site} lesion under CT guidance, 16G needle, {v} samples."],
-    3: ["CT-guided biopsy of {side} upper lobe lung nodule, {v} cores, small pneumothorax.",
-        "Percutaneous lung biopsy of {side} lower lobe mass, 18G, {v} cores."],
-    4: ["CT-guided bone biopsy of L{v} vertebral body lytic lesion, 11G bone needle.",
-        "Biopsy of {side} iliac bone sclerotic lesion, 13G Jamshidi, {v} cores."],
+    1: [
+        "CT-guided drainage of {side} {site} abscess, 10 Fr pigtail left in situ, {v} mL pus.",
+        "Aspiration of loculated {site} collection, {v} mL fluid, drain placed.",
+    ],
+    2: [
+        "CT-guided core biopsy of {side} {site} mass, 18G coaxial, {v} cores.",
+        "Biopsy of {site} lesion under CT guidance, 16G needle, {v} samples.",
+    ],
+    3: [
+        "CT-guided biopsy of {side} upper lobe lung nodule, {v} cores, small pneumothorax.",
+        "Percutaneous lung biopsy of {side} lower lobe mass, 18G, {v} cores.",
+    ],
+    4: [
+        "CT-guided bone biopsy of L{v} vertebral body lytic lesion, 11G bone needle.",
+        "Biopsy of {side} iliac bone sclerotic lesion, 13G Jamshidi, {v} cores.",
+    ],
 }
 SITES = ["hepatic", "renal", "pelvic", "adrenal", "psoas", "splenic"]
 
@@ -30,11 +38,19 @@ def labelled_rows(per_split=None, prefix="T"):
                 text = templates[k % 2].format(
                     side=("left", "right")[k % 2], site=SITES[(k + code) % len(SITES)], v=k + 2
                 )
-                rows.append(ParsedRow(
-                    line=i, accession=f"{prefix}{i:04d}", patient_id=f"{prefix}P{i:04d}",
-                    sex="F", age=60, procedure_date=start + datetime.timedelta(days=i),
-                    text=text, label=code, split=split,
-                ))
+                rows.append(
+                    ParsedRow(
+                        line=i,
+                        accession=f"{prefix}{i:04d}",
+                        patient_id=f"{prefix}P{i:04d}",
+                        sex="F",
+                        age=60,
+                        procedure_date=start + datetime.timedelta(days=i),
+                        text=text,
+                        label=code,
+                        split=split,
+                    )
+                )
                 i += 1
     return rows
 

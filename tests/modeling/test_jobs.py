@@ -79,20 +79,21 @@ def test_too_few_labels_fail_with_a_clear_message(project, model_settings):
     from tests.modeling.conftest import labelled_rows
 
     rows = [r for r in labelled_rows() if not (r.split == "train" and r.label == 4)]
-    annotation_services.reports_write(project=project, rows=rows, batch=None, user=None,
-                                      reason="test")
+    annotation_services.reports_write(
+        project=project, rows=rows, batch=None, user=None, reason="test"
+    )
     version = train(project)
     assert version.status == JobStatus.FAILED
     assert "category 4: 0" in version.error
     assert not (Path(model_settings.CTIR_MODEL_DIR) / "ct-ir" / "v1").exists()
     with pytest.raises(CommandError, match="category 4: 0"):
-        call_command("train", "--project", "ct-ir", "--epochs", "1", "--seeds", "1",
-                     stderr=io.StringIO())
+        call_command(
+            "train", "--project", "ct-ir", "--epochs", "1", "--seeds", "1", stderr=io.StringIO()
+        )
 
 
 def test_a_version_is_claimed_once(labelled_project, model_settings):
-    version = services.model_version_create(project=labelled_project, recipe=TINY,
-                                            enqueue=False)
+    version = services.model_version_create(project=labelled_project, recipe=TINY, enqueue=False)
     ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.RUNNING)
     result = jobs.train_version(version.pk)  # a second delivery of the same task
     assert result.status == JobStatus.RUNNING
@@ -125,8 +126,20 @@ def test_a_silent_running_job_is_marked_failed(labelled_project):
 
 def test_train_prelabel_and_evaluate_commands(labelled_project, model_settings, tmp_path):
     out = io.StringIO()
-    call_command("train", "--project", "ct-ir", "--epochs", "1", "--seeds", "1",
-                 "--max-length", "64", "--promote", stdout=out, stderr=io.StringIO())
+    call_command(
+        "train",
+        "--project",
+        "ct-ir",
+        "--epochs",
+        "1",
+        "--seeds",
+        "1",
+        "--max-length",
+        "64",
+        "--promote",
+        stdout=out,
+        stderr=io.StringIO(),
+    )
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert result["version"] == 1 and result["active"] is True
     assert result["test"]["n"] == 8 and len(result["test"]["confusion"]) == 4
@@ -150,11 +163,21 @@ def test_train_prelabel_and_evaluate_commands(labelled_project, model_settings, 
 def test_evaluate_rejects_unlabelled_rows(labelled_project, model_settings, tmp_path):
     train(labelled_project)
     external = tmp_path / "external.csv"
-    external.write_text("accession,patient_id,sex,age,procedure_date,text\n"
-                        "X1,Q1,F,70,2024-01-01,Drainage of pelvic abscess\n")
+    external.write_text(
+        "accession,patient_id,sex,age,procedure_date,text\n"
+        "X1,Q1,F,70,2024-01-01,Drainage of pelvic abscess\n"
+    )
     with pytest.raises(CommandError, match="1 problem"):
-        call_command("evaluate", "--project", "ct-ir", "--model", "1", "--file", str(external),
-                     stderr=io.StringIO())
+        call_command(
+            "evaluate",
+            "--project",
+            "ct-ir",
+            "--model",
+            "1",
+            "--file",
+            str(external),
+            stderr=io.StringIO(),
+        )
 
 
 def test_default_recipe_matches_the_training_defaults():
@@ -162,5 +185,7 @@ def test_default_recipe_matches_the_training_defaults():
 
     defaults = TrainConfig()
     assert services.DEFAULT_RECIPE == {
-        "epochs": defaults.epochs, "seeds": defaults.seeds, "max_length": defaults.max_length
+        "epochs": defaults.epochs,
+        "seeds": defaults.seeds,
+        "max_length": defaults.max_length,
     }

@@ -29,17 +29,24 @@ def version(project):
 @pytest.fixture
 def no_worker():
     """The health answer a page gets when Redis is up and no worker listens."""
-    cache.set("ctir:queue_health", {
-        "redis": True, "training": False, "inference": False,
-        "problem": "No Celery worker is running, so jobs would wait forever.",
-    }, 60)
+    cache.set(
+        "ctir:queue_health",
+        {
+            "redis": True,
+            "training": False,
+            "inference": False,
+            "problem": "No Celery worker is running, so jobs would wait forever.",
+        },
+        60,
+    )
     yield
     cache.delete("ctir:queue_health")
 
 
 @pytest.mark.parametrize(("method", "name", "kwargs"), URLS)
-def test_annotators_and_readers_get_403(login, project, annotator, reader, version, method, name,
-                                        kwargs):
+def test_annotators_and_readers_get_403(
+    login, project, annotator, reader, version, method, name, kwargs
+):
     url = reverse(name, kwargs={"slug": project.slug, **kwargs})
     for user in (annotator, reader):
         assert getattr(login(user), method)(url).status_code == 403
@@ -58,8 +65,9 @@ def test_the_page_says_plainly_when_no_worker_runs(login, project, admin_user, n
     assert "Disabled: No Celery worker" in page
 
 
-def test_train_is_refused_with_the_reason_when_no_worker_runs(login, project, admin_user,
-                                                              no_worker):
+def test_train_is_refused_with_the_reason_when_no_worker_runs(
+    login, project, admin_user, no_worker
+):
     response = login(admin_user).post(reverse("model_train", args=[project.slug]), follow=True)
     assert b"Training cannot start: No Celery worker is running" in response.content
     assert not ModelVersion.objects.exists()
@@ -74,10 +82,12 @@ def test_the_page_reports_a_redis_outage(login, project, admin_user, settings):
 
 
 def test_bad_recipe_values_are_explained(login, project, admin_user):
-    cache.set("ctir:queue_health", {"redis": True, "training": True, "inference": True,
-                                    "problem": ""}, 60)
-    response = login(admin_user).post(reverse("model_train", args=[project.slug]),
-                                      {"epochs": "0", "seeds": "2"}, follow=True)
+    cache.set(
+        "ctir:queue_health", {"redis": True, "training": True, "inference": True, "problem": ""}, 60
+    )
+    response = login(admin_user).post(
+        reverse("model_train", args=[project.slug]), {"epochs": "0", "seeds": "2"}, follow=True
+    )
     cache.delete("ctir:queue_health")
     assert b"epochs must be between 1 and 20" in response.content
     assert not ModelVersion.objects.exists()
@@ -96,13 +106,23 @@ def test_polling_stops_when_nothing_runs(login, project, admin_user, version):
 
 
 def test_the_version_page_shows_confusion_and_curve(login, project, admin_user, version):
-    metrics = {"n": 4, "correct": 3, "accuracy": 0.75, "accuracy_ci": [0.19, 0.99],
-               "macro_f1": 0.7, "labels": [1, 2], "confusion": [[2, 0], [1, 1]],
-               "per_category": {"1": {"recall": 1.0}, "2": {"recall": 0.5}}}
+    metrics = {
+        "n": 4,
+        "correct": 3,
+        "accuracy": 0.75,
+        "accuracy_ci": [0.19, 0.99],
+        "macro_f1": 0.7,
+        "labels": [1, 2],
+        "confusion": [[2, 0], [1, 1]],
+        "per_category": {"1": {"recall": 1.0}, "2": {"recall": 0.5}},
+    }
     ModelVersion.objects.filter(pk=version.pk).update(
-        status=JobStatus.SUCCEEDED, metrics={"validation": metrics, "test": metrics},
-        history=[{"seed": 42, "epoch": 1, "val_accuracy": 0.5},
-                 {"seed": 42, "epoch": 2, "val_accuracy": 0.75}],
+        status=JobStatus.SUCCEEDED,
+        metrics={"validation": metrics, "test": metrics},
+        history=[
+            {"seed": 42, "epoch": 1, "val_accuracy": 0.5},
+            {"seed": 42, "epoch": 2, "val_accuracy": 0.75},
+        ],
     )
     page = login(admin_user).get(reverse("model_detail", args=[project.slug, 1])).content
     assert b"Accuracy 75.0% (19.0\xe2\x80\x9399.0)" in page
@@ -120,6 +140,7 @@ def test_the_web_process_never_imports_torch():
         "get_resolver().url_patterns;"
         "print('torch' in sys.modules, 'transformers' in sys.modules)"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True,
-                         check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
     assert out.stdout.strip() == "False False"

@@ -45,9 +45,24 @@ def worker(transactional_db, model_settings, tmp_path):
     )
     log = open(tmp_path / "worker.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "ctir_site", "worker", "--pool=solo",
-         "-Q", "celery,training,inference", "-n", f"test-{os.getpid()}@%h", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ctir_site",
+            "worker",
+            "--pool=solo",
+            "-Q",
+            "celery,training,inference",
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
     )
     from ctir_site.celery import app
 
@@ -79,8 +94,9 @@ def _wait_for(predicate, timeout, what, worker):
 def _project_with_labels(project):
     from annotation import services as annotation_services
 
-    annotation_services.reports_write(project=project, rows=labelled_rows(), batch=None,
-                                      user=None, reason="test")
+    annotation_services.reports_write(
+        project=project, rows=labelled_rows(), batch=None, user=None, reason="test"
+    )
     return project
 
 
@@ -102,8 +118,12 @@ def test_worker_trains_shows_progress_promotes_and_prelabels(project, worker):
     assert seen_phases, "no progress was written while the job ran"
     assert version.worker and version.heartbeat_at
     assert version.is_active
-    run = _wait_for(lambda: version.prelabel_runs.filter(status=JobStatus.SUCCEEDED).first(),
-                    120, "pre-labeling", worker)
+    run = _wait_for(
+        lambda: version.prelabel_runs.filter(status=JobStatus.SUCCEEDED).first(),
+        120,
+        "pre-labeling",
+        worker,
+    )
     assert run.done == 48
     assert Prediction.objects.filter(model_version=version).count() == 48
 
@@ -113,12 +133,18 @@ def test_worker_cancels_a_running_version_and_leaves_no_model(project, worker):
     version = services.model_version_create(
         project=project, recipe={"epochs": 20, "seeds": 3, "max_length": 64}
     )
-    _wait_for(lambda: ModelVersion.objects.filter(pk=version.pk, phase="training").exists(),
-              120, "training to start", worker)
+    _wait_for(
+        lambda: ModelVersion.objects.filter(pk=version.pk, phase="training").exists(),
+        120,
+        "training to start",
+        worker,
+    )
     assert services.model_version_cancel(version=version).startswith("Cancelling")
     version = _wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, status=JobStatus.CANCELLED).first(),
-        60, "the cancel", worker,
+        60,
+        "the cancel",
+        worker,
     )
     folder = Path(settings.CTIR_MODEL_DIR) / project.slug
     assert not any(folder.iterdir()) if folder.exists() else True
@@ -132,8 +158,12 @@ def test_a_killed_worker_leaves_a_failed_run_not_a_running_one(project, worker):
     version = services.model_version_create(
         project=project, recipe={"epochs": 20, "seeds": 3, "max_length": 64}
     )
-    _wait_for(lambda: ModelVersion.objects.filter(pk=version.pk, phase="training").exists(),
-              120, "training to start", worker)
+    _wait_for(
+        lambda: ModelVersion.objects.filter(pk=version.pk, phase="training").exists(),
+        120,
+        "training to start",
+        worker,
+    )
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
     time.sleep(1)

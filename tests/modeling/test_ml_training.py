@@ -1,0 +1,317 @@
+import json
+import random
+
+import pytest
+
+from modeling.ml.inference import Classifier
+from modeling.ml.text import encode_texts, fit_to_length, prepare_text
+from modeling.ml.tiny import make_tiny_base_model
+from modeling.ml.training import (
+    Progress,
+    TrainConfig,
+    TrainingCancelled,
+    TrainingDataError,
+    train_model,
+)
+
+LABELS = [1, 2, 3, 4]
+_PHRASES = {
+    1: ["drainage of {} abscess, 10 Fr pigtail", "aspiration of {} collection, pus sent"],
+    2: ["core biopsy of {} liver lesion", "biopsy of {} adrenal mass, 18G"],
+    3: ["biopsy of {} upper lobe lung nodule", "lung mass core biopsy, {} lower lobe"],
+    4: ["biopsy of {} iliac bone lesion, bone needle", "vertebral body {} lytic lesion biopsy"],
+}
+
+
+def _reports(n_per_category, seed):
+    rng = random.Random(seed)
+    rows = []
+    for code, phrases in _PHRASES.items():
+        for _ in range(n_per_category):
+            side = rng.choice(["right", "left"])
+            text = f"CT-guided procedure\n{rng.choice(phrases).format(side)}. No complication."
+            rows.append((text, code))
+    rng.shuffle(rows)
+    return rows
+
+
+def _config(**overrides):
+    values = dict(epochs=1, seeds=2, max_length=64, batch_size=8, learning_rate=1e-3)
+    values.update(overrides)
+    return TrainConfig(**values)
+
+
+@pytest.fixture(scope="module")
+def tiny_base(tmp_path_factory):
+    return make_tiny_base_model(tmp_path_factory.mktemp("tiny") / "base")
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_base, tmp_path_factory):
+    parent = tmp_path_factory.mktemp("models")
+    progress = []
+    result = train_model(
+        base_model=tiny_base,
+        train=_reports(10, 1),
+        validation=_reports(2, 2),
+        test=_reports(3, 3),
+        labels=LABELS,
+        config=_config(),
+        out_dir=parent / "v1",
+        on_progress=progress.append,
+    )
+    return result, parent, progress
+
+
+def test_it_writes_the_model_folder(trained):
+    _, parent, _ = trained
+    out_dir = parent / "v1"
+    for name in ("model.safetensors", "config.json", "tokenizer.json", "label_map.json"):
+        assert (out_dir / name).is_file(), name
+    assert json.loads((out_dir / "label_map.json").read_text())["labels"] == LABELS
+    assert json.loads((out_dir / "label_map.json").read_text())["max_length"] == 64
+    assert [p.name for p in parent.iterdir()] == ["v1"]  # no temporary folder left
+
+
+def test_it_returns_json_serialisable_metrics(trained):
+    result, parent, _ = trained
+    assert json.loads(json.dumps(result)) == result
+    assert json.loads((parent / "v1" / "metrics.json").read_text()) == result
+    assert result["validation"]["n"] == 8
+    assert result["test"]["n"] == 12
+    assert set(result["test"]["per_category"]) == {"1", "2", "3", "4"}
+    assert len(result["test"]["confusion"]) == 4
+    assert result["baseline"]["validation"]["n"] == 8
+    assert result["baseline"]["test"]["n"] == 12
+    assert result["config"] == _config().to_dict()
+    assert result["best_seed"] in (42, 43)
+    assert result["best_epoch"] == 1
+    assert {"load_s", "train_s", "eval_s", "baseline_s", "total_s"} <= set(result["timings"])
+
+
+def test_it_records_one_history_row_per_seed_and_epoch(trained):
+    result, _, _ = trained
+    assert [(row["seed"], row["epoch"]) for row in result["history"]] == [(42, 1), (43, 1)]
+    for row in result["history"]:
+        assert 0.0 <= row["val_accuracy"] <= 1.0
+        assert row["train_loss"] > 0 and row["val_loss"] > 0
+
+
+def test_it_reports_progress_through_every_phase(trained):
+    _, _, progress = trained
+    assert all(isinstance(p, Progress) for p in progress)
+    phases = [p.phase for p in progress]
+    for phase in ("loading", "training", "evaluating", "test", "baseline", "saving"):
+        assert phase in phases
+    # 40 reports / batch 8 = 5 steps per epoch, 2 seeds.
+    assert {p.total_steps for p in progress} == {10}
+    steps = [p.step for p in progress]
+    assert steps == sorted(steps) and steps[-1] == 10
+    assert progress[-1].eta_seconds is not None
+
+
+def test_the_classifier_predicts_in_input_order(trained):
+    _, parent, _ = trained
+    classifier = Classifier.load(parent / "v1")
+    texts = [t for t, _ in _reports(2, 9)]
+    texts[3] = texts[3] + " " + "Long additional free text about the planning scan. " * 8
+    batch = classifier.predict(texts, batch_size=3)
+    assert len(batch) == len(texts)
+    for text, prediction in zip(texts, batch, strict=True):
+        assert prediction["category"] in LABELS
+        assert set(prediction["probabilities"]) == {"1", "2", "3", "4"}
+        assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
+        top = sorted(prediction["probabilities"].values(), reverse=True)
+        assert prediction["margin"] == pytest.approx(top[0] - top[1])
+        assert prediction["ms"] >= 0
+        alone = classifier.predict([text])[0]
+        assert alone["category"] == prediction["category"]
+        for code, p in alone["probabilities"].items():
+            assert prediction["probabilities"][code] == pytest.approx(p, abs=2e-2)
+
+
+def test_it_leaves_nothing_behind_when_cancelled(tiny_base, tmp_path):
+    calls = []
+
+    def should_stop():
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(TrainingCancelled):
+        train_model(
+            base_model=tiny_base,
+            train=_reports(10, 1),
+            validation=_reports(2, 2),
+            test=[],
+            labels=LABELS,
+            config=_config(),
+            out_dir=tmp_path / "v2",
+            should_stop=should_stop,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_leaves_nothing_behind_when_saving_fails(tiny_base, tmp_path, monkeypatch):
+    def broken_replace(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr("modeling.ml.training.os.replace", broken_replace)
+    with pytest.raises(OSError, match="disk full"):
+        train_model(
+            base_model=tiny_base,
+            train=_reports(5, 1),
+            validation=_reports(1, 2),
+            test=[],
+            labels=LABELS,
+            config=_config(seeds=1),
+            out_dir=tmp_path / "v3",
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_stops_when_a_progress_callback_raises(tiny_base, tmp_path):
+    def on_progress(progress):
+        if progress.phase == "saving":
+            raise RuntimeError("database is gone")
+
+    with pytest.raises(RuntimeError):
+        train_model(
+            base_model=tiny_base,
+            train=_reports(5, 1),
+            validation=_reports(1, 2),
+            test=[],
+            labels=LABELS,
+            config=_config(seeds=1),
+            out_dir=tmp_path / "v4",
+            on_progress=on_progress,
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_has_no_test_metrics_without_a_test_split(tiny_base, tmp_path):
+    result = train_model(
+        base_model=tiny_base,
+        train=_reports(5, 1),
+        validation=_reports(1, 2),
+        test=[],
+        labels=LABELS,
+        config=_config(seeds=1),
+        out_dir=tmp_path / "v5",
+    )
+    assert result["test"] is None
+    assert result["baseline"]["test"] is None
+    assert len(result["history"]) == 1
+
+
+def test_it_names_a_category_missing_from_training(tiny_base, tmp_path):
+    train = [row for row in _reports(10, 1) if row[1] != 4]
+    with pytest.raises(TrainingDataError, match="category 4: 0"):
+        train_model(
+            base_model=tiny_base,
+            train=train,
+            validation=_reports(2, 2),
+            test=[],
+            labels=LABELS,
+            config=_config(),
+            out_dir=tmp_path / "v6",
+        )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_it_names_a_category_missing_from_validation(tiny_base, tmp_path):
+    validation = [row for row in _reports(2, 2) if row[1] != 3]
+    with pytest.raises(TrainingDataError, match="validation.*category 3: 0"):
+        train_model(
+            base_model=tiny_base,
+            train=_reports(10, 1),
+            validation=validation,
+            test=[],
+            labels=LABELS,
+            config=_config(),
+            out_dir=tmp_path / "v7",
+        )
+
+
+def test_it_rejects_codes_outside_the_project(tiny_base, tmp_path):
+    with pytest.raises(TrainingDataError, match=r"\[7\]"):
+        train_model(
+            base_model=tiny_base,
+            train=_reports(10, 1) + [("odd", 7)],
+            validation=_reports(2, 2),
+            test=[],
+            labels=LABELS,
+            config=_config(),
+            out_dir=tmp_path / "v8",
+        )
+
+
+def test_it_refuses_to_overwrite_a_model(tiny_base, tmp_path):
+    (tmp_path / "v9").mkdir()
+    with pytest.raises(FileExistsError):
+        train_model(
+            base_model=tiny_base,
+            train=_reports(10, 1),
+            validation=_reports(2, 2),
+            test=[],
+            labels=LABELS,
+            config=_config(),
+            out_dir=tmp_path / "v9",
+        )
+
+
+def test_the_config_round_trips():
+    config = TrainConfig(epochs=2, learning_rate=3e-5)
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    assert json.loads(json.dumps(config.to_dict())) == config.to_dict()
+
+
+def test_prepare_text_normalises_whitespace():
+    assert prepare_text("  CT\u00a0guided\t\tdrainage \r\n\r\n\n IMPRESSION:  ok ") == (
+        "CT guided drainage\nIMPRESSION: ok"
+    )
+
+
+def test_long_reports_keep_title_and_impression(tiny_base):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    text = (
+        "CT-guided drainage of pelvic abscess\n"
+        "History: prior lung biopsy for a nodule, bone metastases suspected.\n"
+        "Technique: " + "The needle was advanced carefully under guidance. " * 30 + "\n"
+        "Impression: successful drainage, 10 Fr pigtail left in the collection."
+    )
+    ids = fit_to_length(text, tokenizer, 64)
+    assert len(ids) <= 64
+    assert ids[0] == tokenizer.cls_token_id and ids[-1] == tokenizer.sep_token_id
+    decoded = tokenizer.decode(ids)
+    assert "pelvic abscess" in decoded
+    assert "pigtail" in decoded
+    assert "lung biopsy" not in decoded  # history goes first when space is short
+    assert encode_texts([text, "short"], tokenizer, 64)[0] == ids
+
+
+def test_short_reports_are_kept_whole(tiny_base):
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny_base)
+    text = "History: lung cancer.\nCT-guided biopsy of L2. Impression: done."
+    ids = fit_to_length(text, tokenizer, 128)
+    assert ids == tokenizer(prepare_text(text))["input_ids"]
+
+
+def test_the_same_seed_gives_the_same_model(tiny_base, tmp_path):
+    def run(name):
+        return train_model(
+            base_model=tiny_base,
+            train=_reports(5, 1),
+            validation=_reports(2, 2),
+            test=_reports(2, 3),
+            labels=LABELS,
+            config=_config(seeds=1, epochs=2),
+            out_dir=tmp_path / name,
+        )
+
+    first, second = run("a"), run("b")
+    assert first["history"] == second["history"]
+    assert first["test"] == second["test"]
