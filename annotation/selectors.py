@@ -253,3 +253,82 @@ def model_disagreements(project: Project):
         .select_related("report", "category", "report__reference_label__category")
         .order_by("margin")
     )
+
+
+# --- Reports browser -------------------------------------------------------------------------
+
+REPORT_STATUSES = {
+    "labelled": "With reference label",
+    "unlabelled": "Without reference label",
+    "annotated": "Annotated, no reference yet",
+    "unannotated": "Never annotated",
+}
+
+
+def reports_filtered(project: Project, params) -> tuple:
+    """Reports matching the browser's filters, with the active model's prediction alongside."""
+    from modeling.models import Prediction
+
+    active = project.model_versions.filter(is_active=True).values("pk")[:1]
+    prediction = Prediction.objects.filter(report=OuterRef("pk"), model_version=Subquery(active))
+    reports = (
+        Report.objects.filter(project=project)
+        .select_related("patient", "reference_label__category")
+        .annotate(
+            predicted_code=Subquery(prediction.values("category__code")[:1]),
+            margin=Subquery(prediction.values("margin")[:1]),
+        )
+        .order_by("procedure_date", "accession")
+    )
+    applied = {}
+    if params.get("split") in Split.values:
+        reports = reports.filter(split=params["split"])
+        applied["split"] = params["split"]
+    status = params.get("status")
+    if status == "labelled":
+        reports = reports.filter(reference_label__isnull=False)
+    elif status == "unlabelled":
+        reports = reports.filter(reference_label__isnull=True)
+    elif status == "annotated":
+        reports = reports.filter(reference_label__isnull=True, annotations__isnull=False)
+    elif status == "unannotated":
+        reports = reports.filter(annotations__isnull=True)
+    if status in REPORT_STATUSES:
+        applied["status"] = status
+    for key, field in (("reference", "reference_label__category__code"),
+                       ("predicted", "predicted_code")):
+        if str(params.get(key, "")).isdigit():
+            reports = reports.filter(**{field: int(params[key])})
+            applied[key] = params[key]
+    if params.get("disagree") == "1":
+        reports = reports.filter(
+            reference_label__isnull=False, predicted_code__isnull=False
+        ).exclude(predicted_code=F("reference_label__category__code"))
+        applied["disagree"] = "1"
+    for key, lookup in (("margin_min", "margin__gte"), ("margin_max", "margin__lte")):
+        try:
+            value = float(params.get(key, ""))
+        except ValueError:
+            continue
+        reports = reports.filter(**{lookup: value})
+        applied[key] = params[key]
+    query = (params.get("q") or "").strip()
+    if query:
+        reports = reports.filter(Q(text__icontains=query) | Q(accession__icontains=query))
+        applied["q"] = query
+    return reports.distinct(), applied
+
+
+def report_detail(report: Report) -> dict:
+    from modeling.models import Prediction
+
+    return {
+        "annotations": report.annotations.select_related("user", "category",
+                                                         "suggested_category")
+        .order_by("submitted_at", "id"),
+        "predictions": Prediction.objects.filter(report=report)
+        .select_related("model_version", "category").order_by("-model_version__number"),
+        "history": report.label_history.select_related("old_category", "new_category",
+                                                       "changed_by"),
+        "reference": getattr(report, "reference_label", None),
+    }

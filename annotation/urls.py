@@ -11,3 +11,7 @@ urlpatterns = [
     path("p/<slug:slug>/adjudicate/", views.adjudication, name="adjudication"),
     path("p/<slug:slug>/review/", views.review, name="review"),
 ]
+urlpatterns += [
+    path("p/<slug:slug>/reports/", views.reports, name="reports"),
+    path("p/<slug:slug>/reports/<str:accession>/", views.report_detail, name="report_detail"),
+]

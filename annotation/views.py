@@ -17,7 +17,7 @@ from . import selectors, services
 from .access import project_for
 from .exporting import export_lines
 from .importing import ImportFormatError, file_format, plan_import
-from .models import Category, Report, Role
+from .models import Category, Report, Role, Split
 
 ADMIN_ONLY = (Role.ADMIN,)
 UPLOAD_SALT = "ctir.import.upload"
@@ -256,4 +256,44 @@ def review(request, slug):
     return render(request, "annotation/review.html", {
         "project": project, "is_admin": True,
         "page": paginator.get_page(request.GET.get("page")),
+    })
+
+
+@login_required
+@require_GET
+def reports(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    queryset, applied = selectors.reports_filtered(project, request.GET)
+    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "annotation/reports.html", {
+        "project": project, "is_admin": True, "page": page, "applied": applied,
+        "categories": Category.objects.filter(project=project),
+        "splits": Split.choices, "statuses": selectors.REPORT_STATUSES,
+        "query": query.urlencode(),
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def report_detail(request, slug, accession):
+    project = project_for(request, slug, ADMIN_ONLY)
+    report = get_object_or_404(Report.objects.select_related("patient"), project=project,
+                               accession=accession)
+    if request.method == "POST":
+        category = get_object_or_404(Category, project=project,
+                                     code=request.POST.get("category") or 0)
+        try:
+            services.adjudicate(report=report, category=category, user=request.user,
+                                reason=request.POST.get("reason", ""))
+        except ValueError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"Reference label set to {category}.")
+        return redirect("report_detail", slug=project.slug, accession=report.accession)
+    return render(request, "annotation/report_detail.html", {
+        "project": project, "is_admin": True, "report": report,
+        "categories": Category.objects.filter(project=project),
+        **selectors.report_detail(report),
     })

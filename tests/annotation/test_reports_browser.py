@@ -1,0 +1,58 @@
+import pytest
+from django.urls import reverse
+
+from annotation.models import Category, ReferenceLabel
+from modeling.models import JobStatus, ModelVersion, Prediction
+from tests.annotation.test_splits_export import add_reports
+
+
+@pytest.fixture
+def browsed(project):
+    add_reports(project, 8)  # labels (i % 4) + 1
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    for report in project.reports.all():
+        code = report.reference_label.category.code
+        predicted = code if report.accession != "R0002" else 1
+        Prediction.objects.create(
+            report=report, model_version=version, margin=0.2 if predicted != code else 0.9,
+            ms=1, category=Category.objects.get(project=project, code=predicted),
+            probabilities={str(predicted): 0.6})
+    return project
+
+
+def accessions(response):
+    return [r.accession for r in response.context["page"].object_list]
+
+
+def test_filters(login, browsed, admin_user):
+    client = login(admin_user)
+    url = reverse("reports", args=[browsed.slug])
+    assert len(accessions(client.get(url))) == 8
+    assert accessions(client.get(url, {"disagree": "1"})) == ["R0002"]
+    assert accessions(client.get(url, {"reference": "3"})) == ["R0002", "R0006"]
+    assert accessions(client.get(url, {"predicted": "1", "margin_max": "0.5"})) == ["R0002"]
+    assert accessions(client.get(url, {"q": "report 7"})) == ["R0007"]
+    assert accessions(client.get(url, {"status": "unlabelled"})) == []
+
+
+def test_the_report_page_shows_everything_and_changes_keep_history(login, browsed, admin_user):
+    client = login(admin_user)
+    url = reverse("report_detail", args=[browsed.slug, "R0002"])
+    page = client.get(url).content.decode()
+    assert "v1 (active)" in page and "imported" in page
+    client.post(url, {"category": "1", "reason": ""})
+    assert ReferenceLabel.objects.get(report__accession="R0002").category.code == 3
+    client.post(url, {"category": "1", "reason": "drained lung abscess"})
+    label = ReferenceLabel.objects.get(report__accession="R0002")
+    assert (label.category.code, label.method) == (1, "adjudication")
+    assert "drained lung abscess" in client.get(url).content.decode()
+
+
+@pytest.mark.parametrize("name", ["reports", "report_detail"])
+def test_only_admins_browse_reports(login, browsed, annotator, reader, outsider, name):
+    args = [browsed.slug] + (["R0001"] if name == "report_detail" else [])
+    url = reverse(name, args=args)
+    assert login(annotator).get(url).status_code == 403
+    assert login(reader).get(url).status_code == 403
+    assert login(outsider).get(url).status_code == 404
