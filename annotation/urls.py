@@ -15,3 +15,4 @@ urlpatterns += [
     path("p/<slug:slug>/reports/", views.reports, name="reports"),
     path("p/<slug:slug>/reports/<str:accession>/", views.report_detail, name="report_detail"),
 ]
+urlpatterns += [path("p/<slug:slug>/agreement/", views.agreement, name="agreement")]

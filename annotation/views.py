@@ -297,3 +297,14 @@ def report_detail(request, slug, accession):
         "categories": Category.objects.filter(project=project),
         **selectors.report_detail(report),
     })
+
+
+@login_required
+@require_GET
+def agreement(request, slug):
+    from .agreement import agreement_report
+
+    project = project_for(request, slug, ADMIN_ONLY)
+    return render(request, "annotation/agreement.html", {
+        "project": project, "is_admin": True, "report": agreement_report(project),
+    })
