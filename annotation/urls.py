@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import views, views_studies
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -16,3 +16,15 @@ urlpatterns += [
     path("p/<slug:slug>/reports/<str:accession>/", views.report_detail, name="report_detail"),
 ]
 urlpatterns += [path("p/<slug:slug>/agreement/", views.agreement, name="agreement")]
+
+urlpatterns += [
+    path("p/<slug:slug>/studies/", views_studies.study_list, name="study_list"),
+    path("p/<slug:slug>/studies/<int:study_id>/", views_studies.study_detail,
+         name="study_detail"),
+    path("p/<slug:slug>/studies/<int:study_id>/update/", views_studies.study_update,
+         name="study_update"),
+    path("p/<slug:slug>/studies/<int:study_id>/responses.csv", views_studies.study_csv,
+         name="study_csv"),
+    path("studies/", views_studies.my_studies, name="my_studies"),
+    path("read/<int:study_id>/", views_studies.read, name="read"),
+]

@@ -33,6 +33,9 @@ def home(request):
     ]
     if len(projects) == 1 and projects[0]["role"] in ("admin", "annotator"):
         return redirect("dashboard", slug=projects[0]["project"].slug)
+    if projects and all(p["role"] == Role.READER for p in projects):
+        # Readers see their studies and nothing else of a project.
+        return redirect("my_studies")
     return render(request, "annotation/home.html", {"projects": projects})
 
 

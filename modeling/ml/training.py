@@ -49,11 +49,11 @@ Example = tuple[str, int]
 class TrainConfig:
     """The fine-tuning recipe. Defaults are the measured default (see bench/train_demo.py)."""
 
-    epochs: int = 4
+    epochs: int = 2
     seeds: int = 2
     max_length: int = 128
     batch_size: int = 16
-    learning_rate: float = 8e-5
+    learning_rate: float = 1e-4
     weight_decay: float = 0.01
     warmup_ratio: float = 0.1
     class_weighting: bool = True

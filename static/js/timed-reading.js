@@ -1,6 +1,7 @@
-// Annotate page: keyboard answers and active reading time.
-// Time counts only while the tab is visible and the user was active within the project's
-// window (data-active-window seconds); hidden-tab time is never counted.
+// Timed reading pages (annotate, reader studies): keyboard answers and active reading time.
+// Time counts only while the tab is visible, the page is not paused (data-paused on
+// #workspace), and the user was active within the window (data-active-window seconds).
+// The form marked data-timed gets the measured milliseconds in its active_ms field.
 (function () {
   "use strict";
   let activeMs = 0;
@@ -8,17 +9,22 @@
   let lastActivity = Date.now();
   let visible = document.visibilityState === "visible";
   let busy = false;
+  let caseBefore = null;
 
-  function windowMs() {
-    const ws = document.getElementById("workspace");
-    return ws ? Number(ws.dataset.activeWindow || 60) * 1000 : 60000;
+  function workspace() { return document.getElementById("workspace"); }
+
+  function counting() {
+    const ws = workspace();
+    if (!ws || !visible || ws.dataset.paused === "1") return false;
+    const windowMs = Number(ws.dataset.activeWindow || 60) * 1000;
+    return Date.now() - lastActivity <= windowMs;
   }
 
   function tick() {
     const now = performance.now();
     const dt = now - lastTick;
     lastTick = now;
-    if (visible && Date.now() - lastActivity <= windowMs()) activeMs += dt;
+    if (counting()) activeMs += dt;
   }
 
   function reset() {
@@ -39,22 +45,35 @@
       { passive: true, capture: true });
   });
 
+  function timedForm(elt) { return elt && elt.matches && elt.matches("form[data-timed]"); }
+
   // Fill in the measured time just before the form is sent, with or without htmx.
   document.addEventListener("submit", function (event) {
-    const form = event.target;
-    if (form.id !== "annotate-form") return;
+    if (!timedForm(event.target)) return;
     if (busy) { event.preventDefault(); return; }
     tick();
-    form.querySelector("input[name=active_ms]").value = String(Math.round(activeMs));
+    event.target.querySelector("input[name=active_ms]").value = String(Math.round(activeMs));
     busy = true;
   }, true);
   document.addEventListener("htmx:configRequest", function (event) {
-    if (event.detail.elt && event.detail.elt.id === "annotate-form") {
+    if (timedForm(event.detail.elt)) {
+      tick();
       event.detail.parameters.active_ms = String(Math.round(activeMs));
     }
   });
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.target && event.detail.target.id === "workspace") tick();
+  });
   document.addEventListener("htmx:afterSwap", function (event) {
-    if (event.detail.target && event.detail.target.id === "workspace") reset();
+    const target = event.detail.target;
+    if (!target || target.id !== "workspace") return;
+    // A new case starts the clock again; a pause or resume of the same case does not.
+    if (target.dataset.case !== caseBefore) reset();
+    busy = false;
+  });
+  document.addEventListener("htmx:beforeRequest", function () {
+    const ws = workspace();
+    caseBefore = ws ? ws.dataset.case : null;
   });
   document.addEventListener("htmx:responseError", function () { busy = false; });
 
@@ -62,18 +81,18 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     const tag = (event.target.tagName || "").toLowerCase();
     if (tag === "input" || tag === "textarea" || tag === "select") return;
-    const dialog = document.getElementById("guideline");
-    if (dialog && dialog.open) return; // Esc closes it natively
-    const ws = document.getElementById("workspace");
+    const dialog = document.querySelector("dialog[open]");
+    if (dialog) return; // Esc closes it natively
+    const ws = workspace();
     if (!ws) return;
     const key = event.key.toLowerCase();
     let target = null;
     if (key === "enter") {
-      target = ws.querySelector("button.choice[data-default]");
+      target = ws.querySelector("button[data-default]");
     } else {
       target = ws.querySelector('[data-key="' + CSS.escape(key) + '"]');
     }
-    if (!target) return;
+    if (!target || target.disabled) return;
     event.preventDefault();
     if (busy && target.tagName === "BUTTON" && target.type === "submit") return;
     target.click();

@@ -1,0 +1,216 @@
+"""Reader studies: set-up, the reading session (serve, answer, pause), simulated readers.
+
+Writes only; results are read in annotation.study_results.
+"""
+
+import datetime
+import random
+import secrets
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import (
+    Category,
+    Project,
+    ReaderStudy,
+    Report,
+    Role,
+    Split,
+    StudyCase,
+    StudyReader,
+    StudyResponse,
+)
+
+
+class StudyError(ValueError):
+    pass
+
+
+@transaction.atomic
+def study_create(
+    *, project: Project, name: str, readers, user=None, mode: str = ReaderStudy.Mode.UNAIDED,
+    model_version_id: int | None = None, instructions: str = "", reports=None,
+    seed: int | None = None,
+) -> ReaderStudy:
+    """A study over `reports` (default: the project's test split) for the given readers."""
+    if mode not in ReaderStudy.Mode.values:
+        raise StudyError(f"unknown mode {mode!r}")
+    readers = list(readers)
+    not_readers = [u.username for u in readers
+                   if not u.memberships.filter(project=project, role=Role.READER).exists()]
+    if not_readers:
+        raise StudyError("only users with the reader role can read: " + ", ".join(not_readers))
+    if reports is None:
+        reports = Report.objects.filter(project=project, split=Split.TEST)
+    reports = list(reports.order_by("procedure_date", "accession"))
+    if not reports:
+        raise StudyError("the study has no cases (the test split is empty?)")
+    study = ReaderStudy.objects.create(
+        project=project, name=name, mode=mode, model_version_id=model_version_id,
+        instructions=instructions, seed=secrets.randbelow(2**31) if seed is None else seed,
+        created_by=user,
+    )
+    StudyCase.objects.bulk_create([StudyCase(study=study, report=r) for r in reports])
+    for user_ in readers:
+        study_reader_add(study=study, user=user_)
+    return study
+
+
+def _case_plan(study: ReaderStudy, reader_index: int) -> tuple[list[int], list[bool]]:
+    """Reading order and aided flags for the reader at this index, from the study's seed.
+
+    Crossover: a random half of the cases (fixed by the seed) is aided for even-numbered
+    readers and the other half for odd-numbered ones, so with an even number of readers each
+    case is read as often aided as unaided.
+    """
+    case_ids = sorted(study.cases.values_list("pk", flat=True))
+    order = list(case_ids)
+    random.Random(f"{study.seed}:order:{reader_index}").shuffle(order)
+    if study.mode == ReaderStudy.Mode.UNAIDED:
+        return order, [False] * len(order)
+    if study.mode == ReaderStudy.Mode.AIDED:
+        return order, [True] * len(order)
+    half = set(random.Random(f"{study.seed}:crossover").sample(case_ids, len(case_ids) // 2))
+    first_half = reader_index % 2 == 0
+    return order, [(case in half) == first_half for case in order]
+
+
+def study_reader_add(*, study: ReaderStudy, user, simulated: bool = False) -> StudyReader:
+    index = study.readers.count()
+    order, aided = _case_plan(study, index)
+    return StudyReader.objects.create(study=study, user=user, order=order, aided=aided,
+                                      simulated=simulated)
+
+
+def study_status_set(*, study: ReaderStudy, status: str) -> ReaderStudy:
+    if status == ReaderStudy.Status.OPEN and not study.readers.exists():
+        raise StudyError("add at least one reader before opening the study")
+    if status not in ReaderStudy.Status.values:
+        raise StudyError(f"unknown status {status!r}")
+    study.status = status
+    study.save(update_fields=["status"])
+    return study
+
+
+def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> ReaderStudy:
+    if study.model_version_id != model_version_id:
+        study.model_version_id, study.model_timing = model_version_id, {}
+        study.save(update_fields=["model_version_id", "model_timing"])
+    return study
+
+
+def current_position(session: StudyReader) -> int:
+    return session.responses.count()
+
+
+@transaction.atomic
+def study_serve(*, session: StudyReader):
+    """The case this reader is on now (the clock starts when it is first served)."""
+    session = StudyReader.objects.select_for_update().get(pk=session.pk)
+    position = current_position(session)
+    if position >= len(session.order):
+        return session, None, position
+    now = timezone.now()
+    fields = []
+    if session.started_at is None:
+        session.started_at = now
+        fields.append("started_at")
+    if session.served_at is None:
+        session.served_at, session.paused_ms, session.paused_at = now, 0, None
+        fields += ["served_at", "paused_ms", "paused_at"]
+    if fields:
+        session.save(update_fields=fields)
+    case = StudyCase.objects.select_related("report").get(pk=session.order[position])
+    return session, case, position
+
+
+@transaction.atomic
+def study_pause(*, session: StudyReader, paused: bool) -> StudyReader:
+    session = StudyReader.objects.select_for_update().get(pk=session.pk)
+    now = timezone.now()
+    if paused and session.paused_at is None:
+        session.paused_at = now
+    elif not paused and session.paused_at is not None:
+        session.paused_ms += int((now - session.paused_at).total_seconds() * 1000)
+        session.paused_at = None
+    session.save(update_fields=["paused_at", "paused_ms"])
+    return session
+
+
+@transaction.atomic
+def study_answer(
+    *, session: StudyReader, position: int, category: Category, active_ms: int | None,
+    shown_category: Category | None = None, shown_probability: float | None = None,
+    now: datetime.datetime | None = None,
+) -> StudyResponse | None:
+    """Record the answer for the case at `position`; anything but the current case is refused,
+    so an answer can never be changed once given."""
+    session = StudyReader.objects.select_for_update().select_related("study").get(pk=session.pk)
+    if session.study.status != ReaderStudy.Status.OPEN:
+        raise StudyError("this study is not open")
+    current = current_position(session)
+    if position != current or current >= len(session.order) or session.served_at is None:
+        raise StudyError("that case has already been answered; there is no going back")
+    now = now or timezone.now()
+    paused_ms = session.paused_ms
+    if session.paused_at is not None:  # answered while paused: the pause ends now
+        paused_ms += int((now - session.paused_at).total_seconds() * 1000)
+    on_screen_ms = max(int((now - session.served_at).total_seconds() * 1000) - paused_ms, 0)
+    response = StudyResponse.objects.create(
+        study=session.study, reader=session, case_id=session.order[position], position=position,
+        category=category, served_at=session.served_at, answered_at=now,
+        active_ms=None if active_ms is None else min(max(int(active_ms), 0), on_screen_ms),
+        paused_ms=paused_ms, aided=session.aided[position], shown_category=shown_category,
+        shown_probability=shown_probability, simulated=session.simulated,
+    )
+    session.served_at, session.paused_at, session.paused_ms = None, None, 0
+    fields = ["served_at", "paused_at", "paused_ms"]
+    if position + 1 >= len(session.order):
+        session.finished_at = now
+        fields.append("finished_at")
+    session.save(update_fields=fields)
+    return response
+
+
+def simulate_readers(
+    *, study: ReaderStudy, count: int = 2, error_rate: float = 0.07,
+    seconds_per_case: float = 20.0, seed: int = 0,
+) -> list[StudyReader]:
+    """Fill a study with simulated readers (for demos and tests); every response is marked.
+
+    A simulated reader answers the reference label, except for `error_rate` of the cases where
+    they pick another category; reading time is log-normal around `seconds_per_case`.
+    """
+    from django.contrib.auth.models import User
+
+    from .models import Membership
+
+    rng = random.Random(f"{study.seed}:{seed}")
+    codes = list(Category.objects.filter(project=study.project).values_list("code", flat=True))
+    categories = {c.code: c for c in Category.objects.filter(project=study.project)}
+    truth = dict(study.cases.values_list("pk", "report__reference_label__category__code"))
+    sessions = []
+    existing = study.readers.filter(simulated=True).count()
+    for index in range(existing, existing + count):
+        user, _ = User.objects.get_or_create(username=f"simulated-reader-{study.pk}-{index + 1}")
+        Membership.objects.get_or_create(project=study.project, user=user,
+                                         defaults={"role": Role.READER})
+        session = study_reader_add(study=study, user=user, simulated=True)
+        clock = timezone.now()
+        for position, case_id in enumerate(session.order):
+            right = truth.get(case_id) or rng.choice(codes)
+            answer = right if rng.random() >= error_rate else rng.choice(
+                [c for c in codes if c != right])
+            seconds = rng.lognormvariate(0, 0.35) * seconds_per_case
+            StudyResponse.objects.create(
+                study=study, reader=session, case_id=case_id, position=position,
+                category=categories[answer], served_at=clock,
+                answered_at=clock + datetime.timedelta(seconds=seconds),
+                active_ms=int(seconds * 1000), aided=session.aided[position], simulated=True,
+            )
+            clock += datetime.timedelta(seconds=seconds + 1)
+        session.started_at, session.finished_at = timezone.now(), clock
+        session.save(update_fields=["started_at", "finished_at"])
+        sessions.append(session)
+    return sessions

@@ -1,0 +1,197 @@
+"""The reader-versus-model table of a study, with its statistics, as plain data.
+
+Used by the results page, the CSV export and `manage.py study_report`.
+"""
+
+import itertools
+from collections import defaultdict
+
+from modeling.ml.metrics import confusion_matrix
+from modeling.statistics import (
+    accuracy_summary,
+    cohen_kappa,
+    fold_difference,
+    holm_adjust,
+    mcnemar_exact,
+    sensitivity_per_category,
+    time_summary,
+)
+
+from .models import Category, ReaderStudy, StudyResponse
+
+CONFIDENCE_BINS = [(0.0, 0.6), (0.6, 0.8), (0.8, 0.95), (0.95, 1.01)]
+
+
+def model_answers(study: ReaderStudy) -> tuple[dict[int, int], dict[int, float], str]:
+    """Case id -> the model's category and milliseconds, and where the answers came from."""
+    timing = study.model_timing or {}
+    if timing.get("answers"):
+        return ({int(k): v for k, v in timing["answers"].items()},
+                {int(k): v for k, v in timing.get("per_case_ms", {}).items()}, "measured")
+    if not study.model_version_id:
+        return {}, {}, "none"
+    from modeling.models import Prediction
+
+    rows = Prediction.objects.filter(
+        model_version_id=study.model_version_id,
+        report_id__in=study.cases.values("report_id"),
+    ).values_list("report_id", "category__code", "ms")
+    case_of = dict(study.cases.values_list("report_id", "pk"))
+    answers = {case_of[r]: code for r, code, _ in rows}
+    ms = {case_of[r]: m for r, _, m in rows}
+    return answers, ms, "predictions" if answers else "none"
+
+
+def study_results(study: ReaderStudy) -> dict:
+    labels = list(Category.objects.filter(project=study.project).values_list("code", flat=True))
+    truth = {
+        case_id: code for case_id, code in
+        study.cases.values_list("pk", "report__reference_label__category__code") if code
+    }
+    responses = list(
+        StudyResponse.objects.filter(study=study)
+        .select_related("reader__user", "category", "shown_category")
+        .order_by("reader__user__username", "position")
+    )
+    raters: dict[str, dict] = {}
+    model, model_ms, model_source = model_answers(study)
+    if model:
+        raters["Model"] = {"answers": model, "seconds": {k: v / 1000 for k, v in
+                                                          model_ms.items()}, "is_model": True}
+    for response in responses:
+        rater = raters.setdefault(response.reader.user.username, {
+            "answers": {}, "seconds": {}, "is_model": False, "simulated": False,
+            "responses": []})
+        rater["answers"][response.case_id] = response.category.code
+        rater["seconds"][response.case_id] = response.seconds
+        rater["simulated"] |= response.simulated
+        rater["responses"].append(response)
+    rows = [_rater_row(name, r, truth, labels) for name, r in raters.items()]
+    model_total = (study.model_timing or {}).get("total_s")
+    if model_total is None and model_ms:
+        model_total = sum(model_ms.values()) / 1000
+    for row in rows:
+        row["fold"] = (fold_difference(row["time"]["total"], model_total)
+                       if not row["is_model"] and model_total and row["time"]["n"] else None)
+    return {
+        "study": study, "labels": labels, "n_cases": study.cases.count(),
+        "n_with_reference": len(truth), "rows": rows,
+        "comparisons": _comparisons(raters, truth),
+        "kappas": _reader_kappas(raters, labels),
+        "crossover": (_crossover(raters, truth) if study.mode == ReaderStudy.Mode.CROSSOVER
+                      else []),
+        "model_source": model_source, "model_timing": study.model_timing or {},
+        "model_total_s": model_total,
+        "simulated": any(r.get("simulated") for r in raters.values()),
+    }
+
+
+def _rater_row(name, rater, truth, labels) -> dict:
+    scored = [case for case in rater["answers"] if case in truth]
+    correct = [rater["answers"][c] == truth[c] for c in scored]
+    y_true = [truth[c] for c in scored]
+    y_pred = [rater["answers"][c] for c in scored]
+    return {
+        "name": name, "is_model": rater["is_model"], "simulated": rater.get("simulated", False),
+        "answered": len(rater["answers"]),
+        "accuracy": accuracy_summary(correct),
+        "sensitivity": sensitivity_per_category(y_true, y_pred, labels),
+        "time": time_summary(list(rater["seconds"].values())),
+        "confusion": [
+            {"label": code, "cells": cells}
+            for code, cells in zip(labels, confusion_matrix(y_true, y_pred, labels).tolist(),
+                                   strict=True)
+        ] if scored else [],
+        "seconds_per_case": list(rater["seconds"].values()),
+    }
+
+
+def _comparisons(raters, truth) -> list[dict]:
+    names = list(raters)
+    pairs = []
+    for a, b in itertools.combinations(names, 2):
+        shared = [c for c in raters[a]["answers"] if c in raters[b]["answers"] and c in truth]
+        result = mcnemar_exact(
+            [raters[a]["answers"][c] == truth[c] for c in shared],
+            [raters[b]["answers"][c] == truth[c] for c in shared],
+        )
+        # McNemar's own "b"/"c" are the discordant counts: name the raters apart.
+        pairs.append({**result, "first": a, "second": b, "n": len(shared)})
+    for pair, adjusted in zip(pairs, holm_adjust([p["p_value"] for p in pairs]), strict=True):
+        pair["p_holm"] = adjusted
+    return pairs
+
+
+def _reader_kappas(raters, labels) -> list[dict]:
+    readers = [n for n, r in raters.items() if not r["is_model"]]
+    rows = []
+    for a, b in itertools.combinations(readers, 2):
+        shared = [c for c in raters[a]["answers"] if c in raters[b]["answers"]]
+        rows.append({"a": a, "b": b, "n": len(shared), "kappa": cohen_kappa(
+            [raters[a]["answers"][c] for c in shared],
+            [raters[b]["answers"][c] for c in shared], labels) if shared else None})
+    return rows
+
+
+def _crossover(raters, truth) -> list[dict]:
+    rows = []
+    for name, rater in raters.items():
+        if rater["is_model"]:
+            continue
+        groups = defaultdict(list)
+        wrong_shown = defaultdict(lambda: [0, 0])  # bin -> [accepted, shown]
+        for response in rater["responses"]:
+            groups[response.aided].append(response)
+            shown = response.shown_category
+            real = truth.get(response.case_id)
+            if response.aided and shown and real and shown.code != real:
+                bin_ = _bin(response.shown_probability or 0)
+                wrong_shown[bin_][1] += 1
+                wrong_shown[bin_][0] += response.category_id == shown.pk
+        row = {"name": name}
+        for aided, key in ((True, "aided"), (False, "unaided")):
+            group = [r for r in groups[aided] if r.case_id in truth]
+            row[key] = {
+                "accuracy": accuracy_summary([r.category.code == truth[r.case_id]
+                                              for r in group]),
+                "time": time_summary([r.seconds for r in groups[aided]]),
+            }
+        row["wrong_accepted"] = [
+            {"bin": f"{lo:.2f}–{min(hi, 1):.2f}", "accepted": wrong_shown[(lo, hi)][0],
+             "shown": wrong_shown[(lo, hi)][1]}
+            for lo, hi in CONFIDENCE_BINS
+        ]
+        rows.append(row)
+    return rows
+
+
+def _bin(probability: float):
+    return next((lo, hi) for lo, hi in CONFIDENCE_BINS if lo <= probability < hi)
+
+
+def response_rows(study: ReaderStudy):
+    """Every response with its timing, for the CSV export."""
+    truth = dict(study.cases.values_list("pk", "report__reference_label__category__code"))
+    for r in (StudyResponse.objects.filter(study=study)
+              .select_related("reader__user", "case__report", "category", "shown_category")
+              .order_by("reader__user__username", "position")):
+        yield {
+            "reader": r.reader.user.username, "position": r.position + 1,
+            "accession": r.case.report.accession, "answer": r.category.code,
+            "reference": truth.get(r.case_id) or "",
+            "correct": "" if not truth.get(r.case_id) else int(r.category.code ==
+                                                               truth[r.case_id]),
+            "served_at": r.served_at.isoformat(), "answered_at": r.answered_at.isoformat(),
+            "active_ms": "" if r.active_ms is None else r.active_ms, "paused_ms": r.paused_ms,
+            "seconds": round(r.seconds, 3), "aided": int(r.aided),
+            "shown_category": r.shown_category.code if r.shown_category else "",
+            "shown_probability": "" if r.shown_probability is None else r.shown_probability,
+            "simulated": int(r.simulated),
+        }
+
+
+RESPONSE_COLUMNS = [
+    "reader", "position", "accession", "answer", "reference", "correct", "served_at",
+    "answered_at", "active_ms", "paused_ms", "seconds", "aided", "shown_category",
+    "shown_probability", "simulated",
+]

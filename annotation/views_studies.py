@@ -1,0 +1,221 @@
+"""Reader-study pages: set-up and results for admins, the timed reading page for readers."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from . import studies
+from .access import project_for
+from .exporting import csv_lines
+from .models import Category, ReaderStudy, Role, Split, StudyReader
+from .study_results import RESPONSE_COLUMNS, response_rows, study_results
+
+ADMIN_ONLY = (Role.ADMIN,)
+
+
+def _model_versions(project):
+    from modeling.models import JobStatus, ModelVersion
+
+    return ModelVersion.objects.filter(project=project, status=JobStatus.SUCCEEDED)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def study_list(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    readers = User.objects.filter(memberships__project=project,
+                                  memberships__role=Role.READER).order_by("username")
+    if request.method == "POST":
+        chosen = readers.filter(pk__in=request.POST.getlist("readers"))
+        version = request.POST.get("model_version") or None
+        try:
+            study = studies.study_create(
+                project=project, name=request.POST.get("name", "").strip() or "Reader study",
+                readers=chosen, user=request.user,
+                mode=request.POST.get("mode", ReaderStudy.Mode.UNAIDED),
+                model_version_id=int(version) if version else None,
+                instructions=request.POST.get("instructions", ""),
+            )
+        except studies.StudyError as exc:
+            messages.error(request, f"Study not created: {exc}.")
+            return redirect("study_list", slug=slug)
+        messages.success(request, f"“{study.name}” created as a draft with "
+                         f"{study.cases.count()} cases. Open it when the readers may start.")
+        return redirect("study_detail", slug=slug, study_id=study.pk)
+    return render(request, "annotation/studies.html", {
+        "project": project, "is_admin": True,
+        "studies": ReaderStudy.objects.filter(project=project),
+        "readers": readers, "versions": _model_versions(project),
+        "modes": ReaderStudy.Mode.choices,
+        "test_cases": project.reports.filter(split=Split.TEST).count(),
+    })
+
+
+def _study(project, study_id) -> ReaderStudy:
+    return get_object_or_404(ReaderStudy, project=project, pk=study_id)
+
+
+@login_required
+@require_GET
+def study_detail(request, slug, study_id):
+    project = project_for(request, slug, ADMIN_ONLY)
+    study = _study(project, study_id)
+    results = study_results(study)
+    return render(request, "annotation/study_detail.html", {
+        "project": project, "is_admin": True, "r": results, "study": study,
+        "sessions": study.readers.select_related("user"),
+        "versions": _model_versions(project),
+        "plots": _plots(results),
+    })
+
+
+@login_required
+@require_POST
+def study_update(request, slug, study_id):
+    project = project_for(request, slug, ADMIN_ONLY)
+    study = _study(project, study_id)
+    try:
+        if "status" in request.POST:
+            studies.study_status_set(study=study, status=request.POST["status"])
+            messages.success(request, f"The study is now {study.get_status_display().lower()}.")
+        if "model_version" in request.POST:
+            version = request.POST.get("model_version") or None
+            if version and not _model_versions(project).filter(pk=version).exists():
+                raise studies.StudyError("no such trained model version in this project")
+            studies.study_model_set(study=study, model_version_id=int(version) if version
+                                    else None)
+            messages.success(request, "Model version saved.")
+        if "measure_model" in request.POST:
+            if not study.model_version_id:
+                raise studies.StudyError("choose the model version to compare with first")
+            from modeling import tasks
+
+            tasks.time_model_on_study.delay(study.pk)
+            messages.info(request, "The model is being timed on the cases by a worker; "
+                          "reload in a minute.")
+    except studies.StudyError as exc:
+        messages.error(request, str(exc))
+    return redirect("study_detail", slug=slug, study_id=study.pk)
+
+
+@login_required
+@require_GET
+def study_csv(request, slug, study_id):
+    project = project_for(request, slug, ADMIN_ONLY)
+    study = _study(project, study_id)
+    response = StreamingHttpResponse(csv_lines(RESPONSE_COLUMNS, response_rows(study)),
+                                     content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-responses.csv"'
+    return response
+
+
+def _plots(results) -> dict:
+    """Two small SVG plots: accuracy with 95% CI per rater, and seconds per case per rater."""
+    rows = [r for r in results["rows"] if r["accuracy"]["n"]]
+    if not rows:
+        return {}
+    width, left, top, step = 560, 140, 20, 34
+    low = min([r["accuracy"]["ci"][0] for r in rows] + [0.8])
+
+    def x(value):
+        return left + (value - low) / max(1 - low, 1e-9) * (width - left - 20)
+
+    accuracy = [{
+        "name": r["name"], "y": top + i * step, "x": x(r["accuracy"]["accuracy"]),
+        "lo": x(r["accuracy"]["ci"][0]), "hi": x(r["accuracy"]["ci"][1]),
+        "label": f"{r['accuracy']['accuracy'] * 100:.1f}%", "model": r["is_model"],
+    } for i, r in enumerate(rows)]
+    longest = max([max(r["seconds_per_case"], default=0) for r in rows] + [1])
+    times = [{
+        "name": r["name"], "y": top + i * step, "model": r["is_model"],
+        "dots": [left + s / longest * (width - left - 20) for s in r["seconds_per_case"]],
+        "median": (left + r["time"]["median"] / longest * (width - left - 20)
+                   if r["time"]["median"] is not None else None),
+    } for i, r in enumerate(rows)]
+    return {"width": width, "height": top + len(rows) * step, "left": left,
+            "low": low, "longest": longest, "accuracy": accuracy, "times": times,
+            "axis_x": x(1.0)}
+
+
+# --- Reading (readers) -----------------------------------------------------------------------
+
+@login_required
+@require_GET
+def my_studies(request):
+    sessions = StudyReader.objects.filter(
+        user=request.user, study__status=ReaderStudy.Status.OPEN
+    ).select_related("study").order_by("study__created")
+    return render(request, "annotation/my_studies.html", {"sessions": sessions})
+
+
+def _session(request, study_id) -> StudyReader:
+    """The reader's own session in an open study; anything else is a 404 (no leaks)."""
+    session = StudyReader.objects.filter(
+        study_id=study_id, user=request.user, study__status=ReaderStudy.Status.OPEN,
+        simulated=False,
+    ).select_related("study").first()
+    if session is None:
+        raise Http404("No such study")
+    return session
+
+
+def _shown_suggestion(study, case, aided):
+    if not aided or not study.model_version_id:
+        return None
+    from modeling.models import Prediction
+
+    prediction = Prediction.objects.filter(
+        report=case.report_id, model_version_id=study.model_version_id
+    ).select_related("category").first()
+    if prediction is None:
+        return None
+    return {"category": prediction.category,
+            "probability": prediction.probabilities.get(str(prediction.category.code))}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def read(request, study_id):
+    session = _session(request, study_id)
+    study = session.study
+    if request.method == "POST":
+        action = request.POST.get("action")
+        if action in ("pause", "resume"):
+            studies.study_pause(session=session, paused=action == "pause")
+        else:
+            category = get_object_or_404(Category, project=study.project,
+                                         code=request.POST.get("category") or 0)
+            position = int(request.POST.get("position", -1))
+            _, case, current = studies.study_serve(session=session)
+            shown = _shown_suggestion(study, case, session.aided[current]) if case else None
+            try:
+                studies.study_answer(
+                    session=session, position=position, category=category,
+                    active_ms=_int_or_none(request.POST.get("active_ms")),
+                    shown_category=shown["category"] if shown else None,
+                    shown_probability=shown["probability"] if shown else None,
+                )
+            except studies.StudyError as exc:
+                messages.error(request, str(exc).capitalize() + ".")
+        if not request.htmx:
+            return redirect("read", study_id=study.pk)
+    session, case, position = studies.study_serve(session=session)
+    context = {
+        "study": study, "session": session, "case": case, "position": position,
+        "total": len(session.order),
+        "categories": Category.objects.filter(project=study.project),
+        "shown": _shown_suggestion(study, case, session.aided[position]) if case else None,
+        "paused": session.paused_at is not None,
+    }
+    template = "annotation/read.html" + ("#reading" if request.htmx else "")
+    return render(request, template, context)
+
+
+def _int_or_none(value):
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
