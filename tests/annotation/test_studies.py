@@ -1,0 +1,244 @@
+import datetime
+import io
+import json
+
+import pytest
+from django.contrib.auth.models import User
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import timezone
+
+from annotation import studies
+from annotation.models import Category, Membership, ReaderStudy, Role, StudyResponse
+from annotation.study_results import study_results
+from modeling.models import JobStatus, ModelVersion, Prediction
+from tests.annotation.test_splits_export import add_reports
+
+
+@pytest.fixture
+def readers(project, reader):
+    second = User.objects.create_user("rob-reader", password="pw-rob")
+    Membership.objects.create(project=project, user=second, role=Role.READER)
+    return [reader, second]
+
+
+@pytest.fixture
+def study(project, readers):
+    add_reports(project, 12)
+    from annotation.services import splits_assign
+
+    splits_assign(project=project, counts=(4, 0, 8))
+    study = studies.study_create(project=project, name="S", readers=readers, seed=7)
+    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
+    return study
+
+
+def code(project, c):
+    return Category.objects.get(project=project, code=c)
+
+
+def test_cases_default_to_the_test_split_and_orders_are_reproducible(project, study, readers):
+    assert study.cases.count() == 8
+    a, b = study.readers.order_by("pk")
+    assert sorted(a.order) == sorted(b.order) and a.order != b.order
+    again = studies.study_create(project=project, name="S2", readers=readers, seed=7)
+    assert [s.order for s in again.readers.order_by("pk")] != [a.order, b.order]  # other cases
+    assert studies._case_plan(study, 0) == (a.order, a.aided)
+    assert studies._case_plan(study, 1) == (b.order, b.aided)
+
+
+def test_crossover_reads_every_case_both_ways(project, readers):
+    add_reports(project, 10)
+    from annotation.services import splits_assign
+
+    splits_assign(project=project, counts=(0, 0, 10))
+    study = studies.study_create(project=project, name="X", readers=readers,
+                                 mode=ReaderStudy.Mode.CROSSOVER, seed=3)
+    a, b = study.readers.order_by("pk")
+    aided_a = {case for case, aided in zip(a.order, a.aided, strict=True) if aided}
+    aided_b = {case for case, aided in zip(b.order, b.aided, strict=True) if aided}
+    assert len(aided_a) == 5 and aided_a.isdisjoint(aided_b)
+    assert aided_a | aided_b == set(a.order)
+
+
+def test_only_readers_can_be_in_a_study(project, annotator):
+    add_reports(project, 2)
+    with pytest.raises(studies.StudyError, match="only users with the reader role"):
+        studies.study_create(project=project, name="S", readers=[annotator])
+
+
+def test_no_going_back_and_pause_is_not_reading_time(project, study, reader):
+    session = study.readers.get(user=reader)
+    session, case, position = studies.study_serve(session=session)
+    assert position == 0
+    served = session.served_at
+    studies.study_pause(session=session, paused=True)
+    session.refresh_from_db()
+    session.paused_at = served + datetime.timedelta(seconds=2)
+    session.save(update_fields=["paused_at"])
+    # Resume 30 s later, answer 5 s after that: 7 s reading, 30 s paused.
+    session.paused_ms = 30_000
+    session.paused_at = None
+    session.save(update_fields=["paused_ms", "paused_at"])
+    response = studies.study_answer(session=session, position=0, category=code(project, 1),
+                                    active_ms=None, now=served + datetime.timedelta(seconds=37))
+    assert response.paused_ms == 30_000
+    assert response.seconds == pytest.approx(7.0)
+    with pytest.raises(studies.StudyError, match="no going back"):
+        studies.study_answer(session=session, position=0, category=code(project, 2),
+                             active_ms=None)
+    assert StudyResponse.objects.get().category.code == 1
+
+
+def test_pause_service_accumulates(project, study, reader):
+    session = study.readers.get(user=reader)
+    studies.study_serve(session=session)
+    studies.study_pause(session=session, paused=True)
+    studies.study_pause(session=session, paused=False)
+    session.refresh_from_db()
+    assert session.paused_at is None and session.paused_ms >= 0
+
+
+def test_results_table_and_study_report(project, study, readers):
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    for case in study.cases.select_related("report__reference_label__category"):
+        truth = case.report.reference_label.category
+        Prediction.objects.create(report=case.report, model_version=version, category=truth,
+                                  probabilities={str(truth.code): 0.9}, margin=0.8, ms=2.0)
+    studies.study_model_set(study=study, model_version_id=version.pk)
+    # reader: wrong on the first two cases they see; rob: right everywhere.
+    for session in study.readers.all():
+        for position in range(len(session.order)):
+            session, case, _ = studies.study_serve(session=session)
+            truth = case.report.reference_label.category.code
+            wrong = session.user.username == "rita-reader" and position < 2
+            answer = (truth % 4) + 1 if wrong else truth
+            studies.study_answer(session=session, position=position,
+                                 category=code(project, answer), active_ms=4000,
+                                 now=session.served_at + datetime.timedelta(seconds=4.5))
+    study.refresh_from_db()
+    results = study_results(study)
+    rows = {r["name"]: r for r in results["rows"]}
+    assert rows["Model"]["accuracy"]["correct"] == 8
+    assert rows["rita-reader"]["accuracy"]["correct"] == 6
+    assert rows["rob-reader"]["accuracy"]["accuracy"] == 1.0
+    assert rows["rob-reader"]["time"]["total"] == pytest.approx(32.0, abs=0.5)
+    assert rows["rob-reader"]["fold"] == pytest.approx(32.0 / 0.016, rel=0.05)
+    model_vs_rita = next(c for c in results["comparisons"]
+                         if {c["first"], c["second"]} == {"Model", "rita-reader"})
+    assert (model_vs_rita["n_discordant"], model_vs_rita["p_value"]) == (2, 0.5)
+    assert all(c["p_holm"] >= c["p_value"] for c in results["comparisons"])
+    out = io.StringIO()
+    call_command("study_report", str(study.pk), "--json", stdout=out)
+    printed = json.loads(out.getvalue())
+    assert [r["accuracy"]["correct"] for r in printed["rows"]] == [
+        r["accuracy"]["correct"] for r in results["rows"]]
+    out = io.StringIO()
+    call_command("study_report", str(study.pk), stdout=out)
+    assert "Model vs rita-reader: n=8" in out.getvalue()
+
+
+def test_simulated_readers_are_marked(project, study, login, admin_user):
+    call_command("simulate_readers", str(study.pk), "--readers", "2", "--error-rate", "0.1",
+                 stdout=io.StringIO())
+    assert StudyResponse.objects.filter(simulated=True).count() == 16
+    page = login(admin_user).get(reverse("study_detail", args=[project.slug, study.pk]))
+    assert b"simulated readers" in page.content
+    csv = b"".join(login(admin_user).get(
+        reverse("study_csv", args=[project.slug, study.pk])).streaming_content).decode()
+    assert csv.splitlines()[0].startswith("reader,position,accession,answer,reference")
+    assert len(csv.splitlines()) == 17
+
+
+def test_reading_page_flow(login, project, study, reader):
+    client = login(reader)
+    url = reverse("read", args=[study.pk])
+    page = client.get(url)
+    assert page.context["position"] == 0
+    text = page.context["case"].report.text
+    assert text in page.content.decode()
+    client.post(url, {"action": "pause"})
+    assert b"Paused" in client.get(url).content
+    assert text not in client.get(url).content.decode()  # the report is hidden while paused
+    client.post(url, {"action": "resume"})
+    client.post(url, {"position": "0", "category": "2", "active_ms": "1500"})
+    again = client.post(url, {"position": "0", "category": "3"}, follow=True)
+    assert b"no going back" in again.content
+    response = StudyResponse.objects.get()
+    assert response.category.code == 2 and response.paused_ms >= 0
+
+
+def test_blinding_a_reader_reaches_nothing_else(login, project, study, reader, admin_user):
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    client = login(reader)
+    page = client.get(reverse("read", args=[study.pk])).content.decode()
+    case = study.readers.get(user=reader).order[0]
+    report = study.cases.get(pk=case).report
+    assert report.reference_label.category.name not in page.split("choices")[0]
+    assert "Model suggestion" not in page and report.accession not in page
+    slug = project.slug
+    forbidden = [
+        reverse("dashboard", args=[slug]), reverse("annotate", args=[slug]),
+        reverse("import_reports", args=[slug]), reverse("export_labels", args=[slug, "csv"]),
+        reverse("adjudication", args=[slug]), reverse("review", args=[slug]),
+        reverse("reports", args=[slug]), reverse("report_detail", args=[slug, report.accession]),
+        reverse("agreement", args=[slug]), reverse("models", args=[slug]),
+        reverse("models_jobs", args=[slug]), reverse("model_detail", args=[slug, 1]),
+        reverse("study_list", args=[slug]), reverse("study_detail", args=[slug, study.pk]),
+        reverse("study_csv", args=[slug, study.pk]),
+    ]
+    for url in forbidden:
+        assert client.get(url).status_code in (403, 404), url
+        assert client.get(url, headers={"HX-Request": "true"}).status_code in (403, 404), url
+    assert version.pk
+
+
+def test_a_reader_cannot_open_another_study_or_a_draft(login, project, study, readers):
+    outsider_reader = User.objects.create_user("other-reader")
+    Membership.objects.create(project=project, user=outsider_reader, role=Role.READER)
+    assert login(outsider_reader).get(reverse("read", args=[study.pk])).status_code == 404
+    draft = studies.study_create(project=project, name="draft", readers=readers[:1])
+    assert login(readers[0]).get(reverse("read", args=[draft.pk])).status_code == 404
+    home = login(readers[0]).get(reverse("home"), follow=True)
+    assert b"Your reader studies" in home.content and b"draft" not in home.content
+
+
+def test_aided_studies_show_the_suggestion(login, project, readers):
+    add_reports(project, 3)
+    from annotation.services import splits_assign
+
+    splits_assign(project=project, counts=(0, 0, 3))
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED)
+    for report in project.reports.all():
+        Prediction.objects.create(report=report, model_version=version,
+                                  category=code(project, 3), probabilities={"3": 0.7},
+                                  margin=0.5, ms=1)
+    study = studies.study_create(project=project, name="A", readers=readers[:1],
+                                 mode=ReaderStudy.Mode.AIDED, model_version_id=version.pk)
+    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
+    client = login(readers[0])
+    url = reverse("read", args=[study.pk])
+    assert b"Model suggestion" in client.get(url).content
+    client.post(url, {"position": "0", "category": "3", "active_ms": "900"})
+    response = StudyResponse.objects.get()
+    assert response.aided and response.shown_category.code == 3
+    assert response.shown_probability == 0.7
+
+
+def test_study_pages_are_for_admins(login, project, study, annotator, outsider):
+    for user, status in ((annotator, 403), (outsider, 404)):
+        client = login(user)
+        assert client.get(reverse("study_list", args=[project.slug])).status_code == status
+        assert client.get(reverse("study_detail", args=[project.slug, study.pk])
+                          ).status_code == status
+        assert client.get(reverse("read", args=[study.pk])).status_code == 404
+
+
+def test_served_time_comes_from_the_server(project, study, reader):
+    session = study.readers.get(user=reader)
+    before = timezone.now()
+    session, _, _ = studies.study_serve(session=session)
+    assert session.served_at >= before
