@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views, views_studies
+from . import api, views, views_studies
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,4 +27,11 @@ urlpatterns += [
          name="study_csv"),
     path("studies/", views_studies.my_studies, name="my_studies"),
     path("read/<int:study_id>/", views_studies.read, name="read"),
+]
+
+urlpatterns += [
+    path("api/p/<slug:slug>/categories/", api.categories, name="api_categories"),
+    path("api/p/<slug:slug>/reports/", api.reports, name="api_reports"),
+    path("api/p/<slug:slug>/studies/<int:study_id>/results/", api.study_results_api,
+         name="api_study_results"),
 ]

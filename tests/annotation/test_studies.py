@@ -242,3 +242,23 @@ def test_served_time_comes_from_the_server(project, study, reader):
     before = timezone.now()
     session, _, _ = studies.study_serve(session=session)
     assert session.served_at >= before
+
+
+def test_the_api_keeps_readers_blind(login, project, study, reader, annotator, admin_user,
+                                     outsider):
+    reports = reverse("api_reports", args=[project.slug])
+    results = reverse("api_study_results", args=[project.slug, study.pk])
+    categories = reverse("api_categories", args=[project.slug])
+    for user, status in ((reader, 403), (annotator, 403), (outsider, 404)):
+        client = login(user)
+        assert client.get(reports).status_code == status
+        assert client.get(results).status_code == status
+    assert login(reader).get(categories).status_code == 200
+    assert login(outsider).get(categories).status_code == 404
+    data = login(admin_user).get(reports, {"split": "test"}).json()
+    assert data["count"] == 8 and data["results"][0]["reference"]["method"] == "imported"
+    assert login(admin_user).get(results).json()["study"]["cases"] == 8
+
+
+def test_the_api_needs_a_login(client, project):
+    assert client.get(reverse("api_categories", args=[project.slug])).status_code == 403
