@@ -1,0 +1,41 @@
+import io
+
+from django.core.management import call_command
+from django.db.models import Count
+
+from annotation.demo.cohort import STUDY_COUNTS
+from annotation.models import Membership, Patient, ReaderStudy, Report
+
+
+def test_seed_demo_builds_the_study_cohort(project):
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    cohort = Report.objects.filter(project=project).exclude(split="unassigned")
+    counts = {
+        (row["split"], row["reference_label__category__code"]): row["n"]
+        for row in cohort.values("split", "reference_label__category__code")
+        .annotate(n=Count("id"))
+    }
+    expected = {(split, code): n for split, by_code in STUDY_COUNTS.items()
+                for code, n in by_code.items()}
+    assert counts == expected
+    assert Patient.objects.filter(reports__in=cohort).distinct().count() == 1605
+    # Chronological: every train report precedes every validation report, and so on.
+    last_train = cohort.filter(split="train").latest("procedure_date").procedure_date
+    first_val = cohort.filter(split="validation").earliest("procedure_date").procedure_date
+    last_val = cohort.filter(split="validation").latest("procedure_date").procedure_date
+    first_test = cohort.filter(split="test").earliest("procedure_date").procedure_date
+    assert last_train <= first_val and last_val <= first_test
+    incoming = Report.objects.filter(project=project, split="unassigned")
+    assert incoming.count() == 200 and not incoming.filter(reference_label__isnull=False).exists()
+    assert set(Membership.objects.values_list("user__username", "role")) >= {
+        ("admin", "admin"), ("annotator1", "annotator"), ("annotator2", "annotator"),
+        ("reader1", "reader"), ("reader2", "reader")}
+    study = ReaderStudy.objects.get()
+    assert study.status == "open" and study.cases.count() == 332
+    assert "annotator1  password ctir-annotator1" in out.getvalue()
+    again = io.StringIO()
+    call_command("seed_demo", "--if-empty", stdout=again)
+    assert "already has reports" in again.getvalue()
+    assert Report.objects.filter(project=project).count() == 1805
+    assert ReaderStudy.objects.count() == 1
