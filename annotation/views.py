@@ -232,15 +232,7 @@ def adjudication(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     if request.method == "POST":
         report = get_object_or_404(Report, project=project, pk=request.POST.get("report"))
-        category = get_object_or_404(Category, project=project, code=request.POST.get("category")
-                                     or 0)
-        try:
-            services.adjudicate(report=report, category=category, user=request.user,
-                                reason=request.POST.get("reason", ""))
-        except ValueError as exc:
-            messages.error(request, f"{report.accession}: {exc}")
-        else:
-            messages.success(request, f"{report.accession}: reference set to {category}.")
+        _adjudicate_from_form(request, project, report)
         return redirect("adjudication", slug=project.slug)
     items = selectors.adjudication_queue(project)
     for item in items:
@@ -249,6 +241,19 @@ def adjudication(request, slug):
         "project": project, "is_admin": True, "items": items,
         "categories": Category.objects.filter(project=project),
     })
+
+
+def _adjudicate_from_form(request, project, report):
+    """Set the reference label from a posted category and reason; say what happened."""
+    category = get_object_or_404(Category, project=project,
+                                 code=request.POST.get("category") or 0)
+    try:
+        services.adjudicate(report=report, category=category, user=request.user,
+                            reason=request.POST.get("reason", ""))
+    except ValueError as exc:
+        messages.error(request, f"{report.accession}: {exc}")
+    else:
+        messages.success(request, f"{report.accession}: reference label set to {category}.")
 
 
 @login_required
@@ -285,15 +290,7 @@ def report_detail(request, slug, accession):
     report = get_object_or_404(Report.objects.select_related("patient"), project=project,
                                accession=accession)
     if request.method == "POST":
-        category = get_object_or_404(Category, project=project,
-                                     code=request.POST.get("category") or 0)
-        try:
-            services.adjudicate(report=report, category=category, user=request.user,
-                                reason=request.POST.get("reason", ""))
-        except ValueError as exc:
-            messages.error(request, str(exc))
-        else:
-            messages.success(request, f"Reference label set to {category}.")
+        _adjudicate_from_form(request, project, report)
         return redirect("report_detail", slug=project.slug, accession=report.accession)
     return render(request, "annotation/report_detail.html", {
         "project": project, "is_admin": True, "report": report,

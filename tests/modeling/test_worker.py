@@ -128,7 +128,7 @@ def test_worker_trains_shows_progress_promotes_and_prelabels(project, worker):
     assert Prediction.objects.filter(model_version=version).count() == 48
 
 
-def test_worker_cancels_a_running_version_and_leaves_no_model(project, worker):
+def _start_a_long_training(project, worker) -> ModelVersion:
     _project_with_labels(project)
     version = services.model_version_create(
         project=project, recipe={"epochs": 20, "seeds": 3, "max_length": 64}
@@ -139,6 +139,11 @@ def test_worker_cancels_a_running_version_and_leaves_no_model(project, worker):
         "training to start",
         worker,
     )
+    return version
+
+
+def test_worker_cancels_a_running_version_and_leaves_no_model(project, worker):
+    version = _start_a_long_training(project, worker)
     assert services.model_version_cancel(version=version).startswith("Cancelling")
     version = _wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, status=JobStatus.CANCELLED).first(),
@@ -154,16 +159,7 @@ def test_worker_cancels_a_running_version_and_leaves_no_model(project, worker):
 def test_a_killed_worker_leaves_a_failed_run_not_a_running_one(project, worker):
     import datetime
 
-    _project_with_labels(project)
-    version = services.model_version_create(
-        project=project, recipe={"epochs": 20, "seeds": 3, "max_length": 64}
-    )
-    _wait_for(
-        lambda: ModelVersion.objects.filter(pk=version.pk, phase="training").exists(),
-        120,
-        "training to start",
-        worker,
-    )
+    version = _start_a_long_training(project, worker)
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
     time.sleep(1)
