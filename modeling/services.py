@@ -12,9 +12,12 @@ from django.utils import timezone
 
 from annotation.models import Project
 
+from .ml.recipe import DEFAULT_EPOCHS, DEFAULT_MAX_LENGTH, DEFAULT_SEEDS
 from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun
 
-DEFAULT_RECIPE = {"epochs": 4, "seeds": 2, "max_length": 128}
+DEFAULT_RECIPE = {
+    "epochs": DEFAULT_EPOCHS, "seeds": DEFAULT_SEEDS, "max_length": DEFAULT_MAX_LENGTH,
+}
 LIMITS = {"epochs": (1, 20), "seeds": (1, 15), "max_length": (32, 512)}
 # A running job writes a heartbeat at least every few seconds; this much silence means its
 # worker is gone (killed, out of memory, machine restarted).

@@ -53,6 +53,21 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if _cpu_has_native_bf16() else "fp32"
 
 
+def for_inference(model, precision: str, *, copy: bool):
+    """The model as it is served: in bf16 all weights are cast once.
+
+    Pure bf16 weights run faster than autocast on CPU (no casting of activations back and
+    forth). Training evaluates on a bf16 copy, so its metrics describe the served model.
+    """
+    if precision != "bf16":
+        return model
+    if copy:
+        import copy as copy_module
+
+        model = copy_module.deepcopy(model)
+    return model.to(torch.bfloat16)
+
+
 def autocast(device: torch.device, precision: str):
     if precision == "bf16":
         return torch.autocast(device.type, dtype=torch.bfloat16)
@@ -101,7 +116,9 @@ def predict_logits(
     """fp32 logits (n, labels) and per-report seconds, in the input order.
 
     Reports are batched longest first so each batch pads little; the model is put in eval
-    mode (the caller restores train mode if it needs to).
+    mode (the caller restores train mode if it needs to). A model whose weights are already
+    bf16 (see ``for_inference``) runs as it is; an fp32 one runs under bf16 autocast when
+    ``precision`` is "bf16".
     """
     n = len(encoded)
     logits = np.zeros((n, model.config.num_labels), dtype=np.float32)
@@ -110,6 +127,8 @@ def predict_logits(
         return logits, seconds
     model.eval()
     order = sorted(range(n), key=lambda i: len(encoded[i]), reverse=True)
+    if next(model.parameters()).dtype != torch.float32:
+        precision = "fp32"  # already cast: nothing for autocast to do
     with torch.inference_mode(), autocast(device, precision):
         for start in range(0, n, batch_size):
             idx = order[start : start + batch_size]
@@ -155,7 +174,8 @@ class Classifier:
         with quiet_transformers():
             tokenizer = AutoTokenizer.from_pretrained(model_dir)
             model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-        model.to(device).eval()
+        precision = resolve_precision(precision, device)
+        model = for_inference(model.to(device), precision, copy=False).eval()
         labels = label_map["labels"]
         if model.config.num_labels != len(labels):
             raise ValueError(
@@ -168,13 +188,13 @@ class Classifier:
             labels,
             label_map["max_length"],
             device,
-            resolve_precision(precision, device),
+            precision,
         )
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return encode_texts(texts, self.tokenizer, self.max_length)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 64) -> list[dict]:
+    def predict(self, texts: Sequence[str], batch_size: int = 16) -> list[dict]:
         """One dict per report, in input order.
 
         category: the predicted code; probabilities: {str(code): p}; margin: top-1 minus

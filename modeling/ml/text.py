@@ -62,10 +62,11 @@ def _section_priority(header: str) -> int | None:
     return None
 
 
-def _segments(text: str) -> list[tuple[str, int]]:
-    """Split a prepared report into (sentence, priority) pieces in reading order."""
-    segments: list[tuple[str, int]] = []
+def _segments(text: str) -> list[tuple[int, int, int]]:
+    """Split a prepared report into (start, end, priority) character spans, in order."""
+    segments: list[tuple[int, int, int]] = []
     current = 1
+    offset = 0
     for line_no, line in enumerate(text.split("\n")):
         header = _HEADER.match(line)
         name = header.group(1) if header else line if _CAPS_LINE.match(line) else None
@@ -73,12 +74,32 @@ def _segments(text: str) -> list[tuple[str, int]]:
             # Any other section header ("Findings:") brings back normal priority.
             current = _section_priority(name)
             current = 1 if current is None else current
-        for i, sentence in enumerate(_SENTENCE_END.split(line)):
+        start = 0
+        spans = []
+        for match in _SENTENCE_END.finditer(line):
+            spans.append((start, match.start()))
+            start = match.end()
+        spans.append((start, len(line)))
+        for i, (a, b) in enumerate(spans):
             # The opening sentence is the title (or the gist of free text) unless it
             # opens a background section.
             title = line_no == 0 and i == 0 and current != 2
-            segments.append((sentence, 0 if title else current))
+            segments.append((offset + a, offset + b, 0 if title else current))
+        offset += len(line) + 1
     return segments
+
+
+def _pieces_fast(text: str, ids: list[int], offsets) -> list[tuple[list[int], int]]:
+    # Word pieces never straddle a segment boundary (segments end at whitespace), so each
+    # token belongs to the segment its first character is in.
+    segments = _segments(text)
+    pieces: list[tuple[list[int], int]] = [([], prio) for _, _, prio in segments]
+    j = 0
+    for token, (begin, _) in zip(ids, offsets, strict=True):
+        while j + 1 < len(segments) and begin >= segments[j + 1][0]:
+            j += 1
+        pieces[j][0].append(token)
+    return pieces
 
 
 def _select(pieces: list[tuple[list[int], int]], budget: int) -> list[int]:
@@ -99,14 +120,32 @@ def _select(pieces: list[tuple[list[int], int]], budget: int) -> list[int]:
 
 
 def encode_texts(texts: Sequence[str], tokenizer, max_length: int) -> list[list[int]]:
-    """Token ids (with [CLS]/[SEP]) of each report, at most ``max_length`` long."""
+    """Token ids (with [CLS]/[SEP]) of each report, at most ``max_length`` long.
+
+    Reports that fit are kept whole; longer ones keep their highest-priority sentences.
+    """
     cls_id, sep_id = tokenizer.cls_token_id, tokenizer.sep_token_id
     if cls_id is None or sep_id is None:
         raise ValueError("the tokenizer needs [CLS] and [SEP] tokens (a BERT tokenizer)")
     budget = max_length - 2
     if budget < _MIN_PIECE_TOKENS:
         raise ValueError(f"max_length {max_length} is too small")
-    per_text = [_segments(prepare_text(text)) for text in texts]
+    prepared = [prepare_text(text) for text in texts]
+    if not prepared:
+        return []
+    if getattr(tokenizer, "is_fast", False):
+        # One call per report with offsets is much faster than one per sentence.
+        enc = tokenizer(prepared, add_special_tokens=False, return_offsets_mapping=True)
+        encoded = []
+        for text, ids, offsets in zip(
+            prepared, enc["input_ids"], enc["offset_mapping"], strict=True
+        ):
+            if len(ids) > budget:
+                ids = _select(_pieces_fast(text, ids, offsets), budget)
+            encoded.append([cls_id, *ids, sep_id])
+        return encoded
+    # Slow (pure Python) tokenizers have no offsets: tokenise sentence by sentence.
+    per_text = [[(text[a:b], prio) for a, b, prio in _segments(text)] for text in prepared]
     flat = [sentence for segments in per_text for sentence, _ in segments]
     flat_ids = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
     encoded = []

@@ -27,6 +27,7 @@ import torch  # noqa: E402
 from .inference import (  # noqa: E402
     LABEL_MAP_FILE,
     autocast,
+    for_inference,
     pad_batch,
     pick_device,
     predict_logits,
@@ -34,6 +35,7 @@ from .inference import (  # noqa: E402
     resolve_precision,
 )
 from .metrics import classification_metrics  # noqa: E402
+from .recipe import DEFAULT_EPOCHS, DEFAULT_MAX_LENGTH, DEFAULT_SEEDS
 from .text import encode_texts, prepare_text  # noqa: E402
 
 METRICS_FILE = "metrics.json"
@@ -49,9 +51,9 @@ Example = tuple[str, int]
 class TrainConfig:
     """The fine-tuning recipe. Defaults are the measured default (see bench/train_demo.py)."""
 
-    epochs: int = 2
-    seeds: int = 2
-    max_length: int = 128
+    epochs: int = DEFAULT_EPOCHS
+    seeds: int = DEFAULT_SEEDS
+    max_length: int = DEFAULT_MAX_LENGTH
     batch_size: int = 16
     learning_rate: float = 1e-4
     weight_decay: float = 0.01
@@ -269,9 +271,11 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
 
 
 def _evaluate(model, encoded, codes, labels, *, pad_id, device, precision) -> dict:
+    served = for_inference(model, precision, copy=True)
     logits, _ = predict_logits(
-        model, encoded, pad_id=pad_id, device=device, precision=precision, batch_size=64
+        served, encoded, pad_id=pad_id, device=device, precision=precision, batch_size=64
     )
+    del served
     index = {code: i for i, code in enumerate(labels)}
     predicted = [labels[i] for i in logits.argmax(axis=1)] if len(encoded) else []
     if len(encoded):

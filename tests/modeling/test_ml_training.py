@@ -315,3 +315,13 @@ def test_the_same_seed_gives_the_same_model(tiny_base, tmp_path):
     first, second = run("a"), run("b")
     assert first["history"] == second["history"]
     assert first["test"] == second["test"]
+
+
+def test_fp32_and_bf16_classifiers_agree(trained):
+    _, parent, _ = trained
+    texts = [t for t, _ in _reports(2, 11)]
+    fp32 = Classifier.load(parent / "v1", precision="fp32").predict(texts)
+    bf16 = Classifier.load(parent / "v1", precision="bf16").predict(texts)
+    for a, b in zip(fp32, bf16, strict=True):
+        for code, p in a["probabilities"].items():
+            assert b["probabilities"][code] == pytest.approx(p, abs=3e-2)
