@@ -14,6 +14,12 @@ from .models import Category, ReaderStudy, Role, Split, StudyReader
 from .study_results import RESPONSE_COLUMNS, response_rows, study_results
 
 ADMIN_ONLY = (Role.ADMIN,)
+# Which reports a new study reads: name shown in the form, and the filter.
+CASE_SETS = {
+    "test": ("The test split", {"split": Split.TEST}),
+    "validation": ("The validation split", {"split": Split.VALIDATION}),
+    "labelled": ("Every report with a reference label", {"reference_label__isnull": False}),
+}
 
 
 def _model_versions(project):
@@ -31,6 +37,7 @@ def study_list(request, slug):
     if request.method == "POST":
         chosen = readers.filter(pk__in=request.POST.getlist("readers"))
         version = request.POST.get("model_version") or None
+        cases = CASE_SETS.get(request.POST.get("cases"), CASE_SETS["test"])[1]
         try:
             study = studies.study_create(
                 project=project, name=request.POST.get("name", "").strip() or "Reader study",
@@ -38,6 +45,7 @@ def study_list(request, slug):
                 mode=request.POST.get("mode", ReaderStudy.Mode.UNAIDED),
                 model_version_id=int(version) if version else None,
                 instructions=request.POST.get("instructions", ""),
+                reports=project.reports.filter(**cases),
             )
         except studies.StudyError as exc:
             messages.error(request, f"Study not created: {exc}.")
@@ -50,7 +58,8 @@ def study_list(request, slug):
         "studies": ReaderStudy.objects.filter(project=project),
         "readers": readers, "versions": _model_versions(project),
         "modes": ReaderStudy.Mode.choices,
-        "test_cases": project.reports.filter(split=Split.TEST).count(),
+        "case_sets": [(key, name, project.reports.filter(**where).count())
+                      for key, (name, where) in CASE_SETS.items()],
     })
 
 

@@ -11,12 +11,17 @@ BENCH_DB = os.environ.get("CTIR_BENCH_DATABASE_URL",
                           "postgres://postgres@127.0.0.1:5432/ctir_bench")
 
 
-def django_setup(fresh: bool = False):
+def django_setup(fresh: bool = False, migrate: bool = True):
     """Point Django at the benchmark database (created and migrated if needed)."""
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = BENCH_DB
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ctir_site.settings")
+    if not migrate:
+        import django
+
+        django.setup()
+        return
     import psycopg
 
     name = BENCH_DB.rsplit("/", 1)[1]

@@ -60,7 +60,17 @@ def prepare(n_reports: int, n_annotators: int) -> None:
 
 
 def annotate(index: int, seconds: float, start_at: float, out):
-    django_setup()
+    times, errors = [], 0
+    try:
+        times, errors = _annotate(index, seconds, start_at)
+    except Exception as exc:  # reported, never hangs the parent
+        print(f"annotator {index}: {exc!r}")
+        errors += 1
+    out.put((times, errors))
+
+
+def _annotate(index: int, seconds: float, start_at: float):
+    django_setup(migrate=False)
     from django.contrib.auth.models import User
     from django.test import Client
 
@@ -86,7 +96,7 @@ def annotate(index: int, seconds: float, start_at: float, out):
         times.append(elapsed)
         token = match.group(1)
         time.sleep(rng.uniform(0.2, 0.8))
-    out.put((times, errors))
+    return times, errors
 
 
 def main():
@@ -96,14 +106,17 @@ def main():
     parser.add_argument("--seconds", type=float, default=60)
     args = parser.parse_args()
     prepare(args.reports, args.annotators)
-    queue = multiprocessing.Queue()
-    start_at = time.time() + 8  # every process set up before the clock starts
-    processes = [multiprocessing.Process(target=annotate,
-                                         args=(i, args.seconds, start_at, queue))
+    from django.db import connections
+
+    connections.close_all()  # never share the parent's connection with the children
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
+    start_at = time.time() + 15  # every process set up before the clock starts
+    processes = [spawn.Process(target=annotate, args=(i, args.seconds, start_at, queue))
                  for i in range(args.annotators)]
     for p in processes:
         p.start()
-    results = [queue.get() for _ in processes]
+    results = [queue.get(timeout=args.seconds + 120) for _ in processes]
     for p in processes:
         p.join()
     times = sorted(t for ts, _ in results for t in ts)

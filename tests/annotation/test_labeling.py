@@ -298,3 +298,39 @@ def test_annotators_do_not_see_other_answers_while_labelling(login, project, ann
     page = client.get(url).content.decode()
     assert "U00000" in page and "anna-annotator" not in page
     assert 'class="choice selected' not in page  # nothing pre-selected from the other reader
+
+
+def test_uncertainty_order_serves_the_smallest_margin_first(project, annotator):
+    from modeling.models import JobStatus, ModelVersion, Prediction
+
+    Project.objects.filter(pk=project.pk).update(queue_order="uncertainty")
+    project.refresh_from_db()
+    add_unlabelled(project, 4)
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    four = Category.objects.get(project=project, code=4)
+    for report, margin in zip(project.reports.order_by("accession"), [0.9, 0.1, 0.5, None],
+                              strict=True):
+        if margin is not None:
+            Prediction.objects.create(report=report, model_version=version, category=four,
+                                      probabilities={"4": 0.5}, margin=margin, ms=1)
+    served_order = []
+    for _ in range(4):
+        report = services.queue_next(project=project, user=annotator)
+        served_order.append(report.accession)
+        answer(project, annotator, 4, report=report)
+    # Least certain first; a report without a prediction comes last.
+    assert served_order == ["U00001", "U00002", "U00000", "U00003"]
+
+
+def test_random_order_is_reproducible_per_annotator(project, annotator, second_annotator):
+    Project.objects.filter(pk=project.pk).update(queue_order="random")
+    project.refresh_from_db()
+    add_unlabelled(project, 30)
+    from annotation.selectors import queue_candidates
+
+    now = timezone.now()
+    first = [r.accession for r in queue_candidates(project, annotator, now)]
+    assert first == [r.accession for r in queue_candidates(project, annotator, now)]
+    assert first != sorted(first)
+    assert first != [r.accession for r in queue_candidates(project, second_annotator, now)]

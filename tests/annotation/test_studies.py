@@ -262,3 +262,22 @@ def test_the_api_keeps_readers_blind(login, project, study, reader, annotator, a
 
 def test_the_api_needs_a_login(client, project):
     assert client.get(reverse("api_categories", args=[project.slug])).status_code == 403
+
+
+def test_admin_creates_a_study_in_the_browser_form(login, project, readers, admin_user):
+    add_reports(project, 10)
+    from annotation.services import splits_assign
+
+    splits_assign(project=project, counts=(4, 2, 4))
+    client = login(admin_user)
+    page = client.get(reverse("study_list", args=[project.slug])).content.decode()
+    assert "The validation split (2 reports)" in page
+    response = client.post(reverse("study_list", args=[project.slug]), {
+        "name": "Validation readers", "cases": "validation", "mode": "crossover",
+        "readers": [r.pk for r in readers]}, follow=True)
+    study = ReaderStudy.objects.get(name="Validation readers")
+    assert study.cases.count() == 2 and study.mode == "crossover"
+    assert study.status == "draft" and b"created as a draft" in response.content
+    client.post(reverse("study_update", args=[project.slug, study.pk]), {"status": "open"})
+    study.refresh_from_db()
+    assert study.status == "open"
