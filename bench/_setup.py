@@ -4,6 +4,7 @@ import os
 import platform
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -16,6 +17,8 @@ def django_setup(fresh: bool = False, migrate: bool = True):
     sys.path.insert(0, str(ROOT))
     os.environ["DATABASE_URL"] = BENCH_DB
     os.environ.setdefault("SECRET_KEY", "bench")
+    os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    warnings.filterwarnings("ignore", message="No directory at")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ctir_site.settings")
     if not migrate:
         import django

@@ -127,6 +127,8 @@ def main():
 
     twice = (Annotation.objects.filter(report__project__slug=SLUG).values("report")
              .annotate(n=Count("id")).filter(n__gt=1).count())
+    if not times:
+        raise SystemExit(f"no submit succeeded ({errors} errors); see the messages above")
     p95 = times[int(len(times) * 0.95)]
     print(f"{len(times)} submits, {errors} errors, {twice} reports served twice")
     print(f"| submit-and-next, {args.annotators} annotators at once, {args.reports:,} reports "
