@@ -300,8 +300,11 @@ def queue_next(*, project: Project, user: User, exclude_ids=()) -> Report | None
             if report is None:
                 return None
             if _load(report, user, now) < required_annotations(project, report.pk):
-                ReportClaim.objects.update_or_create(
-                    report=report, user=user, defaults={"expires_at": expires}
+                # One statement whether or not an old, expired claim of this user is there.
+                ReportClaim.objects.bulk_create(
+                    [ReportClaim(report=report, user=user, expires_at=expires)],
+                    update_conflicts=True, unique_fields=["report", "user"],
+                    update_fields=["expires_at"],
                 )
                 return report
             rejected.append(report.pk)

@@ -145,7 +145,7 @@ def _served_token(served: services.ServedReport) -> str:
     }, salt=ANNOTATE_SALT)
 
 
-def _served_from(request, project) -> services.ServedReport:
+def _served_from(request, project) -> tuple[services.ServedReport, Report]:
     try:
         data = signing.loads(request.POST.get("token", ""), salt=ANNOTATE_SALT,
                              max_age=24 * 3600)
@@ -157,11 +157,10 @@ def _served_from(request, project) -> services.ServedReport:
         suggestion_version_id=data["v"], suggested_code=data["c"],
         suggested_probability=data["p"], supersedes_id=data["s"],
     )
-    if served.user_id != request.user.pk or not Report.objects.filter(
-        pk=served.report_id, project=project
-    ).exists():
+    report = Report.objects.filter(pk=served.report_id, project=project).first()
+    if served.user_id != request.user.pk or report is None:
         raise PermissionDenied("This report was served to someone else.")
-    return served
+    return served, report
 
 
 def _active_ms(request) -> int | None:
@@ -177,19 +176,21 @@ def annotate(request, slug):
     """One report at a time. POST records the answer (or a skip) and serves the next one."""
     project = project_for(request, slug)
     if request.method == "POST":
-        served = _served_from(request, project)
-        report = Report.objects.get(pk=served.report_id)
+        served, report = _served_from(request, project)
+        categories = list(Category.objects.filter(project=project))
         if request.POST.get("action") == "skip":
             services.report_skip(report=report, user=request.user)
         else:
-            category = get_object_or_404(
-                Category, project=project, code=request.POST.get("category") or 0
-            )
+            category = next((c for c in categories
+                             if str(c.code) == request.POST.get("category")), None)
+            if category is None:
+                raise Http404("No such category")
             services.annotation_submit(served=served, user=request.user, category=category,
                                        active_ms=_active_ms(request))
         if not request.htmx:
             return redirect("annotate", slug=project.slug)
-        return _workspace(request, project, previous=None, partial=True)
+        return _workspace(request, project, previous=None, partial=True,
+                          categories=categories)
     previous = None
     if "back" in request.GET:
         before = request.GET.get("before")
@@ -201,12 +202,12 @@ def annotate(request, slug):
     return _workspace(request, project, previous=previous, partial=bool(request.htmx))
 
 
-def _workspace(request, project, *, previous, partial):
+def _workspace(request, project, *, previous, partial, categories=None):
     report = previous.report if previous else services.queue_next(
         project=project, user=request.user)
     context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
                "report": report, "previous": previous,
-               "categories": list(Category.objects.filter(project=project)),
+               "categories": categories or list(Category.objects.filter(project=project)),
                "progress": selectors.annotator_progress(project, request.user)}
     if report is not None:
         suggestion = selectors.suggestion_for(report)

@@ -2,8 +2,9 @@
 
 Each annotator is a process with its own Django test client (the full request cycle: URL
 routing, session, role check, signed token, annotation write, reference rule, next claim,
-rendering the htmx fragment). Annotators pause 0.2-0.8 s between answers, faster than any
-radiologist. We time each POST that records an answer and returns the next report.
+rendering the htmx fragment). Annotators pause between answers (--think, default 2-6 s,
+already faster than a radiologist reads a report; 0.2-0.8 s saturates this 2-core machine).
+We time each POST that records an answer and returns the next report.
 
     .venv/bin/python bench/submit_next.py [--annotators 20] [--seconds 60]
 """
@@ -59,17 +60,17 @@ def prepare(n_reports: int, n_annotators: int) -> None:
     print(f"{project.reports.count()} reports in {SLUG}, {n_annotators} annotators")
 
 
-def annotate(index: int, seconds: float, start_at: float, out):
+def annotate(index: int, seconds: float, start_at: float, think, out):
     times, errors = [], 0
     try:
-        times, errors = _annotate(index, seconds, start_at)
+        times, errors = _annotate(index, seconds, start_at, think)
     except Exception as exc:  # reported, never hangs the parent
         print(f"annotator {index}: {exc!r}")
         errors += 1
     out.put((times, errors))
 
 
-def _annotate(index: int, seconds: float, start_at: float):
+def _annotate(index: int, seconds: float, start_at: float, think):
     django_setup(migrate=False)
     from django.contrib.auth.models import User
     from django.test import Client
@@ -95,7 +96,7 @@ def _annotate(index: int, seconds: float, start_at: float):
             break
         times.append(elapsed)
         token = match.group(1)
-        time.sleep(rng.uniform(0.2, 0.8))
+        time.sleep(rng.uniform(*think))
     return times, errors
 
 
@@ -104,6 +105,10 @@ def main():
     parser.add_argument("--annotators", type=int, default=20)
     parser.add_argument("--reports", type=int, default=100_000)
     parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--think", type=float, nargs=2, default=(2.0, 6.0),
+                        metavar=("MIN", "MAX"),
+                        help="seconds between an annotator's answers (default 2-6: a fast "
+                        "reader of short reports); 0.2 0.8 is a stress test")
     args = parser.parse_args()
     prepare(args.reports, args.annotators)
     from django.db import connections
@@ -112,7 +117,8 @@ def main():
     spawn = multiprocessing.get_context("spawn")
     queue = spawn.Queue()
     start_at = time.time() + 15  # every process set up before the clock starts
-    processes = [spawn.Process(target=annotate, args=(i, args.seconds, start_at, queue))
+    processes = [spawn.Process(target=annotate,
+                               args=(i, args.seconds, start_at, args.think, queue))
                  for i in range(args.annotators)]
     for p in processes:
         p.start()
@@ -131,7 +137,8 @@ def main():
         raise SystemExit(f"no submit succeeded ({errors} errors); see the messages above")
     p95 = times[int(len(times) * 0.95)]
     print(f"{len(times)} submits, {errors} errors, {twice} reports served twice")
-    print(f"| submit-and-next, {args.annotators} annotators at once, {args.reports:,} reports "
+    print(f"| submit-and-next, {args.annotators} annotators at once, {args.think[0]:g}-"
+          f"{args.think[1]:g} s between answers, {args.reports:,} reports "
           f"(PostgreSQL) | median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms over "
           f"{len(times)} submits, {errors} errors, {twice} reports served twice | "
           f"{datetime.date.today()} | {machine()} |")
