@@ -105,3 +105,13 @@ def browser_login(page, live_server):
         return page
 
     return _login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Cached counts and health answers must not leak from one test's database to the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

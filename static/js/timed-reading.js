@@ -67,8 +67,10 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     const target = event.detail.target;
     if (!target || target.id !== "workspace") return;
+    // outerHTML swaps: the event's target is the old element, so read the new one.
+    const fresh = workspace();
     // A new case starts the clock again; a pause or resume of the same case does not.
-    if (target.dataset.case !== caseBefore) reset();
+    if (!fresh || fresh.dataset.case !== caseBefore) reset();
     busy = false;
   });
   document.addEventListener("htmx:beforeRequest", function () {
