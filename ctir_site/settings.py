@@ -51,6 +51,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "ctir_site.middleware.ServerTimingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -107,6 +108,12 @@ STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
+
+# Per-process memory by default; CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares cached
+# counts and health answers between web processes.
+if env("CACHE_URL", default=""):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                          "LOCATION": env("CACHE_URL")}}
 
 # Uploads wait here between preview and confirm; nothing else is stored on disk by the web app.
 CTIR_DATA_DIR = Path(env("CTIR_DATA_DIR", default=str(BASE_DIR / "var")))
