@@ -99,12 +99,14 @@ def validation_curve(history: list[dict], width=520, height=180) -> dict:
     def xy(epoch, acc):
         x = pad + (epoch - 1) * (width - 2 * pad) / max(epochs - 1, 1)
         y = height - pad - (acc - low) * (height - 2 * pad) / max(1 - low, 1e-9)
-        return f"{x:.1f},{y:.1f}"
+        return round(x, 1), round(y, 1)
 
     lines = []
     for seed in sorted({h["seed"] for h in history}):
-        points = [xy(h["epoch"], h["val_accuracy"]) for h in history
-                  if h["seed"] == seed and h.get("val_accuracy") is not None]
-        lines.append({"seed": seed, "points": " ".join(points)})
+        # Dots as well as the line, so a one-epoch run still shows its point.
+        dots = [(*xy(h["epoch"], h["val_accuracy"]), h["epoch"], h["val_accuracy"])
+                for h in history if h["seed"] == seed and h.get("val_accuracy") is not None]
+        lines.append({"seed": seed, "dots": dots,
+                      "points": " ".join(f"{x},{y}" for x, y, _, _ in dots)})
     return {"lines": lines, "width": width, "height": height, "low": low, "epochs": epochs,
             "pad": pad}
