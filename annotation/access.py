@@ -25,10 +25,16 @@ def project_for(request, slug: str, roles=STAFF_ROLES) -> Project:
 
     Outsiders get 404, not 403, so project slugs do not leak to people outside the project.
     """
-    project = get_object_or_404(Project, slug=slug)
-    role = role_in(request.user, project)
-    if role is None:
-        raise Http404("No such project")
+    user = request.user
+    if user.is_authenticated and user.is_superuser:
+        project, role = get_object_or_404(Project, slug=slug), Role.ADMIN
+    else:
+        # One query for the project and the user's role in it: this runs on every request.
+        membership = Membership.objects.select_related("project").filter(
+            project__slug=slug, user_id=user.pk).first() if user.is_authenticated else None
+        if membership is None:
+            raise Http404("No such project")
+        project, role = membership.project, membership.role
     if role not in roles:
         raise PermissionDenied(f"This page is not open to the {role} role")
     request.project_role = role

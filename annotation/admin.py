@@ -14,11 +14,22 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+QUEUE_SETTINGS = ["annotations_per_report", "double_read_fraction", "queue_scope"]
+
+
 @admin.register(models.Project)
 class ProjectAdmin(admin.ModelAdmin):
     list_display = ["name", "slug", "created"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [CategoryInline, MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # Which reports wait in the labeling queue depends on these settings.
+        if change and any(name in form.changed_data for name in QUEUE_SETTINGS):
+            from .services import queue_flags_refresh
+
+            queue_flags_refresh(project=obj)
 
 
 @admin.register(models.Category)

@@ -153,6 +153,10 @@ class Report(models.Model):
         ImportBatch, models.SET_NULL, null=True, blank=True, related_name="reports"
     )
     created = models.DateTimeField(auto_now_add=True)
+    # Still waiting in the labeling queue (per the project's scope and annotations per
+    # report). Kept by the services so the queue reads a small partial index instead of
+    # stepping over every report already done, which grows with every answer.
+    in_queue = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["procedure_date", "accession"]
@@ -164,6 +168,8 @@ class Report(models.Model):
         indexes = [
             models.Index(fields=["project", "split"]),
             models.Index(fields=["project", "procedure_date", "accession"]),
+            models.Index(fields=["project", "procedure_date", "accession"],
+                         condition=models.Q(in_queue=True), name="report_queue_idx"),
         ]
 
     def __str__(self):

@@ -158,7 +158,7 @@ def queue_candidates(project: Project, user, now):
         .exclude(user=user).order_by().values("report").annotate(n=Count("id")).values("n")[:1]
     ), 0)
     reports = (
-        Report.objects.filter(project=project)
+        Report.objects.filter(project=project, in_queue=True)
         .exclude(Exists(Annotation.objects.filter(report=OuterRef("pk"), user=user)))
         .exclude(Exists(ReportSkip.objects.filter(report=OuterRef("pk"), user=user)))
         .alias(load=annotators + claims, need=_required_expression(project))
@@ -219,20 +219,14 @@ def annotator_progress(project: Project, user) -> dict:
 def _queue_count(project: Project) -> dict:
     """About how many reports are still waiting in the project, counted once a minute.
 
-    Evaluating the exact queue for every report takes a third of a second at 100,000 reports:
-    far too slow for every answer. The project-wide count (reports in scope that nobody has
-    settled yet) is shared by all annotators of a process, and each annotator's own answers
-    since the count are subtracted, so the number still goes down as they work.
+    The project-wide count of reports still in the queue is shared by every annotator (and,
+    with CACHE_URL, every web process); each annotator's own answers since the count are
+    subtracted, so the number still goes down as they work.
     """
     key = f"ctir:queue-left:{project.pk}"
     counted = cache.get(key)
     if counted is None:
-        waiting = Report.objects.filter(project=project)
-        if project.queue_scope == Project.QueueScope.UNLABELLED:
-            waiting = waiting.exclude(
-                Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))))
-        else:
-            waiting = waiting.exclude(Exists(Annotation.objects.filter(report=OuterRef("pk"))))
+        waiting = Report.objects.filter(project=project, in_queue=True)
         counted = {"left": waiting.count(), "at": timezone.now()}
         cache.set(key, counted, QUEUE_COUNT_SECONDS)
     return counted

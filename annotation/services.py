@@ -8,6 +8,7 @@ from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import connection, transaction
+from django.db.models import Count, F, Func, IntegerField, OuterRef, Subquery
 from django.utils import timezone
 
 from .importing import (
@@ -161,6 +162,7 @@ def _write_chunk(project, rows, batch, user, reason, categories, totals):
         if row.label is not None and row.accession not in labelled
     ]
     totals[1] += _labels_create(to_label, LabelMethod.IMPORTED, user, reason)
+    queue_flags_refresh(project=project, report_ids=[r.pk for r in by_accession.values()])
 
 
 def _labels_create(pairs, method, user, reason) -> int:
@@ -178,15 +180,21 @@ def _labels_create(pairs, method, user, reason) -> int:
     return len(pairs)
 
 
-@transaction.atomic
+@transaction.atomic(savepoint=False)
 def reference_label_set(
     *, report: Report, category: Category, method: str, user: User | None, reason: str = ""
 ) -> ReferenceLabel:
     """Set or change a report's reference label; the old value goes into its history."""
+    label = ReferenceLabel.objects.select_for_update().filter(report=report).first()
+    return _reference_label_write(report=report, label=label, category=category, method=method,
+                                  user=user, reason=reason)
+
+
+def _reference_label_write(*, report, label, category, method, user, reason) -> ReferenceLabel:
+    """Write a reference label whose current row (or None) the caller has locked."""
     if category.project_id != report.project_id:
         raise ValueError("category belongs to another project")
     now = timezone.now()
-    label = ReferenceLabel.objects.select_for_update().filter(report=report).first()
     old_category, old_method = (label.category, label.method) if label else (None, "")
     if label and label.category_id == category.pk and label.method == method:
         return label
@@ -201,6 +209,7 @@ def reference_label_set(
         report=report, old_category=old_category, new_category=category, old_method=old_method,
         new_method=method, changed_by=user, changed_at=now, reason=reason,
     )
+    queue_flag_settle(report=report, labelled=True)
     return label
 
 
@@ -255,6 +264,40 @@ def membership_set(*, project: Project, user: User, role: str) -> Membership:
 
 
 # --- Labeling queue --------------------------------------------------------------------------
+
+def queue_flags_refresh(*, project: Project, report_ids=None) -> None:
+    """Recompute Report.in_queue from the project's queue settings (all reports, or some).
+
+    Called after imports, after queue settings change, and by the data migration; single
+    answers and labels keep the flag themselves (queue_flag_settle).
+    """
+    reports = Report.objects.filter(project=project)
+    if report_ids is not None:
+        reports = reports.filter(pk__in=list(report_ids))
+    reports.update(in_queue=True)
+    if project.queue_scope == Project.QueueScope.UNLABELLED:
+        reports.filter(reference_label__isnull=False).update(in_queue=False)
+    done = [
+        row["report"] for row in Annotation.objects.filter(report__in=reports)
+        .values("report").annotate(n=Count("user", distinct=True))
+        if row["n"] >= required_annotations(project, row["report"])
+    ]
+    for start in range(0, len(done), 10_000):
+        Report.objects.filter(pk__in=done[start:start + 10_000]).update(in_queue=False)
+
+
+def queue_flag_settle(*, report: Report, labelled: bool = False) -> None:
+    """Take a report out of the queue once it has a reference label (when the queue is for
+    unlabelled reports) or all the annotations it needs."""
+    project = report.project
+    out = labelled and project.queue_scope == Project.QueueScope.UNLABELLED
+    if not out:
+        annotators = Annotation.objects.filter(report=report).values("user").distinct().count()
+        out = annotators >= required_annotations(project, report.pk)
+    if out:
+        Report.objects.filter(pk=report.pk, in_queue=True).update(in_queue=False)
+
+
 
 QUEUE_RETRIES = 20
 HASH_PRIME, HASH_OFFSET, HASH_BUCKETS = 7919, 13, 1000
@@ -312,9 +355,20 @@ def queue_next(*, project: Project, user: User, exclude_ids=()) -> Report | None
 
 
 def _load(report: Report, user: User, now) -> int:
-    annotators = Annotation.objects.filter(report=report).values("user").distinct().count()
-    claims = ReportClaim.objects.filter(report=report, expires_at__gt=now).exclude(user=user)
-    return annotators + claims.count()
+    """Annotators who answered plus others holding a live claim, in one statement."""
+
+    def count(queryset, field, distinct=""):
+        return Subquery(queryset.order_by().annotate(n=Func(
+            F(field), function="COUNT", template=f"COUNT({distinct}%(expressions)s)",
+            output_field=IntegerField(),
+        )).values("n")[:1])
+
+    annotators = Annotation.objects.filter(report=OuterRef("pk"))
+    claims = ReportClaim.objects.filter(report=OuterRef("pk"), expires_at__gt=now).exclude(
+        user=user)
+    row = Report.objects.filter(pk=report.pk).values_list(
+        count(annotators, "user", "DISTINCT "), count(claims, "id")).first()
+    return sum(n or 0 for n in row)
 
 
 def queue_release(*, report: Report, user: User) -> None:
@@ -371,8 +425,8 @@ def annotation_submit(
         supersedes=previous,
     )
     queue_release(report=report, user=user)
-    ReportSkip.objects.filter(report=report, user=user).delete()
-    reference_from_annotations(report=report, user=user)
+    if reference_from_annotations(report=report, user=user) != "set":
+        queue_flag_settle(report=report)
     return annotation
 
 
@@ -391,7 +445,7 @@ def reference_from_annotations(*, report: Report, user: User | None) -> str:
     latest answers agree, agreement; if not, the report waits for adjudication. Imported and
     adjudicated references are never overwritten by annotations.
     """
-    label = ReferenceLabel.objects.filter(report=report).first()
+    label = ReferenceLabel.objects.select_for_update().filter(report=report).first()
     if label and label.method in (LabelMethod.IMPORTED, LabelMethod.ADJUDICATION):
         return "kept"
     answers = latest_answers(report)
@@ -402,11 +456,12 @@ def reference_from_annotations(*, report: Report, user: User | None) -> str:
         return "disagreement"
     category = next(iter(answers.values())).category
     if len(answers) == 1:
-        reference_label_set(report=report, category=category, method=LabelMethod.SINGLE,
-                            user=user, reason="annotation")
+        _reference_label_write(report=report, label=label, category=category,
+                               method=LabelMethod.SINGLE, user=user, reason="annotation")
     else:
-        reference_label_set(report=report, category=category, method=LabelMethod.AGREEMENT,
-                            user=None, reason=f"{len(answers)} annotators agree")
+        _reference_label_write(report=report, label=label, category=category,
+                               method=LabelMethod.AGREEMENT, user=None,
+                               reason=f"{len(answers)} annotators agree")
     return "set"
 
 

@@ -54,6 +54,7 @@ def prepare(n_reports: int, n_annotators: int) -> None:
 
     ReferenceLabelChange.objects.filter(report__project=project).delete()
     ReferenceLabel.objects.filter(report__project=project).delete()
+    services.queue_flags_refresh(project=project)
     for i in range(n_annotators):
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{i}")
         Membership.objects.get_or_create(project=project, user=user,

@@ -290,6 +290,7 @@ def test_back_shows_the_last_answer_for_change(login, project, annotator):
 def test_annotators_do_not_see_other_answers_while_labelling(login, project, annotator,
                                                              second_annotator):
     Project.objects.filter(pk=project.pk).update(annotations_per_report=2)
+    project.refresh_from_db()
     add_unlabelled(project, 1)
     client = login(second_annotator)
     url = reverse("annotate", args=[project.slug])
@@ -334,3 +335,31 @@ def test_random_order_is_reproducible_per_annotator(project, annotator, second_a
     assert first == [r.accession for r in queue_candidates(project, annotator, now)]
     assert first != sorted(first)
     assert first != [r.accession for r in queue_candidates(project, second_annotator, now)]
+
+
+def test_the_queue_flag_follows_labels_answers_and_settings(project, annotator, admin_user):
+    add_unlabelled(project, 3)
+    first, second, third = project.reports.order_by("accession")
+    answer(project, annotator, 4, report=first)
+    services.reference_label_set(report=second, category=Category.objects.get(
+        project=project, code=2), method="adjudication", user=admin_user, reason="x")
+    flags = dict(project.reports.values_list("accession", "in_queue"))
+    assert flags == {"U00000": False, "U00001": False, "U00002": True}
+    # Double reading from now on: the answered report needs a second reader, the labelled
+    # one stays out (it has a reference), as the admin's save recomputes.
+    Project.objects.filter(pk=project.pk).update(annotations_per_report=2, queue_scope="all")
+    project.refresh_from_db()
+    services.queue_flags_refresh(project=project)
+    flags = dict(project.reports.values_list("accession", "in_queue"))
+    assert flags == {"U00000": True, "U00001": True, "U00002": True}
+
+
+def test_the_queue_does_not_slow_down_as_labelling_progresses(project, annotator):
+    """Done reports leave the partial index: the candidate query never steps over them."""
+    add_unlabelled(project, 40)
+    for _ in range(30):
+        answer(project, annotator, 4)
+    from annotation.selectors import queue_candidates
+
+    assert project.reports.filter(in_queue=True).count() == 10
+    assert queue_candidates(project, annotator, timezone.now()).count() == 10
