@@ -83,6 +83,10 @@ def _annotate(index: int, seconds: float, start_at: float, think):
     rng = random.Random(index)
     page = client.get(url).content.decode()
     token = TOKEN.search(page).group(1)
+    # One untimed answer first: a fresh process compiles templates and queries once.
+    warm = client.post(url, {"token": token, "category": 1, "active_ms": 1000},
+                       headers={"HX-Request": "true"})
+    token = TOKEN.search(warm.content.decode()).group(1)
     times, errors = [], 0
     while time.time() < start_at:
         time.sleep(0.01)
