@@ -141,11 +141,14 @@ def _write_chunk(project, rows, batch, user, reason, categories, totals):
             project=project, accession__in=[r.accession for r in rows]
         ).select_related("reference_label")
     }
+    # A labelled report is not waiting for annotators when the queue is for unlabelled ones.
+    unlabelled_scope = project.queue_scope == Project.QueueScope.UNLABELLED
     new_reports = [
         Report(
             project=project, patient=patients[row.patient_id], accession=row.accession,
             procedure_date=row.procedure_date, text=row.text,
             split=row.split or Split.UNASSIGNED, import_batch=batch,
+            in_queue=not (unlabelled_scope and row.label is not None),
         )
         for row in rows
         if row.accession not in existing
@@ -162,7 +165,9 @@ def _write_chunk(project, rows, batch, user, reason, categories, totals):
         if row.label is not None and row.accession not in labelled
     ]
     totals[1] += _labels_create(to_label, LabelMethod.IMPORTED, user, reason)
-    queue_flags_refresh(project=project, report_ids=[r.pk for r in by_accession.values()])
+    if unlabelled_scope:
+        newly_labelled = [r.pk for r, _ in to_label if r.accession in existing]
+        Report.objects.filter(pk__in=newly_labelled).update(in_queue=False)
 
 
 def _labels_create(pairs, method, user, reason) -> int:

@@ -151,3 +151,14 @@ def test_a_row_with_the_wrong_number_of_fields_names_its_line(project, tmp_path)
     path = write(tmp_path, "x.csv", HEADER + GOOD_ROWS[0] + "A9,P9,F,50\n")
     plan = plan_import(project, path)
     assert str(plan.errors[0]) == "line 3: 4 fields where the header has 8"
+
+
+def test_imported_labels_take_reports_out_of_the_labeling_queue(project, tmp_path):
+    services.reports_import(project=project, path=write(tmp_path, "a.csv",
+                                                        HEADER + "".join(GOOD_ROWS)))
+    flags = dict(Report.objects.values_list("accession", "in_queue"))
+    assert flags == {"A1": False, "A2": False, "A3": False, "A4": True}
+    # A later file that only adds a label to A4 takes it out too.
+    labelled = GOOD_ROWS[3].replace(",,\n", ",2,\n")
+    services.reports_import(project=project, path=write(tmp_path, "b.csv", HEADER + labelled))
+    assert not Report.objects.get(accession="A4").in_queue
