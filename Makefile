@@ -45,6 +45,11 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
 
+# Benchmarks (minutes; PostgreSQL and Redis needed): figures go to docs/benchmarks.md.
+bench: export SECRET_KEY ?= ctir-bench-only-key
 bench: $(VENV)/.installed
 	$(BIN)/python bench/import_100k.py
-	$(BIN)/python bench/train_demo.py
+	$(BIN)/python bench/submit_next.py
+	rm -rf var/bench-model
+	$(BIN)/python bench/train_demo.py --out var/bench-model
+	$(BIN)/python bench/prelabel.py var/bench-model
