@@ -130,6 +130,12 @@ def test_the_classifier_predicts_in_input_order(trained):
             assert prediction["probabilities"][code] == pytest.approx(p, abs=2e-2)
 
 
+def _train_small(tiny_base, out_dir, **kwargs):
+    """One tiny run on 10 training and 2 validation reports per category, no test split."""
+    return train_model(base_model=tiny_base, train=_reports(10, 1), validation=_reports(2, 2),
+                       test=[], labels=LABELS, config=_config(), out_dir=out_dir, **kwargs)
+
+
 def test_it_leaves_nothing_behind_when_cancelled(tiny_base, tmp_path):
     calls = []
 
@@ -138,16 +144,7 @@ def test_it_leaves_nothing_behind_when_cancelled(tiny_base, tmp_path):
         return len(calls) > 3
 
     with pytest.raises(TrainingCancelled):
-        train_model(
-            base_model=tiny_base,
-            train=_reports(10, 1),
-            validation=_reports(2, 2),
-            test=[],
-            labels=LABELS,
-            config=_config(),
-            out_dir=tmp_path / "v2",
-            should_stop=should_stop,
-        )
+        _train_small(tiny_base, tmp_path / "v2", should_stop=should_stop)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -248,15 +245,7 @@ def test_it_rejects_codes_outside_the_project(tiny_base, tmp_path):
 def test_it_refuses_to_overwrite_a_model(tiny_base, tmp_path):
     (tmp_path / "v9").mkdir()
     with pytest.raises(FileExistsError):
-        train_model(
-            base_model=tiny_base,
-            train=_reports(10, 1),
-            validation=_reports(2, 2),
-            test=[],
-            labels=LABELS,
-            config=_config(),
-            out_dir=tmp_path / "v9",
-        )
+        _train_small(tiny_base, tmp_path / "v9")
 
 
 def test_the_config_round_trips():
