@@ -10,16 +10,6 @@ ALL_ROLES = (Role.ADMIN, Role.ANNOTATOR, Role.READER)
 STAFF_ROLES = (Role.ADMIN, Role.ANNOTATOR)
 
 
-def role_in(user, project) -> str | None:
-    if not user.is_authenticated:
-        return None
-    if user.is_superuser:
-        return Role.ADMIN
-    return (
-        Membership.objects.filter(project=project, user=user).values_list("role", flat=True).first()
-    )
-
-
 def project_for(request, slug: str, roles=STAFF_ROLES) -> Project:
     """The project if the user may use this page; 404 for outsiders, 403 for the wrong role.
 
