@@ -15,7 +15,7 @@ from _setup import django_setup, machine
 
 
 def write_csv(path: Path, n: int) -> None:
-    from annotation.demo.cohort import generate_reports
+    from ctir_demo.cohort import generate_reports
 
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)

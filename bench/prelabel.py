@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from _setup import machine  # noqa: E402
 
-from annotation.demo.cohort import generate_cohort  # noqa: E402
+from ctir_demo.cohort import generate_cohort  # noqa: E402
 from modeling.ml.inference import Classifier  # noqa: E402
 
 

@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from annotation.demo.cohort import generate_cohort  # noqa: E402
+from ctir_demo.cohort import generate_cohort  # noqa: E402
 from modeling.ml.inference import Classifier  # noqa: E402
 from modeling.ml.tiny import minilm_path  # noqa: E402
 from modeling.ml.training import Progress, TrainConfig, train_model  # noqa: E402

@@ -3,7 +3,7 @@ import io
 from django.core.management import call_command
 from django.db.models import Count
 
-from annotation.demo.cohort import STUDY_COUNTS
+from ctir_demo.cohort import STUDY_COUNTS
 from annotation.models import Membership, Patient, ReaderStudy, Report
 
 

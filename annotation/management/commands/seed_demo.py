@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from annotation import services, studies
-from annotation.demo.cohort import generate_cohort, generate_reports
+from ctir_demo.cohort import generate_cohort, generate_reports
 from annotation.importing import ParsedRow
 from annotation.management.commands._common import get_project
 from annotation.models import ReaderStudy, Report, Role

@@ -106,6 +106,7 @@ class CohortRow:
     label: int
     split: str
     hard_case: str
+    style: str = ""
 
 
 # --------------------------------------------------------------------------- helpers
@@ -1859,14 +1860,14 @@ def _pick_hard(rng: random.Random, label: int) -> str:
 
 
 def _make_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
-               date: datetime.date, styles: tuple[str, ...]) -> str:
+               date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
     case = _build_case(rng, label, hard, age, sex, date.year)
     style = _style_for(rng, date.year, styles)
     text = _render(rng, case, style, date)
     if "a 8" in text or "a 1" in text or "A 8" in text or "A 1" in text:
         n = "N " if style == "caps_ris" else "n "
         text = _AN_RE.sub(lambda m: m.group(1) + n, text)
-    return _SPACES_RE.sub(" ", text).strip()
+    return _SPACES_RE.sub(" ", text).strip(), style
 
 
 _AN_RE = re.compile(r"\b([Aa]) (?=(?:8|8\d|11|18)(?:\D|$))")
@@ -1910,10 +1911,11 @@ def generate_cohort(seed: int = 2025) -> list[CohortRow]:
         seq[date.year] = seq.get(date.year, 0) + rng.randint(1, 7)
         sex = rng.choice(("F", "M"))
         age = _age(rng, label)
-        text = _make_text(rng, label, hard, age, sex, date, all_styles)
+        text, style = _make_text(rng, label, hard, age, sex, date, all_styles)
         rows.append(CohortRow(
             accession=f"IR{date.year}-{seq[date.year]:05d}", patient_id=pid, sex=sex, age=age,
             procedure_date=date, text=text, label=label, split=split, hard_case=hard,
+            style=style,
         ))
     return rows
 
@@ -1948,9 +1950,10 @@ def generate_reports(
         hard = _pick_hard(rng, label) if rng.random() < HARD_FRACTION else ""
         sex = rng.choice(("F", "M"))
         age = _age(rng, label)
-        text = _make_text(rng, label, hard, age, sex, date, chosen)
+        text, style = _make_text(rng, label, hard, age, sex, date, chosen)
         rows.append(CohortRow(
             accession=f"EXT{date.year}-{i:0{digits}d}", patient_id=pid, sex=sex, age=age,
             procedure_date=date, text=text, label=label, split="unassigned", hard_case=hard,
+            style=style,
         ))
     return rows

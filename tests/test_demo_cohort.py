@@ -5,7 +5,7 @@ import functools
 import re
 from collections import Counter
 
-from annotation.demo.cohort import (
+from ctir_demo.cohort import (
     STUDY_COUNTS,
     STYLES,
     CohortRow,
@@ -127,7 +127,7 @@ def test_it_uses_every_style_and_varies_the_wording():
 
 
 def test_it_writes_the_cohort_in_every_style(monkeypatch):
-    from annotation.demo import cohort as module
+    from ctir_demo import cohort as module
 
     used: Counter = Counter()
     render = module._render
