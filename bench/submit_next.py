@@ -29,9 +29,9 @@ def prepare(n_reports: int, n_annotators: int) -> None:
     from django.contrib.auth.models import User
 
     from annotation import services
-    from ctir_demo.cohort import generate_reports
     from annotation.importing import ParsedRow
     from annotation.models import Annotation, Category, Membership, Project, ReportClaim, Role
+    from ctir_demo.cohort import generate_reports
 
     project, created = Project.objects.get_or_create(slug=SLUG, defaults={"name": "bench"})
     if created:

@@ -22,6 +22,9 @@ from .services import model_version_promote
 
 log = logging.getLogger(__name__)
 WRITE_EVERY_SECONDS = 1.0
+# What of train_model's result the version keeps (the history goes to its own field).
+METRIC_KEYS = ("served", "validation", "test", "candidates", "baseline", "coverage",
+               "best_seed", "best_epoch", "best_step", "steps_per_seed", "timings")
 PRELABEL_CHUNK = 256
 
 
@@ -96,6 +99,9 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
         ModelVersion.objects.filter(pk=version_id).update(
             label_snapshot=label_snapshot(project), hyperparameters=config.to_dict()
         )
+        if echo:
+            echo("Candidates: fine-tuned BERT, TF-IDF (char + word n-grams), their ensemble; "
+                 "the one to serve is chosen on validation.")
         result = train_model(
             base_model=version.base_model, train=data[Split.TRAIN],
             validation=data[Split.VALIDATION], test=data[Split.TEST], labels=labels,
@@ -113,8 +119,7 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
     else:
         _finish(
             version_id, JobStatus.SUCCEEDED, phase="done", artifact_dir=str(out_dir),
-            metrics={k: result[k] for k in ("validation", "test", "baseline", "best_seed",
-                                            "best_epoch", "timings") if k in result},
+            metrics={k: result[k] for k in METRIC_KEYS if k in result},
             history=result.get("history", []),
         )
         version.refresh_from_db()
@@ -125,8 +130,9 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
 
 
 def _at_least_as_good_as_active(version: ModelVersion) -> bool:
-    """Compare on the current validation split: the active model is re-scored on it now,
-    because the validation labels may have changed since the active model was trained."""
+    """Compare served candidates on the current validation split: the active model is
+    re-scored on it now, because the validation labels may have changed since the active
+    model was trained. Classifier.load serves each version's chosen candidate."""
     active = version.project.model_versions.filter(is_active=True).first()
     if active is None:
         return True
@@ -149,7 +155,7 @@ def _finish(version_id: int, status: str, **fields):
 
 
 def _progress_line(p: Progress) -> str:
-    parts = [f"[{p.phase}]", f"seed {p.seed_index + 1}/{p.seeds}", f"epoch {p.epoch}/{p.epochs}",
+    parts = [f"[{p.phase}]", f"seed {p.seed_index + 1}/{p.seeds}", f"check {p.epoch}/{p.epochs}",
              f"step {p.step}/{p.total_steps}"]
     if p.loss is not None:
         parts.append(f"loss {p.loss:.4f}")

@@ -6,6 +6,7 @@ from django.core.cache import cache
 
 from ctir_site.celery import app as celery_app
 
+from .ml.candidates import CANDIDATES, LABELS
 from .models import ACTIVE_STATUSES, ModelVersion, PrelabelRun
 
 HEALTH_CACHE_SECONDS = 10
@@ -110,3 +111,30 @@ def validation_curve(history: list[dict], width=520, height=180) -> dict:
                       "points": " ".join(f"{x},{y}" for x, y, _, _ in dots)})
     return {"lines": lines, "width": width, "height": height, "low": low, "epochs": epochs,
             "pad": pad}
+
+
+def candidate_rows(metrics: dict | None) -> list[dict]:
+    """Every candidate of a job side by side, the served one marked (BERT, TF-IDF, ensemble).
+
+    A version trained before candidates existed shows its BERT and its TF-IDF baseline.
+    """
+    metrics = metrics or {}
+    candidates = metrics.get("candidates")
+    if candidates is None and metrics.get("validation"):
+        candidates = {"bert": {"validation": metrics.get("validation"),
+                               "test": metrics.get("test")},
+                      "tfidf": metrics.get("baseline") or {}}
+    served = metrics.get("served", "bert" if candidates else None)
+    return [
+        {"name": name, "label": LABELS[name], "served": name == served, **candidates[name]}
+        for name in CANDIDATES if name in (candidates or {})
+    ]
+
+
+def latest_coverage_warning(versions) -> str:
+    """The tokenizer warning of the newest finished version, if its coverage was poor."""
+    for version in versions:
+        coverage = (version.metrics or {}).get("coverage")
+        if coverage:
+            return coverage.get("warning", "") if coverage.get("poor") else ""
+    return ""

@@ -15,10 +15,14 @@ ADMIN_ONLY = (Role.ADMIN,)
 
 def _jobs_context(project) -> dict:
     services.stale_jobs_fail(project=project)
+    versions = list(selectors.versions_for_project(project))
+    for version in versions:
+        version.candidate_rows = selectors.candidate_rows(version.metrics)
     return {
         "project": project,
         "is_admin": True,
-        "versions": selectors.versions_for_project(project),
+        "versions": versions,
+        "coverage_warning": selectors.latest_coverage_warning(versions),
         "running": selectors.jobs_running(project),
         "prelabel": selectors.latest_prelabel(project),
         "coverage": selectors.prediction_coverage(project),
@@ -126,18 +130,14 @@ def prelabel_now(request, slug):
 def model_detail(request, slug, number):
     project = project_for(request, slug, ADMIN_ONLY)
     version = _version(project, number)
-    metrics = version.metrics or {}
-    baseline = metrics.get("baseline") or {}
+    candidates = selectors.candidate_rows(version.metrics)
     return render(request, "modeling/model_detail.html", {
-        "project": project, "is_admin": True, "version": version,
+        "project": project, "is_admin": True, "version": version, "candidates": candidates,
+        "coverage": (version.metrics or {}).get("coverage"),
         "blocks": [
-            {"title": f"BERT, {split}", "metrics": metrics.get(split),
-             "rows": selectors.confusion_rows(metrics.get(split))}
-            for split in ("validation", "test")
-        ] + [
-            {"title": f"TF-IDF baseline, {split}", "metrics": baseline.get(split),
-             "rows": selectors.confusion_rows(baseline.get(split))}
-            for split in ("validation", "test")
+            {"title": f"{c['label']}{' (served)' if c['served'] else ''}, {split}",
+             "metrics": c.get(split), "rows": selectors.confusion_rows(c.get(split))}
+            for c in candidates for split in ("validation", "test")
         ],
         "curve": selectors.validation_curve(version.history or []),
     })

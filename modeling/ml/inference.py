@@ -1,4 +1,4 @@
-"""Loading a fine-tuned model directory and classifying reports with it.
+"""Loading a trained model directory and classifying reports with its served candidate.
 
 Imports torch and transformers: only Celery workers and management commands use this.
 """
@@ -18,7 +18,9 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
+from .candidates import BERT, CANDIDATES, NEEDS_BERT, TFIDF, candidate_probabilities  # noqa: E402
 from .text import encode_texts  # noqa: E402
+from .tfidf import TFIDF_FILE, TfidfModel  # noqa: E402
 
 LABEL_MAP_FILE = "label_map.json"
 PRECISIONS = ("auto", "fp32", "bf16")
@@ -141,22 +143,25 @@ def predict_logits(
     return logits, seconds
 
 
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=1, keepdims=True)
-
-
 class Classifier:
-    """A fine-tuned model directory written by ``training.train_model``."""
+    """A model folder written by ``training.train_model``, serving one of its candidates.
 
-    def __init__(self, model, tokenizer, labels, max_length, device, precision):
+    By default the candidate the job chose (``served`` in label_map.json); a folder from
+    before candidates existed serves its BERT. Only the members the candidate needs are
+    loaded: a TF-IDF-served version never loads the encoder.
+    """
+
+    def __init__(self, *, candidate, labels, max_length, device, precision, temperatures,
+                 model=None, tokenizer=None, tfidf=None):
+        self.candidate = candidate
         self.model = model
         self.tokenizer = tokenizer
+        self.tfidf = tfidf
         self.labels = [int(c) for c in labels]
         self.max_length = int(max_length)
         self.device = device
         self.precision = precision
+        self.temperatures = temperatures
 
     @classmethod
     def load(
@@ -165,54 +170,54 @@ class Classifier:
         *,
         device: str | torch.device | None = None,
         precision: str = "auto",
+        candidate: str | None = None,
     ) -> Classifier:
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
         model_dir = Path(model_dir)
         label_map = json.loads((model_dir / LABEL_MAP_FILE).read_text())
+        candidate = candidate or label_map.get("served", BERT)
+        if candidate not in CANDIDATES:
+            raise ValueError(f"unknown candidate {candidate!r}; one of {CANDIDATES}")
+        if candidate != BERT and not (model_dir / TFIDF_FILE).exists():
+            raise ValueError(f"{model_dir} has no TF-IDF model; it can only serve {BERT!r}")
         device = torch.device(device) if device is not None else pick_device()
-        with quiet_transformers():
-            tokenizer = AutoTokenizer.from_pretrained(model_dir)
-            model = AutoModelForSequenceClassification.from_pretrained(model_dir)
         precision = resolve_precision(precision, device)
-        model = for_inference(model.to(device), precision, copy=False).eval()
-        labels = label_map["labels"]
-        if model.config.num_labels != len(labels):
-            raise ValueError(
-                f"{model_dir}: model has {model.config.num_labels} outputs "
-                f"but label_map.json lists {len(labels)} categories"
-            )
-        return cls(
-            model,
-            tokenizer,
-            labels,
-            label_map["max_length"],
-            device,
-            precision,
-        )
+        members = {"tfidf": TfidfModel.load(model_dir)} if candidate != BERT else {}
+        if candidate in NEEDS_BERT:
+            members.update(_load_bert(model_dir, device, precision, len(label_map["labels"])))
+        return cls(candidate=candidate, labels=label_map["labels"],
+                   max_length=label_map["max_length"], device=device, precision=precision,
+                   temperatures=label_map.get("temperatures") or {}, **members)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return encode_texts(texts, self.tokenizer, self.max_length)
 
+    def _member_logits(self, texts: list[str], batch_size: int):
+        logits, seconds = {}, np.zeros(len(texts), dtype=np.float64)
+        if self.model is not None:
+            began = time.perf_counter()
+            encoded = self.encode(texts)
+            encode_share = (time.perf_counter() - began) / max(len(encoded), 1)
+            logits[BERT], bert_seconds = predict_logits(
+                self.model, encoded, pad_id=self.tokenizer.pad_token_id or 0,
+                device=self.device, precision=self.precision, batch_size=batch_size,
+            )
+            seconds += bert_seconds + encode_share
+        if self.tfidf is not None:
+            began = time.perf_counter()
+            logits[TFIDF] = self.tfidf.logits(texts)
+            seconds += (time.perf_counter() - began) / max(len(texts), 1)
+        return logits, seconds
+
     def predict(self, texts: Sequence[str], batch_size: int = 16) -> list[dict]:
         """One dict per report, in input order.
 
-        category: the predicted code; probabilities: {str(code): p}; margin: top-1 minus
-        top-2 probability (small = uncertain); ms: this report's share of the tokenising time
-        plus its share of its batch's model time.
+        category: the predicted code; probabilities: {str(code): p}, calibrated on
+        validation; margin: top-1 minus top-2 probability (small = uncertain); ms: this
+        report's share of the model time (tokenising included).
         """
-        began = time.perf_counter()
-        encoded = self.encode(list(texts))
-        encode_share = (time.perf_counter() - began) / max(len(encoded), 1)
-        logits, seconds = predict_logits(
-            self.model,
-            encoded,
-            pad_id=self.tokenizer.pad_token_id or 0,
-            device=self.device,
-            precision=self.precision,
-            batch_size=batch_size,
-        )
-        probs = softmax(logits)
+        texts = list(texts)
+        logits, seconds = self._member_logits(texts, batch_size)
+        probs = candidate_probabilities(self.candidate, logits, self.temperatures)
         results = []
         for row, sec in zip(probs, seconds, strict=True):
             top = np.argsort(row)[::-1]
@@ -224,7 +229,22 @@ class Classifier:
                         str(code): float(p) for code, p in zip(self.labels, row, strict=True)
                     },
                     "margin": margin,
-                    "ms": float((sec + encode_share) * 1000.0),
+                    "ms": float(sec * 1000.0),
                 }
             )
         return results
+
+
+def _load_bert(model_dir: Path, device, precision: str, n_labels: int) -> dict:
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    model = for_inference(model.to(device), precision, copy=False).eval()
+    if model.config.num_labels != n_labels:
+        raise ValueError(
+            f"{model_dir}: model has {model.config.num_labels} outputs "
+            f"but label_map.json lists {n_labels} categories"
+        )
+    return {"model": model, "tokenizer": tokenizer}

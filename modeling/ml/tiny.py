@@ -57,3 +57,46 @@ def make_tiny_base_model(folder: str | Path, seed: int = 0) -> Path:
     with quiet_transformers():
         model.save_pretrained(folder)
     return folder
+
+
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+
+
+def make_tiny_japanese_base_model(folder: str | Path, texts, seed: int = 0) -> Path:
+    """A tiny random BERT with a Japanese tokenizer (MeCab words via fugashi + unidic-lite,
+    then WordPiece), laid out like a local Japanese BERT folder such as
+    bert-base-japanese: the path a Japanese department takes with CTIR_BASE_MODEL.
+
+    The vocabulary is built from ``texts`` (their words and characters), so no weights or
+    vocabulary come from a hub.
+    """
+    import json
+
+    import fugashi
+    import torch
+    import unidic_lite
+    from transformers import BertConfig, BertModel
+
+    from .inference import quiet_transformers
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tagger = fugashi.Tagger(f"-d {unidic_lite.DICDIR}")
+    words = sorted({word.surface for text in texts for word in tagger(text)})
+    chars = sorted({ch for text in texts for ch in text if not ch.isspace()})
+    vocab = list(dict.fromkeys([*SPECIAL_TOKENS, *words, *chars, *(f"##{c}" for c in chars)]))
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    (folder / "tokenizer_config.json").write_text(json.dumps({
+        "tokenizer_class": "BertJapaneseTokenizer", "word_tokenizer_type": "mecab",
+        "subword_tokenizer_type": "wordpiece", "mecab_kwargs": {"mecab_dic": "unidic_lite"},
+        "do_lower_case": False, "model_max_length": 512,
+    }), encoding="utf-8")
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64,
+                        max_position_embeddings=512, pad_token_id=0)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = BertModel(config)
+    with quiet_transformers():
+        model.save_pretrained(folder)
+    return folder

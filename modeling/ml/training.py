@@ -1,4 +1,4 @@
-"""Fine-tuning a BERT classifier on labelled reports, plus a TF-IDF baseline.
+"""Training the candidates of a job: fine-tuned BERT, TF-IDF, and their ensemble.
 
 Plain Python (no Django): a Celery task or management command calls ``train_model`` and
 turns its progress callbacks into database updates. Imports torch and transformers.
@@ -23,7 +23,18 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from transformers import get_linear_schedule_with_warmup  # noqa: E402
 
+from .augment import augment  # noqa: E402
+from .calibration import expected_calibration_error, fit_temperature  # noqa: E402
+from .candidates import (  # noqa: E402
+    BERT,
+    CANDIDATES,
+    TFIDF,
+    candidate_probabilities,
+    select_served,
+)
+from .coverage import tokenizer_coverage  # noqa: E402
 from .inference import (  # noqa: E402
     LABEL_MAP_FILE,
     autocast,
@@ -35,8 +46,15 @@ from .inference import (  # noqa: E402
     resolve_precision,
 )
 from .metrics import classification_metrics  # noqa: E402
-from .recipe import DEFAULT_EPOCHS, DEFAULT_MAX_LENGTH, DEFAULT_SEEDS
-from .text import encode_texts, prepare_text  # noqa: E402
+from .recipe import (  # noqa: E402
+    DEFAULT_EPOCHS,
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_MIN_STEPS,
+    DEFAULT_SEEDS,
+)
+from .text import encode_texts  # noqa: E402
+from .tfidf import TfidfModel  # noqa: E402
 
 METRICS_FILE = "metrics.json"
 TEXT_ENCODING = "sections-priority-v1"  # bump if text.encode_texts changes behaviour
@@ -65,6 +83,14 @@ class TrainConfig:
     # "auto": bf16 autocast where the hardware has native bf16, else fp32.
     precision: str = "auto"
     seed: int = 42  # seed i of a job is seed + i
+    min_steps: int = DEFAULT_MIN_STEPS
+    max_steps: int = DEFAULT_MAX_STEPS
+    # Validation checks per seed (at least this many, evenly spaced) and how many checks
+    # without improvement end a seed early.
+    checks: int = 3
+    patience: int = 2
+    # Share of training reports rewritten in another writing style each time they are drawn.
+    augment: float = 0.5
 
     def __post_init__(self) -> None:
         for name in ("epochs", "seeds", "batch_size"):
@@ -76,6 +102,12 @@ class TrainConfig:
             raise ValueError("learning_rate must be > 0")
         if not 0 <= self.warmup_ratio < 1:
             raise ValueError("warmup_ratio must be in [0, 1)")
+        if not 0 <= self.augment <= 1:
+            raise ValueError("augment must be in [0, 1]")
+        if self.min_steps > self.max_steps or self.max_steps < 1:
+            raise ValueError("need 0 <= min_steps <= max_steps and max_steps >= 1")
+        if self.checks < 1 or self.patience < 1:
+            raise ValueError("checks and patience must be >= 1")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -178,14 +210,16 @@ def _class_weights(train_codes: Sequence[int], labels: Sequence[int]) -> torch.T
 class _Tracker:
     """Step counting, ETA and the calls to on_progress / should_stop."""
 
-    def __init__(self, config, total_steps, on_progress, should_stop, n_val, n_test):
+    def __init__(self, config, steps_per_seed, checks, on_progress, should_stop, n_val, n_test):
         self.config = config
-        self.total_steps = total_steps
+        self.steps_per_seed = steps_per_seed
+        self.total_steps = steps_per_seed * config.seeds
+        self.checks = checks
         self.on_progress = on_progress
         self.should_stop = should_stop
         self.step = 0
         self.seed_index = 0
-        self.epoch = 0
+        self.epoch = 0  # the validation check being worked towards (1..checks)
         self.train_s = 0.0
         self.eval_s = 0.0
         self.evals_done = 0
@@ -198,18 +232,23 @@ class _Tracker:
         if self.should_stop is not None and self.should_stop():
             raise TrainingCancelled("training was cancelled")
 
+    def skip_rest_of_seed(self, seed_index: int) -> None:
+        # An early-stopped seed does not run its remaining steps; count them as done so
+        # the bar and the ETA stay honest.
+        self.step = (seed_index + 1) * self.steps_per_seed
+
     def eta(self) -> float | None:
         if self.step == 0:
             return None
         per_step = self.train_s / self.step
-        evals_total = self.config.seeds * self.config.epochs
+        evals_total = self.config.seeds * self.checks
         per_eval = self.eval_s / self.evals_done if self.evals_done else per_step * 2
         test_eval = per_eval * self.n_test / self.n_val
         remaining = (
             (self.total_steps - self.step) * per_step
-            + (evals_total - self.evals_done) * per_eval
+            + max(evals_total - self.evals_done, 0) * per_eval
             + test_eval
-            + 10.0  # baseline and saving
+            + 10.0  # TF-IDF candidate, calibration and saving
         )
         return max(remaining, 0.0)
 
@@ -218,17 +257,10 @@ class _Tracker:
             return
         self.on_progress(
             Progress(
-                phase=phase,
-                seed_index=self.seed_index,
-                seeds=self.config.seeds,
-                epoch=self.epoch,
-                epochs=self.config.epochs,
-                step=self.step,
-                total_steps=self.total_steps,
-                loss=self.loss,
-                val_accuracy=self.val_accuracy,
-                eta_seconds=self.eta(),
-                message=message,
+                phase=phase, seed_index=self.seed_index, seeds=self.config.seeds,
+                epoch=self.epoch, epochs=self.checks, step=self.step,
+                total_steps=self.total_steps, loss=self.loss, val_accuracy=self.val_accuracy,
+                eta_seconds=self.eta(), message=message,
             )
         )
 
@@ -270,51 +302,29 @@ def _optimizer(model, config: TrainConfig) -> torch.optim.Optimizer:
     )
 
 
-def _evaluate(model, encoded, codes, labels, *, pad_id, device, precision) -> dict:
-    served = for_inference(model, precision, copy=True)
-    logits, _ = predict_logits(
-        served, encoded, pad_id=pad_id, device=device, precision=precision, batch_size=64
-    )
+def _logits(model, encoded, data) -> np.ndarray:
+    """Logits of the model as it is served (bf16 copy where bf16 is the precision)."""
+    served = for_inference(model, data.precision, copy=True)
+    logits, _ = predict_logits(served, encoded, pad_id=data.pad_id, device=data.device,
+                               precision=data.precision, batch_size=64)
     del served
+    return logits
+
+
+def _score(logits: np.ndarray, codes, labels) -> dict:
     index = {code: i for i, code in enumerate(labels)}
-    predicted = [labels[i] for i in logits.argmax(axis=1)] if len(encoded) else []
-    if len(encoded):
+    predicted = [labels[i] for i in logits.argmax(axis=1)] if len(codes) else []
+    loss = None
+    if len(codes):
         target = torch.tensor([index[c] for c in codes])
         loss = float(torch.nn.functional.cross_entropy(torch.from_numpy(logits), target))
-    else:
-        loss = None
-    return {
-        "metrics": classification_metrics(codes, predicted, labels),
-        "loss": loss,
-    }
+    return {"metrics": classification_metrics(codes, predicted, labels), "loss": loss}
 
 
-def train_baseline(
-    train: Sequence[Example], evaluate_on: dict[str, Sequence[Example]], labels: Sequence[int]
-) -> dict:
-    """TF-IDF (word 1-2 grams + char 2-5 grams) + balanced logistic regression."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline, make_union
-
-    pipeline = make_pipeline(
-        make_union(
-            TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, min_df=1),
-            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2),
-        ),
-        LogisticRegression(C=10.0, class_weight="balanced", max_iter=3000),
-    )
-    pipeline.fit([prepare_text(t) for t, _ in train], [c for _, c in train])
-    results = {}
-    for name, split in evaluate_on.items():
-        if not split:
-            results[name] = None
-            continue
-        predicted = pipeline.predict([prepare_text(t) for t, _ in split])
-        results[name] = classification_metrics(
-            [c for _, c in split], [int(p) for p in predicted], labels
-        )
-    return results
+def steps_per_seed(n_train: int, config: TrainConfig) -> int:
+    """Optimiser steps of one seed: ``epochs`` passes, held between min_steps and max_steps."""
+    nominal = math.ceil(n_train / config.batch_size) * config.epochs
+    return max(config.min_steps, min(config.max_steps, nominal)) or 1
 
 
 def _temp_sibling(out_dir: Path) -> Path:
@@ -333,11 +343,13 @@ def train_model(
     on_progress: Callable[[Progress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict:
-    """Fine-tune ``config.seeds`` runs, keep the best validation epoch, test it, save it.
+    """Train every candidate, pick the one to serve on validation, test them all, save.
 
-    The model directory appears at ``out_dir`` only when everything succeeded; on any
-    error (cancellation included) nothing is left behind. Returns the metrics dict that is
-    also written to ``out_dir/metrics.json``.
+    BERT runs ``config.seeds`` times and keeps its best validation check; the TF-IDF model
+    and the ensemble of both come next; each is temperature-calibrated on validation. The
+    model directory appears at ``out_dir`` only when everything succeeded; on any error
+    (cancellation included) nothing is left behind. Returns the metrics dict that is also
+    written to ``out_dir/metrics.json``.
     """
     began = time.perf_counter()
     labels = [int(c) for c in labels]
@@ -352,203 +364,242 @@ def train_model(
     if device.type == "cpu":
         torch.set_num_threads(_cpu_threads())
     try:
-        return _train(
-            base_model=base_model,
-            train=train,
-            validation=validation,
-            test=test,
-            labels=labels,
-            config=config,
-            out_dir=out_dir,
-            on_progress=on_progress,
-            should_stop=should_stop,
-            device=device,
-            began=began,
-        )
+        data = _encode(base_model, train, validation, test, labels, config, device)
+        tracker = _Tracker(config, steps_per_seed(len(train), config), config.checks,
+                           on_progress, should_stop, len(validation), len(test))
+        data.timings["load_s"] = time.perf_counter() - began
+        tracker.emit("loading", _coverage_message(data.coverage))
+        bert = _fine_tune(base_model, data, config, tracker)
+        candidates, tfidf, temperatures = _candidates(bert, data, tracker)
+        result = _result(bert, candidates, data, config, tracker)
+        label_map = {"labels": labels, "max_length": config.max_length,
+                     "precision": data.precision, "text_encoding": TEXT_ENCODING,
+                     "served": result["served"], "temperatures": temperatures}
+        tracker.check_stop()
+        tracker.emit("saving", "Saving the model")
+        _save(bert["model"], data.tokenizer, tfidf, label_map, result, out_dir, began)
+        return result
     finally:
         torch.set_num_threads(previous_threads)
 
 
-def _train(
-    *,
-    base_model,
-    train,
-    validation,
-    test,
-    labels,
-    config,
-    out_dir,
-    on_progress,
-    should_stop,
-    device,
-    began,
-) -> dict:
-    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+def _coverage_message(coverage: dict) -> str:
+    if coverage["poor"]:
+        return "Warning: " + coverage["warning"]
+    return (f"Tokenizer coverage: {coverage['unk_rate']:.1%} unknown tokens, "
+            f"{coverage['chars_per_token']:.1f} characters per token")
 
-    precision = resolve_precision(config.precision, device)
-    steps_per_epoch = math.ceil(len(train) / config.batch_size)
-    total_steps = steps_per_epoch * config.epochs * config.seeds
-    tracker = _Tracker(config, total_steps, on_progress, should_stop, len(validation), len(test))
-    tracker.emit("loading", "Tokenising reports")
+
+class _Data:
+    """Everything the phases share: token ids, targets, the tokenizer and where it runs."""
+
+    def __init__(self, **fields):
+        self.__dict__.update(fields)
+
+
+def _encode(base_model, train, validation, test, labels, config, device) -> _Data:
+    from transformers import AutoTokenizer
 
     with quiet_transformers():
         tokenizer = AutoTokenizer.from_pretrained(base_model)
-    pad_id = tokenizer.pad_token_id or 0
-    enc_train = encode_texts([t for t, _ in train], tokenizer, config.max_length)
-    enc_val = encode_texts([t for t, _ in validation], tokenizer, config.max_length)
-    enc_test = encode_texts([t for t, _ in test], tokenizer, config.max_length)
+    train_texts = [t for t, _ in train]
     index = {code: i for i, code in enumerate(labels)}
-    y_train = torch.tensor([index[c] for _, c in train])
-    val_codes = [c for _, c in validation]
-    test_codes = [c for _, c in test]
-    lengths = [len(ids) for ids in enc_train]
-    weights = _class_weights([c for _, c in train], labels) if config.class_weighting else None
-    if weights is not None:
-        weights = weights.to(device)
-    load_s = time.perf_counter() - began
+    enc_train = encode_texts(train_texts, tokenizer, config.max_length)
+    return _Data(
+        tokenizer=tokenizer, pad_id=tokenizer.pad_token_id or 0, labels=labels,
+        device=device, precision=resolve_precision(config.precision, device),
+        train=train, validation=validation, test=test, train_texts=train_texts,
+        enc_train=enc_train, lengths=[len(ids) for ids in enc_train],
+        enc_val=encode_texts([t for t, _ in validation], tokenizer, config.max_length),
+        enc_test=encode_texts([t for t, _ in test], tokenizer, config.max_length),
+        y_train=torch.tensor([index[c] for _, c in train]),
+        val_codes=[c for _, c in validation], test_codes=[c for _, c in test],
+        coverage=tokenizer_coverage(tokenizer, train_texts),
+        timings={"train_s": 0.0, "eval_s": 0.0},
+    )
 
+
+def _fine_tune(base_model, data: _Data, config: TrainConfig, tracker: _Tracker) -> dict:
+    """Every seed; returns the model at the best validation check of all of them."""
     history: list[dict] = []
     best: dict | None = None
     model = None
     for seed_index in range(config.seeds):
-        seed = config.seed + seed_index
         tracker.seed_index, tracker.epoch = seed_index, 0
         tracker.check_stop()
         tracker.emit("loading", f"Loading base model (run {seed_index + 1}/{config.seeds})")
-        t0 = time.perf_counter()
         model = None  # free the previous run's weights before loading the next
-        model = _load_model(base_model, labels, seed, config.freeze_embeddings).to(device)
-        optimizer = _optimizer(model, config)
-        run_steps = steps_per_epoch * config.epochs
-        scheduler = get_linear_schedule_with_warmup(
-            optimizer, round(config.warmup_ratio * run_steps), run_steps
-        )
-        rng = np.random.default_rng(seed)
-        load_s += time.perf_counter() - t0
-
-        for epoch in range(1, config.epochs + 1):
-            tracker.epoch = epoch
-            tracker.emit("training", f"Run {seed_index + 1}/{config.seeds}, epoch {epoch}")
-            model.train()
-            t0 = time.perf_counter()
-            losses = []
-            for batch in _length_grouped_batches(lengths, config.batch_size, rng):
-                tracker.check_stop()
-                ids, mask = pad_batch([enc_train[i] for i in batch], pad_id, device)
-                with autocast(device, precision):
-                    logits = model(input_ids=ids, attention_mask=mask).logits
-                loss = torch.nn.functional.cross_entropy(
-                    logits.float(), y_train[batch].to(device), weight=weights
-                )
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                losses.append(float(loss.detach()))
-                tracker.step += 1
-                tracker.loss = float(np.mean(losses[-PROGRESS_EVERY_STEPS:]))
-                tracker.train_s = tracker.train_s + time.perf_counter() - t0
-                t0 = time.perf_counter()
-                if tracker.step % PROGRESS_EVERY_STEPS == 0:
-                    tracker.emit("training", f"Run {seed_index + 1}/{config.seeds}, epoch {epoch}")
-            tracker.check_stop()
-            tracker.emit("evaluating", f"Run {seed_index + 1}/{config.seeds}, epoch {epoch}")
-            t0 = time.perf_counter()
-            val = _evaluate(
-                model,
-                enc_val,
-                val_codes,
-                labels,
-                pad_id=pad_id,
-                device=device,
-                precision=precision,
-            )
-            tracker.eval_s += time.perf_counter() - t0
-            tracker.evals_done += 1
-            accuracy = val["metrics"]["accuracy"]
-            tracker.val_accuracy = accuracy
-            history.append(
-                {
-                    "seed": seed,
-                    "epoch": epoch,
-                    "train_loss": float(np.mean(losses)),
-                    "val_accuracy": accuracy,
-                    "val_loss": val["loss"],
-                }
-            )
-            key = (accuracy, -val["loss"])
-            if best is None or key > best["key"]:
-                best = {
-                    "key": key,
-                    "seed": seed,
-                    "epoch": epoch,
-                    "validation": val["metrics"],
-                    # A copy in memory: the best epoch's weights, whatever comes later.
-                    "state": {k: v.detach().clone() for k, v in model.state_dict().items()},
-                }
-            tracker.emit(
-                "evaluating",
-                f"Run {seed_index + 1}/{config.seeds}, epoch {epoch}: "
-                f"validation accuracy {accuracy:.3f}",
-            )
-
+        model = _load_model(base_model, data.labels, config.seed + seed_index,
+                            config.freeze_embeddings).to(data.device)
+        best = _one_seed(model, seed_index, data, config, tracker, history, best)
     tracker.check_stop()
     model.load_state_dict(best.pop("state"))
-    tracker.emit("test", f"Testing the best run (seed {best['seed']}, epoch {best['epoch']})")
-    t0 = time.perf_counter()
-    test_metrics = (
-        _evaluate(
-            model,
-            enc_test,
-            test_codes,
-            labels,
-            pad_id=pad_id,
-            device=device,
-            precision=precision,
-        )["metrics"]
-        if test
-        else None
-    )
-    test_s = time.perf_counter() - t0
+    best.update(model=model, history=history)
+    return best
 
-    tracker.check_stop()
-    tracker.emit("baseline", "Training the TF-IDF + logistic regression baseline")
-    t0 = time.perf_counter()
-    baseline = train_baseline(train, {"validation": validation, "test": test}, labels)
-    baseline_s = time.perf_counter() - t0
 
+def _batches(data: _Data, config: TrainConfig, rng: np.random.Generator):
+    """Length-grouped batches, pass after pass, for as long as the caller draws."""
+    while True:
+        yield from _length_grouped_batches(data.lengths, config.batch_size, rng)
+
+
+def _batch_ids(batch, data: _Data, config: TrainConfig, text_rng: random.Random):
+    """Token ids of one batch; a share of the reports rewritten in another writing style."""
+    if config.augment <= 0:
+        return [data.enc_train[i] for i in batch]
+    ids = [None] * len(batch)
+    rewrite = [j for j in range(len(batch)) if text_rng.random() < config.augment]
+    if rewrite:
+        texts = [augment(data.train_texts[batch[j]], text_rng) for j in rewrite]
+        for j, encoded in zip(rewrite, encode_texts(texts, data.tokenizer, config.max_length),
+                              strict=True):
+            ids[j] = encoded
+    return [ids[j] if ids[j] is not None else data.enc_train[i] for j, i in enumerate(batch)]
+
+
+def _one_seed(model, seed_index, data, config, tracker, history, best) -> dict:
+    seed = config.seed + seed_index
+    steps = tracker.steps_per_seed
+    check_at = {round(steps * k / tracker.checks) for k in range(1, tracker.checks + 1)}
+    optimizer = _optimizer(model, config)
+    scheduler = get_linear_schedule_with_warmup(optimizer, round(config.warmup_ratio * steps),
+                                                steps)
+    weights = (_class_weights([c for _, c in data.train], data.labels).to(data.device)
+               if config.class_weighting else None)
+    batches = _batches(data, config, np.random.default_rng(seed))
+    text_rng = random.Random(seed)
+    losses: list[float] = []
+    seed_best, stale = None, 0
+    for step in range(1, steps + 1):
+        if step == 1 or step - 1 in check_at:
+            tracker.epoch += 1
+            model.train()
+        tracker.check_stop()
+        t0 = time.perf_counter()
+        losses.append(_train_step(model, next(batches), data, config, optimizer, scheduler,
+                                  weights, text_rng))
+        tracker.step += 1
+        tracker.loss = float(np.mean(losses[-PROGRESS_EVERY_STEPS:]))
+        tracker.train_s += time.perf_counter() - t0
+        if tracker.step % PROGRESS_EVERY_STEPS == 0:
+            tracker.emit("training", f"Run {seed_index + 1}/{config.seeds}, step {step}/{steps}")
+        if step not in check_at:
+            continue
+        row = _check(model, seed, step, losses, data, tracker)
+        history.append(row)
+        key = (row["val_accuracy"], -row["val_loss"])
+        if best is None or key > best["key"]:
+            best = {"key": key, "seed": seed, "epoch": tracker.epoch, "step": step,
+                    # A copy in memory: the best check's weights, whatever comes later.
+                    "state": {k: v.detach().clone() for k, v in model.state_dict().items()}}
+        stale = 0 if seed_best is None or key > seed_best else stale + 1
+        seed_best = key if seed_best is None or key > seed_best else seed_best
+        losses = []
+        if stale >= config.patience and step < steps:
+            tracker.emit("evaluating", f"Run {seed_index + 1}: no better on validation for "
+                         f"{stale} checks; stopping this run early")
+            break
+    tracker.skip_rest_of_seed(seed_index)
+    return best
+
+
+def _train_step(model, batch, data, config, optimizer, scheduler, weights, text_rng) -> float:
+    ids, mask = pad_batch(_batch_ids(batch, data, config, text_rng), data.pad_id, data.device)
+    with autocast(data.device, data.precision):
+        logits = model(input_ids=ids, attention_mask=mask).logits
+    loss = torch.nn.functional.cross_entropy(logits.float(), data.y_train[batch].to(data.device),
+                                             weight=weights)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    scheduler.step()
+    optimizer.zero_grad(set_to_none=True)
+    return float(loss.detach())
+
+
+def _check(model, seed, step, losses, data, tracker) -> dict:
     tracker.check_stop()
-    tracker.emit("saving", "Saving the model")
-    result = {
-        "validation": best["validation"],
-        "test": test_metrics,
-        "baseline": baseline,
-        "history": history,
-        "best_seed": best["seed"],
-        "best_epoch": best["epoch"],
+    tracker.emit("evaluating", f"Run {tracker.seed_index + 1}, check {tracker.epoch}")
+    t0 = time.perf_counter()
+    val = _score(_logits(model, data.enc_val, data), data.val_codes, data.labels)
+    tracker.eval_s += time.perf_counter() - t0
+    tracker.evals_done += 1
+    accuracy = val["metrics"]["accuracy"]
+    tracker.val_accuracy = accuracy
+    tracker.emit("evaluating", f"Run {tracker.seed_index + 1}, check {tracker.epoch}: "
+                 f"validation accuracy {accuracy:.3f}")
+    model.train()
+    return {"seed": seed, "epoch": tracker.epoch, "step": step,
+            "train_loss": float(np.mean(losses)) if losses else None,
+            "val_accuracy": accuracy, "val_loss": val["loss"]}
+
+
+def _candidates(bert: dict, data: _Data, tracker: _Tracker):
+    """Logits of each member on validation and test, temperatures, and every candidate's scores."""
+    tracker.emit("test", f"Testing the best run (seed {bert['seed']}, check {bert['epoch']})")
+    t0 = time.perf_counter()
+    logits = {"validation": {BERT: _logits(bert["model"], data.enc_val, data)},
+              "test": {BERT: _logits(bert["model"], data.enc_test, data)}}
+    data.timings["eval_s"] = tracker.eval_s + time.perf_counter() - t0
+    tracker.check_stop()
+    tracker.emit("baseline", "Training the TF-IDF candidate and the ensemble")
+    t0 = time.perf_counter()
+    tfidf = TfidfModel.fit(data.train_texts, [c for _, c in data.train], data.labels)
+    for split, rows in (("validation", data.validation), ("test", data.test)):
+        logits[split][TFIDF] = tfidf.logits([t for t, _ in rows])
+    index = {code: i for i, code in enumerate(data.labels)}
+    val_targets = [index[c] for c in data.val_codes]
+    temperatures = {name: fit_temperature(logits["validation"][name], val_targets)
+                    for name in (BERT, TFIDF)}
+    scores = {name: _candidate_scores(name, logits, temperatures, data) for name in CANDIDATES}
+    data.timings["baseline_s"] = time.perf_counter() - t0
+    return scores, tfidf, temperatures
+
+
+def _candidate_scores(name, logits, temperatures, data) -> dict:
+    index = {code: i for i, code in enumerate(data.labels)}
+    out = {"temperature": temperatures.get(name)}
+    for split, codes in (("validation", data.val_codes), ("test", data.test_codes)):
+        if not codes:
+            out[split], out[f"ece_{split}"] = None, None
+            continue
+        probs = candidate_probabilities(name, logits[split], temperatures)
+        predicted = [data.labels[i] for i in probs.argmax(axis=1)]
+        out[split] = classification_metrics(codes, predicted, data.labels)
+        out[f"ece_{split}"] = expected_calibration_error(probs, [index[c] for c in codes])
+    return out
+
+
+def _result(bert, candidates, data, config, tracker) -> dict:
+    served = select_served({n: c["validation"]["accuracy"] for n, c in candidates.items()},
+                           poor_coverage=data.coverage["poor"])
+    timings = {k: round(v, 3) for k, v in data.timings.items()}
+    timings["train_s"] = round(tracker.train_s, 3)
+    return {
+        "served": served,
+        "validation": candidates[served]["validation"],
+        "test": candidates[served]["test"],
+        "candidates": candidates,
+        # The TF-IDF candidate under its historical name, for pages and scripts that read it.
+        "baseline": {split: candidates[TFIDF][split] for split in ("validation", "test")},
+        "coverage": data.coverage,
+        "history": bert["history"],
+        "best_seed": bert["seed"],
+        "best_epoch": bert["epoch"],
+        "best_step": bert["step"],
+        "steps_per_seed": tracker.steps_per_seed,
         "config": config.to_dict(),
-        "counts": {"train": len(train), "validation": len(validation), "test": len(test)},
-        "device": device.type,
-        "precision": precision,
-        "timings": {
-            "load_s": round(load_s, 3),
-            "train_s": round(tracker.train_s, 3),
-            "eval_s": round(tracker.eval_s + test_s, 3),
-            "baseline_s": round(baseline_s, 3),
-        },
+        "counts": {"train": len(data.train), "validation": len(data.validation),
+                   "test": len(data.test)},
+        "device": data.device.type,
+        "precision": data.precision,
+        "timings": timings,
     }
-    label_map = {
-        "labels": labels,
-        "max_length": config.max_length,
-        "precision": precision,
-        "text_encoding": TEXT_ENCODING,
-    }
-    _save(model, tokenizer, label_map, result, out_dir, began)
-    return result
 
 
-def _save(model, tokenizer, label_map: dict, result: dict, out_dir: Path, began: float) -> None:
+def _save(model, tokenizer, tfidf, label_map: dict, result: dict, out_dir: Path,
+          began: float) -> None:
     """Write into a hidden sibling folder, then rename it into place in one step."""
     tmp = _temp_sibling(out_dir)
     try:
@@ -557,6 +608,7 @@ def _save(model, tokenizer, label_map: dict, result: dict, out_dir: Path, began:
         with quiet_transformers():
             model.save_pretrained(tmp)
             tokenizer.save_pretrained(tmp)
+        tfidf.save(tmp)
         (tmp / LABEL_MAP_FILE).write_text(json.dumps(label_map, indent=2))
         result["timings"]["save_s"] = round(time.perf_counter() - t0, 3)
         result["timings"]["total_s"] = round(time.perf_counter() - began, 3)

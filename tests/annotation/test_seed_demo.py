@@ -1,10 +1,12 @@
 import io
+import re
+from collections import Counter
 
 from django.core.management import call_command
 from django.db.models import Count
 
-from ctir_demo.cohort import STUDY_COUNTS
 from annotation.models import Membership, Patient, ReaderStudy, Report
+from ctir_demo.cohort import STUDY_COUNTS
 
 
 def test_seed_demo_builds_the_study_cohort(project):
@@ -39,3 +41,28 @@ def test_seed_demo_builds_the_study_cohort(project):
     assert "already has reports" in again.getvalue()
     assert Report.objects.filter(project=project).count() == 1805
     assert ReaderStudy.objects.count() == 1
+
+
+def test_seed_demo_seeds_japanese_reports_with_language_ja(project):
+    out = io.StringIO()
+    call_command("seed_demo", "--language", "ja", stdout=out)
+    assert "Japanese" in out.getvalue() and "--language ja" in out.getvalue()
+    reports = Report.objects.filter(project=project)
+    assert reports.count() == 1805
+    japanese = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
+    assert all(japanese.search(t) for t in reports.values_list("text", flat=True))
+    assert all(a.startswith(("JIR", "JEXT")) for a in reports.values_list("accession", flat=True))
+    cohort = reports.exclude(split="unassigned")
+    counts = Counter(cohort.values_list("split", "reference_label__category__code"))
+    assert counts == {(split, code): n for split, by_code in STUDY_COUNTS.items()
+                      for code, n in by_code.items()}
+    assert reports.filter(split="unassigned", reference_label__isnull=True).count() == 200
+
+
+def test_seed_demo_language_mixed_writes_both_languages(project):
+    out = io.StringIO()
+    call_command("seed_demo", "--language", "mixed", stdout=out)
+    assert "English and Japanese" in out.getvalue()
+    texts = list(Report.objects.filter(project=project).values_list("text", flat=True))
+    japanese = sum(bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", t)) for t in texts)
+    assert len(texts) == 1805 and 0.4 < japanese / len(texts) < 0.6

@@ -25,18 +25,36 @@ TEMPLATES = {
     ],
 }
 SITES = ["hepatic", "renal", "pelvic", "adrenal", "psoas", "splenic"]
+# The same four procedures as a Japanese department writes them.
+JA_TEMPLATES = {
+    1: ["CTガイド下{side}{site}膿瘍ドレナージ、{v}Frピッグテール留置、排膿あり。",
+        "{site}の被包化液体貯留を穿刺吸引、{v}0mL排液しドレーンを留置した。"],
+    2: ["CTガイド下{side}{site}腫瘤の針生検、18G、{v}本採取。",
+        "{site}病変に対しCTガイド下生検を施行、16G針で{v}検体。"],
+    3: ["CTガイド下{side}肺上葉結節の生検、{v}本採取、少量の気胸。",
+        "経皮的肺生検、{side}肺下葉腫瘤、18G、{v}本。"],
+    4: ["第{v}腰椎椎体の溶骨性病変にCTガイド下骨生検、11G骨生検針。",
+        "{side}腸骨の硬化性病変を骨生検、13Gジャムシディ針、{v}本。"],
+}
+JA_SITES = ["肝", "腎", "骨盤内", "副腎", "腸腰筋", "脾"]
 
 
-def labelled_rows(per_split=None, prefix="T"):
-    """Short labelled reports with splits: enough for a tiny model to learn something."""
+def labelled_rows(per_split=None, prefix="T", japanese_every=0):
+    """Short labelled reports with splits: enough for a tiny model to learn something.
+
+    With ``japanese_every=n`` every n-th report is written in Japanese.
+    """
     per_split = per_split or {"train": 8, "validation": 2, "test": 2}
     rows, i = [], 0
     start = datetime.date(2015, 1, 1)
     for split, n in per_split.items():
         for code, templates in TEMPLATES.items():
             for k in range(n):
-                text = templates[k % 2].format(
-                    side=("left", "right")[k % 2], site=SITES[(k + code) % len(SITES)], v=k + 2
+                japanese = japanese_every and i % japanese_every == 0
+                sides, sites = (("左", "右"), JA_SITES) if japanese else (("left", "right"), SITES)
+                template = (JA_TEMPLATES[code] if japanese else templates)[k % 2]
+                text = template.format(
+                    side=sides[k % 2], site=sites[(k + code) % len(sites)], v=k + 2
                 )
                 rows.append(
                     ParsedRow(

@@ -209,3 +209,55 @@ def test_the_model_is_timed_on_a_study_apart_from_loading(labelled_project, mode
     out = io.StringIO()
     call_command("study_report", str(study.pk), "--json", stdout=out)
     assert json.loads(out.getvalue())["model_timing"]["n"] == 8
+
+
+def test_train_on_a_mixed_english_japanese_cohort_reports_candidates_and_coverage(
+    project, model_settings
+):
+    from annotation import services as annotation_services
+    from modeling.ml.candidates import CANDIDATES
+    from tests.modeling.conftest import labelled_rows
+
+    rows = labelled_rows({"train": 10, "validation": 3, "test": 3}, japanese_every=2)
+    annotation_services.reports_write(project=project, rows=rows, batch=None, user=None,
+                                      reason="test")
+    out, err = io.StringIO(), io.StringIO()
+    call_command("train", "--project", "ct-ir", "--epochs", "1", "--seeds", "1",
+                 stdout=out, stderr=err)
+    summary = json.loads(out.getvalue().strip().splitlines()[-1])
+    version = ModelVersion.objects.get(project=project)
+    metrics = version.metrics
+    assert set(metrics["candidates"]) == set(CANDIDATES) == set(summary["candidates"])
+    assert metrics["served"] == summary["served"] in CANDIDATES
+    served_val = metrics["candidates"][metrics["served"]]["validation"]["accuracy"]
+    assert served_val == max(c["validation"]["accuracy"] for c in metrics["candidates"].values())
+    assert metrics["validation"] == metrics["candidates"][metrics["served"]]["validation"]
+    for candidate in metrics["candidates"].values():
+        assert candidate["test"]["n"] == 12 and 0 <= candidate["ece_test"] <= 1
+    # Half the reports are Japanese and the tiny model has MiniLM's English vocabulary.
+    assert metrics["coverage"]["poor"] and metrics["coverage"]["unk_rate"] > 0.05
+    assert "Warning: The base model's tokenizer reads these reports poorly" in err.getvalue()
+    assert "<- served" in err.getvalue()
+    assert summary["coverage"]["poor"] is True
+
+
+def test_the_served_candidate_is_what_prelabeling_uses(labelled_project, model_settings):
+    from modeling.ml.inference import Classifier
+
+    version = train(labelled_project)
+    served = version.metrics["served"]
+    classifier = Classifier.load(version.artifact_dir)
+    assert classifier.candidate == served
+    assert (classifier.model is None) == (served == "tfidf")
+    texts = list(Report.objects.filter(project=labelled_project).values_list("text", flat=True))
+    for name in ("bert", "tfidf", "ensemble"):
+        other = Classifier.load(version.artifact_dir, candidate=name).predict(texts)
+        if name == served:
+            assert [p["category"] for p in other] == [
+                p["category"] for p in classifier.predict(texts)]
+    services.model_version_promote(version=version, prelabel=False)
+    run = jobs.prelabel(services.prelabel_request(project=labelled_project, enqueue=False).pk)
+    stored = dict(Prediction.objects.filter(model_version=version)
+                  .values_list("report__text", "category__code"))
+    expected = {t: p["category"] for t, p in zip(texts, classifier.predict(texts), strict=True)}
+    assert run.status == JobStatus.SUCCEEDED and stored == expected

@@ -36,7 +36,9 @@ def _reports(n_per_category, seed):
 
 
 def _config(**overrides):
-    values = dict(epochs=1, seeds=2, max_length=64, batch_size=8, learning_rate=1e-3)
+    # One check per seed and no step floor: the tiny runs keep their epoch arithmetic.
+    values = dict(epochs=1, seeds=2, max_length=64, batch_size=8, learning_rate=1e-3,
+                  min_steps=1, checks=1)
     values.update(overrides)
     return TrainConfig(**values)
 
@@ -314,3 +316,37 @@ def test_fp32_and_bf16_classifiers_agree(trained):
     for a, b in zip(fp32, bf16, strict=True):
         for code, p in a["probabilities"].items():
             assert b["probabilities"][code] == pytest.approx(p, abs=3e-2)
+
+
+_JA = {
+    1: "CTガイド下{}膿瘍ドレナージ、ピッグテール留置。",
+    2: "CTガイド下{}副腎腫瘤の針生検。",
+    3: "CTガイド下{}肺結節の生検、気胸なし。",
+    4: "{}腸骨の溶骨性病変に骨生検針で生検。",
+}
+
+
+def _japanese(n_per_category, seed):
+    rng = random.Random(seed)
+    rows = [(_JA[code].format(rng.choice(["右", "左"])), code) for code in _JA
+            for _ in range(n_per_category)]
+    rng.shuffle(rows)
+    return rows
+
+
+def test_a_local_japanese_bert_trains_and_serves(tmp_path):
+    """The CTIR_BASE_MODEL path for a Japanese BERT folder (BertJapaneseTokenizer, MeCab)."""
+    from modeling.ml.tiny import make_tiny_japanese_base_model
+
+    train = _japanese(8, 1)
+    base = make_tiny_japanese_base_model(tmp_path / "ja-base", [t for t, _ in train])
+    result = train_model(base_model=base, train=train, validation=_japanese(2, 2),
+                         test=_japanese(2, 3), labels=LABELS, config=_config(seeds=1),
+                         out_dir=tmp_path / "v1")
+    assert not result["coverage"]["poor"] and result["coverage"]["unk_rate"] < 0.02
+    classifier = Classifier.load(tmp_path / "v1", candidate="bert")
+    assert type(classifier.tokenizer).__name__ == "BertJapaneseTokenizer"
+    predictions = classifier.predict([t for t, _ in _japanese(1, 4)])
+    assert len(predictions) == 4 and all(p["category"] in LABELS for p in predictions)
+    served = Classifier.load(tmp_path / "v1").predict(["CTガイド下右肺結節の生検。"])
+    assert served[0]["category"] in LABELS

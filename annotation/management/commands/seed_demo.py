@@ -5,10 +5,16 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 
 from annotation import services, studies
-from ctir_demo.cohort import generate_cohort, generate_reports
 from annotation.importing import ParsedRow
 from annotation.management.commands._common import get_project
 from annotation.models import ReaderStudy, Report, Role
+from ctir_demo.cohort import generate_cohort, generate_reports
+from ctir_demo.japanese import (
+    generate_japanese_cohort,
+    generate_japanese_reports,
+    generate_mixed_cohort,
+    generate_mixed_reports,
+)
 
 # Demo logins for a local machine; printed on every `make run`. Never use on a shared server.
 DEMO_USERS = [
@@ -29,8 +35,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--if-empty", action="store_true", help="do nothing if the project has reports"
         )
+        parser.add_argument(
+            "--language", choices=LANGUAGES, default="en",
+            help="en: English reports; ja: Japanese; mixed: each report English or Japanese",
+        )
 
-    def handle(self, *args, project, seed, if_empty, **options):
+    def handle(self, *args, project, seed, if_empty, language="en", **options):
         target = get_project(project)
         has_reports = Report.objects.filter(project=target).exists()
         if has_reports and if_empty:
@@ -39,9 +49,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{target.slug} already has reports; the demo cohort is only "
                               "added to an empty project.")
         else:
-            created = seed_cohort(target, seed)
-            incoming = seed_incoming(target, seed)
-            self.stdout.write(f"Demo cohort: {created} reports with reference labels, "
+            created = seed_cohort(target, seed, language)
+            incoming = seed_incoming(target, seed, language)
+            # English keeps its original wording; other languages say which was seeded.
+            where = "" if language == "en" else f" ({LANGUAGES[language]}, --language {language})"
+            self.stdout.write(f"Demo cohort{where}: {created} reports with reference labels, "
                               "split 1142 / 131 / 332 by date, and "
                               f"{incoming} newer unlabelled reports waiting in the labeling queue.")
         seed_users(target)
@@ -52,16 +64,20 @@ class Command(BaseCommand):
 
 
 INCOMING_REPORTS = 200
+LANGUAGES = {"en": "English", "ja": "Japanese", "mixed": "English and Japanese"}
+_COHORTS = {"en": generate_cohort, "ja": generate_japanese_cohort, "mixed": generate_mixed_cohort}
+_INCOMING = {"en": generate_reports, "ja": generate_japanese_reports,
+             "mixed": generate_mixed_reports}
 
 
-def seed_cohort(project, seed: int) -> int:
-    return _write(project, generate_cohort(seed), with_labels=True)
+def seed_cohort(project, seed: int, language: str = "en") -> int:
+    return _write(project, _COHORTS[language](seed), with_labels=True)
 
 
-def seed_incoming(project, seed: int) -> int:
+def seed_incoming(project, seed: int, language: str = "en") -> int:
     """Reports after the study period, without labels: what annotators work on in the demo."""
-    rows = generate_reports(INCOMING_REPORTS, seed + 1, start=datetime.date(2024, 12, 1),
-                            end=datetime.date(2025, 10, 31))
+    rows = _INCOMING[language](INCOMING_REPORTS, seed + 1, start=datetime.date(2024, 12, 1),
+                               end=datetime.date(2025, 10, 31))
     return _write(project, rows, with_labels=False)
 
 

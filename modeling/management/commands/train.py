@@ -37,13 +37,38 @@ class Command(BaseCommand):
             self.stderr.write(f"v{version.number} is now active; run `manage.py prelabel "
                               f"--project {target.slug}` to pre-label with it.")
         metrics = version.metrics
+        self._report(metrics)
         self.stdout.write(json.dumps({
             "version": version.number, "active": promote,
             "duration_s": round(version.duration_seconds or 0, 1),
             "validation": _short(metrics.get("validation")), "test": _short(metrics.get("test")),
             "baseline": {k: _short(v) for k, v in (metrics.get("baseline") or {}).items()},
+            "served": metrics.get("served"),
+            "candidates": {name: {"validation": _short(c.get("validation")),
+                                  "test": _short(c.get("test")), "ece_test": c.get("ece_test")}
+                           for name, c in (metrics.get("candidates") or {}).items()},
+            "coverage": metrics.get("coverage"),
             "best_seed": metrics.get("best_seed"), "best_epoch": metrics.get("best_epoch"),
         }))
+
+    def _report(self, metrics: dict) -> None:
+        """A table of the candidates on stderr, the served one marked, and any warning."""
+        self.stderr.write(f"{'candidate':<10} {'validation':>10} {'test':>7} {'ECE test':>9}")
+        for name, c in (metrics.get("candidates") or {}).items():
+            mark = "  <- served" if name == metrics.get("served") else ""
+            self.stderr.write(f"{name:<10} {_acc(c.get('validation')):>10} "
+                              f"{_acc(c.get('test')):>7} {_num(c.get('ece_test')):>9}{mark}")
+        coverage = metrics.get("coverage") or {}
+        if coverage.get("poor"):
+            self.stderr.write(self.style.WARNING(f"Warning: {coverage['warning']}"))
+
+
+def _acc(block) -> str:
+    return f"{block['accuracy']:.3f}" if block and block.get("accuracy") is not None else "-"
+
+
+def _num(value) -> str:
+    return f"{value:.3f}" if value is not None else "-"
 
 
 def _short(block):

@@ -1,0 +1,164 @@
+"""Proxies for other hospitals' reports: how each candidate holds up on writing it never saw.
+
+    .venv/bin/python bench/styles.py [--parts loso,unseen,japanese] [--seeds N] [--model DIR]
+
+Parts (each prints JSON lines, then a Markdown table for docs/benchmarks.md):
+- loso: leave-one-style-out on the demo generator. For each of its house styles, train
+  on the train/validation reports of the other styles and test on every report of the
+  held-out one.
+- unseen: train on the demo train split (or load ``--model``), test on reports in
+  styles and wording the generator never produces (ctir_demo.unseen), per style and on
+  the hard cases.
+- japanese: train on the Japanese demo's train split and test on its test split; also
+  the English-demo model (from ``unseen``) on the same Japanese test split.
+Every candidate (BERT, TF-IDF, ensemble) is scored, and the served one marked.
+Nothing here is tuned to: the figures are read, not optimised against.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from ctir_demo.cohort import STYLES, generate_cohort  # noqa: E402
+from modeling.ml.candidates import CANDIDATES  # noqa: E402
+from modeling.ml.inference import Classifier  # noqa: E402
+from modeling.ml.tiny import minilm_path  # noqa: E402
+from modeling.ml.training import TrainConfig, train_model  # noqa: E402
+
+LABELS = [1, 2, 3, 4]
+
+
+def _pairs(rows):
+    return [(r.text, r.label) for r in rows]
+
+
+def _train(rows_train, rows_val, rows_test, config, out_dir):
+    began = time.perf_counter()
+    result = train_model(base_model=minilm_path(), train=_pairs(rows_train),
+                         validation=_pairs(rows_val), test=_pairs(rows_test), labels=LABELS,
+                         config=config, out_dir=out_dir)
+    return result, time.perf_counter() - began
+
+
+def _score(model_dir, rows) -> dict:
+    """Accuracy of every candidate on ``rows``: overall, per style, on hard cases."""
+    texts = [r.text for r in rows]
+    out = {}
+    for name in CANDIDATES:
+        predicted = [p["category"] for p in Classifier.load(model_dir, candidate=name)
+                     .predict(texts)]
+        right = [p == r.label for p, r in zip(predicted, rows, strict=True)]
+        per_style = {}
+        for style in sorted({r.style for r in rows}):
+            hits = [ok for ok, r in zip(right, rows, strict=True) if r.style == style]
+            per_style[style] = sum(hits) / len(hits)
+        hard = [ok for ok, r in zip(right, rows, strict=True) if r.hard_case]
+        out[name] = {"accuracy": sum(right) / len(right), "n": len(right),
+                     "per_style": per_style,
+                     "hard": sum(hard) / len(hard) if hard else None, "n_hard": len(hard)}
+    return out
+
+
+def _served(model_dir) -> str:
+    return json.loads((Path(model_dir) / "label_map.json").read_text())["served"]
+
+
+def loso(config, tmp: Path) -> list[dict]:
+    rows = generate_cohort()
+    results = []
+    for style in STYLES:
+        others = [r for r in rows if r.style != style]
+        held_out = [r for r in rows if r.style == style]
+        out_dir = tmp / f"loso-{style}"
+        result, seconds = _train([r for r in others if r.split == "train"],
+                                 [r for r in others if r.split == "validation"], held_out,
+                                 config, out_dir)
+        row = {"part": "loso", "held_out": style, "n": len(held_out),
+               "served": result["served"], "train_s": round(seconds, 1),
+               **{name: result["candidates"][name]["test"]["accuracy"] for name in CANDIDATES},
+               "validation": {name: result["candidates"][name]["validation"]["accuracy"]
+                              for name in CANDIDATES}}
+        print(json.dumps(row), flush=True)
+        results.append(row)
+    return results
+
+
+def unseen(config, tmp: Path, model_dir: Path | None, n: int) -> tuple[dict, Path]:
+    from ctir_demo.unseen import generate_unseen_reports
+
+    if model_dir is None:
+        rows = generate_cohort()
+        model_dir = tmp / "demo"
+        _train(*[[r for r in rows if r.split == s] for s in ("train", "validation", "test")],
+               config, model_dir)
+    scores = _score(model_dir, generate_unseen_reports(n, 7))
+    row = {"part": "unseen", "served": _served(model_dir), **scores}
+    print(json.dumps(row), flush=True)
+    return row, model_dir
+
+
+def japanese(config, tmp: Path, english_model: Path | None) -> dict:
+    from ctir_demo.japanese import generate_japanese_cohort
+
+    rows = generate_japanese_cohort()
+    test = [r for r in rows if r.split == "test"]
+    out_dir = tmp / "ja"
+    result, seconds = _train([r for r in rows if r.split == "train"],
+                             [r for r in rows if r.split == "validation"], test, config, out_dir)
+    row = {"part": "japanese", "served": result["served"], "train_s": round(seconds, 1),
+           "coverage": result["coverage"], "n": len(test),
+           **{name: result["candidates"][name]["test"]["accuracy"] for name in CANDIDATES},
+           "ece_test": {name: result["candidates"][name]["ece_test"] for name in CANDIDATES}}
+    if english_model is not None:
+        row["english_demo_model"] = {"served": _served(english_model),
+                                     **_score(english_model, test)}
+    print(json.dumps(row), flush=True)
+    return row
+
+
+def _table(results) -> None:
+    print("\n| held-out style | n | BERT | TF-IDF | ensemble | served |")
+    print("|---|---|---|---|---|---|")
+    for r in results:
+        print(f"| {r['held_out']} | {r['n']} | {r['bert']:.3f} | {r['tfidf']:.3f} | "
+              f"{r['ensemble']:.3f} | {r['served']} {r[r['served']]:.3f} |")
+    mean = {k: sum(r[k] for r in results) / len(results) for k in CANDIDATES}
+    served = sum(r[r["served"]] for r in results) / len(results)
+    print(f"| mean | | {mean['bert']:.3f} | {mean['tfidf']:.3f} | {mean['ensemble']:.3f} | "
+          f"{served:.3f} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--parts", default="loso,unseen,japanese")
+    parser.add_argument("--seeds", type=int, help="seeds per BERT run (default: the recipe's)")
+    parser.add_argument("--model", type=Path, help="a trained demo model folder for 'unseen'")
+    parser.add_argument("--unseen-n", type=int, default=600)
+    args = parser.parse_args()
+    config = TrainConfig(**({"seeds": args.seeds} if args.seeds else {}))
+    parts = args.parts.split(",")
+    print(json.dumps({"config": config.to_dict(), "parts": parts}), flush=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        english = args.model
+        if "unseen" in parts:
+            _, english = unseen(config, tmp, args.model, args.unseen_n)
+        if "japanese" in parts:
+            japanese(config, tmp, english)
+        if "loso" in parts:
+            _table(loso(config, tmp))
+
+
+if __name__ == "__main__":
+    main()

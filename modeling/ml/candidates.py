@@ -1,0 +1,53 @@
+"""Which candidate a training job serves: BERT, TF-IDF, or their ensemble.
+
+Chosen on the validation split. Rules, in order:
+1. never serve a candidate less accurate on validation than another of the same job;
+2. among the most accurate, prefer the more robust choice: the ensemble, then TF-IDF
+   (language-agnostic), then BERT alone, because a validation split from the same
+   hospital and period cannot show which one holds up on other writing styles;
+3. when the base tokenizer reads the reports poorly, candidates that need BERT are
+   served only if strictly more accurate than TF-IDF.
+Plain Python; no torch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .calibration import softmax
+
+BERT, TFIDF, ENSEMBLE = "bert", "tfidf", "ensemble"
+CANDIDATES = (BERT, TFIDF, ENSEMBLE)
+# Tie preference, most robust first.
+PREFERENCE = (ENSEMBLE, TFIDF, BERT)
+NEEDS_BERT = {BERT, ENSEMBLE}
+LABELS = {BERT: "Fine-tuned BERT", TFIDF: "TF-IDF (char + word n-grams)",
+          ENSEMBLE: "Ensemble (BERT + TF-IDF)"}
+
+
+def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray) -> np.ndarray:
+    """Mean of the two calibrated probability vectors."""
+    return (np.asarray(bert_probs) + np.asarray(tfidf_probs)) / 2.0
+
+
+def candidate_probabilities(name: str, logits: dict[str, np.ndarray],
+                            temperatures: dict[str, float]) -> np.ndarray:
+    """Calibrated probabilities of one candidate from its members' raw logits."""
+    if name == ENSEMBLE:
+        return ensemble_probabilities(
+            candidate_probabilities(BERT, logits, temperatures),
+            candidate_probabilities(TFIDF, logits, temperatures),
+        )
+    return softmax(np.asarray(logits[name], dtype=np.float64) / temperatures.get(name, 1.0))
+
+
+def select_served(val_accuracy: dict[str, float | None], *, poor_coverage: bool = False) -> str:
+    """The candidate to serve, from validation accuracies (see the module's rules)."""
+    scored = {name: acc for name, acc in val_accuracy.items() if acc is not None}
+    if not scored:
+        raise ValueError("no candidate has a validation accuracy")
+    best = max(scored.values())
+    tied = [name for name in PREFERENCE if scored.get(name) == best]
+    if poor_coverage and TFIDF in scored:
+        tied = [n for n in tied if n not in NEEDS_BERT or scored[n] > scored[TFIDF]] or [TFIDF]
+    return tied[0]
