@@ -158,6 +158,13 @@ def test_train_prelabel_and_evaluate_commands(labelled_project, model_settings, 
     assert scored["n"] == 2 and scored["model"] == 1
     assert 0 <= scored["accuracy_ci"][0] <= scored["accuracy_ci"][1] <= 1
     assert scored["ms_per_report"] > 0
+    assert scored["served"] in ("bert", "tfidf", "ensemble") and "candidates" not in scored
+    out = io.StringIO()
+    call_command("evaluate", "--project", "ct-ir", "--file", str(external), "--all-candidates",
+                 stdout=out)
+    every = json.loads(out.getvalue())
+    assert set(every["candidates"]) == {"bert", "tfidf", "ensemble"}
+    assert every["candidates"][every["served"]]["accuracy"] == every["accuracy"]
 
 
 def test_evaluate_rejects_unlabelled_rows(labelled_project, model_settings, tmp_path):
