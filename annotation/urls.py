@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views, views_studies
+from . import api, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -18,20 +18,6 @@ urlpatterns += [
 urlpatterns += [path("p/<slug:slug>/agreement/", views.agreement, name="agreement")]
 
 urlpatterns += [
-    path("p/<slug:slug>/studies/", views_studies.study_list, name="study_list"),
-    path("p/<slug:slug>/studies/<int:study_id>/", views_studies.study_detail,
-         name="study_detail"),
-    path("p/<slug:slug>/studies/<int:study_id>/update/", views_studies.study_update,
-         name="study_update"),
-    path("p/<slug:slug>/studies/<int:study_id>/responses.csv", views_studies.study_csv,
-         name="study_csv"),
-    path("studies/", views_studies.my_studies, name="my_studies"),
-    path("read/<int:study_id>/", views_studies.read, name="read"),
-]
-
-urlpatterns += [
     path("api/p/<slug:slug>/categories/", api.categories, name="api_categories"),
     path("api/p/<slug:slug>/reports/", api.reports, name="api_reports"),
-    path("api/p/<slug:slug>/studies/<int:study_id>/results/", api.study_results_api,
-         name="api_study_results"),
 ]

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "annotation",
     "modeling",
+    "studies",
 ]
 
 MIDDLEWARE = [
@@ -148,7 +149,7 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ROUTES = {
     "modeling.tasks.train_model_version": {"queue": "training"},
     "modeling.tasks.prelabel_project": {"queue": "inference"},
-    "modeling.tasks.time_model_on_study": {"queue": "inference"},
+    "studies.tasks.time_model_on_study": {"queue": "inference"},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}

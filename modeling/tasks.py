@@ -18,10 +18,3 @@ def prelabel_project(run_id: int) -> str:
     from .jobs import prelabel
 
     return prelabel(run_id).status
-
-
-@shared_task(acks_late=True, time_limit=1800)
-def time_model_on_study(study_id: int) -> float:
-    from .jobs import time_study_model
-
-    return time_study_model(study_id)["total_s"]

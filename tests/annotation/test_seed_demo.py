@@ -3,8 +3,9 @@ import io
 from django.core.management import call_command
 from django.db.models import Count
 
+from annotation.models import Membership, Patient, Report
 from ctir_demo.cohort import STUDY_COUNTS
-from annotation.models import Membership, Patient, ReaderStudy, Report
+from studies.models import ReaderStudy
 
 
 def test_seed_demo_builds_the_study_cohort(project):

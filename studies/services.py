@@ -1,26 +1,19 @@
 """Reader studies: set-up, the reading session (serve, answer, pause), simulated readers.
 
-Writes only; results are read in annotation.study_results.
+Writes only; results are read in studies.selectors.
 """
 
 import datetime
 import random
 import secrets
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from .models import (
-    Category,
-    Project,
-    ReaderStudy,
-    Report,
-    Role,
-    Split,
-    StudyCase,
-    StudyReader,
-    StudyResponse,
-)
+from annotation.models import Category, Membership, Project, Report, Role, Split
+
+from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
 
 
 class StudyError(ValueError):
@@ -182,10 +175,6 @@ def simulate_readers(
     A simulated reader answers the reference label, except for `error_rate` of the cases where
     they pick another category; reading time is log-normal around `seconds_per_case`.
     """
-    from django.contrib.auth.models import User
-
-    from .models import Membership
-
     rng = random.Random(f"{study.seed}:{seed}")
     codes = list(Category.objects.filter(project=study.project).values_list("code", flat=True))
     categories = {c.code: c for c in Category.objects.filter(project=study.project)}
