@@ -5,11 +5,9 @@ from rest_framework.decorators import api_view
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from .access import ALL_ROLES, project_for
-from .models import Category, Report, Role
+from .access import ADMIN_ONLY, ALL_ROLES, project_for
+from .models import Category, Report
 from .selectors import reports_filtered
-
-ADMIN_ONLY = (Role.ADMIN,)
 
 
 class CategorySerializer(serializers.ModelSerializer):

@@ -1,21 +1,22 @@
 from django.urls import path
 
 from . import api, views
+from .labeling import views as labeling
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/import/", views.import_reports, name="import_reports"),
     path("p/<slug:slug>/export.<str:fmt>", views.export_labels, name="export_labels"),
-    path("p/<slug:slug>/annotate/", views.annotate, name="annotate"),
-    path("p/<slug:slug>/adjudicate/", views.adjudication, name="adjudication"),
-    path("p/<slug:slug>/review/", views.review, name="review"),
+    path("p/<slug:slug>/annotate/", labeling.annotate, name="annotate"),
+    path("p/<slug:slug>/adjudicate/", labeling.adjudication, name="adjudication"),
+    path("p/<slug:slug>/review/", labeling.review, name="review"),
 ]
 urlpatterns += [
     path("p/<slug:slug>/reports/", views.reports, name="reports"),
     path("p/<slug:slug>/reports/<str:accession>/", views.report_detail, name="report_detail"),
 ]
-urlpatterns += [path("p/<slug:slug>/agreement/", views.agreement, name="agreement")]
+urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agreement")]
 
 urlpatterns += [
     path("api/p/<slug:slug>/categories/", api.categories, name="api_categories"),

@@ -3,13 +3,10 @@
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from annotation.access import project_for
-from annotation.models import Role
+from annotation.access import ADMIN_ONLY, project_for
 
 from .models import ReaderStudy
 from .selectors import study_results
-
-ADMIN_ONLY = (Role.ADMIN,)
 
 
 @api_view(["GET"])

@@ -7,7 +7,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotation.access import project_for
+from annotation.access import ADMIN_ONLY, project_for
 from annotation.exporting import csv_lines
 from annotation.models import Category, Role, Split
 from modeling.models import JobStatus, ModelVersion, Prediction
@@ -17,7 +17,6 @@ from . import tasks
 from .models import ReaderStudy, StudyReader
 from .selectors import RESPONSE_COLUMNS, response_rows, study_results
 
-ADMIN_ONLY = (Role.ADMIN,)
 # Which reports a new study reads: name shown in the form, and the filter.
 CASE_SETS = {
     "test": ("The test split", {"split": Split.TEST}),

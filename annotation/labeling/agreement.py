@@ -1,13 +1,14 @@
 """Agreement between annotators and how they worked with the model's suggestions.
 
-Reads only; the statistics themselves live in annotation.labeling.statistics.
+Reads only; the statistics themselves live in annotation.labeling.statistics (plain functions).
 """
 
 import itertools
 import statistics as pystats
 from collections import defaultdict
 
-from .labeling.statistics import (
+from ..models import Annotation, Category, LabelMethod, Project, ReferenceLabel
+from .statistics import (
     accuracy_summary,
     cohen_kappa,
     fleiss_kappa,
@@ -15,7 +16,6 @@ from .labeling.statistics import (
     percent_agreement,
     ratings_to_table,
 )
-from .models import Annotation, Category, LabelMethod, Project, ReferenceLabel
 
 
 def agreement_report(project: Project) -> dict:
