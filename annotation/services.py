@@ -10,6 +10,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from .double_reading import required_annotations
 from .importing import (
     LOOKUP_CHUNK,
     ImportPlan,
@@ -19,7 +20,6 @@ from .importing import (
     iter_checked_rows,
     plan_import,
 )
-from .labeling.double_reading import required_annotations
 from .models import (
     Annotation,
     Category,

@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Category, Membership, Project, Report, Role, Split
+from ctir_site.queue import send_on_commit
 
 from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
 
@@ -91,6 +92,13 @@ def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> Read
         study.model_version_id, study.model_timing = model_version_id, {}
         study.save(update_fields=["model_version_id", "model_timing"])
     return study
+
+
+def study_model_timing_request(*, study: ReaderStudy) -> None:
+    """Ask a worker to time the study's model version on its cases (studies.jobs)."""
+    if not study.model_version_id:
+        raise StudyError("choose the model version to compare with first")
+    send_on_commit("studies.tasks.time_model_on_study", study.pk)
 
 
 def current_position(session: StudyReader) -> int:

@@ -13,7 +13,6 @@ from annotation.models import Category, Role, Split
 from modeling.models import JobStatus, ModelVersion, Prediction
 
 from . import services as studies
-from . import tasks
 from .models import ReaderStudy, StudyReader
 from .selectors import RESPONSE_COLUMNS, response_rows, study_results
 
@@ -99,9 +98,7 @@ def study_update(request, slug, study_id):
                                     else None)
             messages.success(request, "Model version saved.")
         if "measure_model" in request.POST:
-            if not study.model_version_id:
-                raise studies.StudyError("choose the model version to compare with first")
-            tasks.time_model_on_study.delay(study.pk)
+            studies.study_model_timing_request(study=study)
             messages.info(request, "The model is being timed on the cases by a worker; "
                           "reload in a minute.")
     except studies.StudyError as exc:

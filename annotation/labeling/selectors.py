@@ -10,6 +10,7 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Mod
 from django.utils import timezone
 
+from ..double_reading import required_annotations_expression
 from ..models import (
     Annotation,
     LabelMethod,
@@ -20,7 +21,6 @@ from ..models import (
     ReportSkip,
 )
 from ..selectors import with_active_prediction
-from .double_reading import required_annotations_expression
 
 
 def queue_candidates(project: Project, user, now):

@@ -9,6 +9,7 @@ from django.db.models import F, Func, IntegerField, OuterRef, Subquery
 from django.utils import timezone
 
 from .. import services as annotation_services
+from ..double_reading import required_annotations
 from ..models import (
     Annotation,
     Category,
@@ -19,7 +20,6 @@ from ..models import (
     ReportClaim,
     ReportSkip,
 )
-from .double_reading import required_annotations
 from .selectors import latest_answers, queue_candidates
 
 QUEUE_RETRIES = 20

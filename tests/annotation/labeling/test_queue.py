@@ -8,9 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation import services as annotation_services
+from annotation.double_reading import required_annotations
 from annotation.importing import ParsedRow
 from annotation.labeling import services
-from annotation.labeling.double_reading import required_annotations
 from annotation.models import (
     Annotation,
     Category,

@@ -10,7 +10,7 @@ query and the services can never disagree.
 from django.db.models import Case, F, Value, When
 from django.db.models.lookups import GreaterThan
 
-from ..models import Project
+from .models import Project
 
 HASH_PRIME, HASH_OFFSET, HASH_BUCKETS = 7919, 13, 1000
 
