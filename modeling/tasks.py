@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from .services import stale_jobs_fail
+
 # Training on CPU takes minutes; on a slow host allow hours, but never forever.
 TRAIN_TIME_LIMIT = 4 * 3600
 
@@ -18,3 +20,9 @@ def prelabel_project(run_id: int) -> str:
     from .jobs import prelabel
 
     return prelabel(run_id).status
+
+
+@shared_task(ignore_result=True)
+def fail_stale_jobs() -> int:
+    """Beat runs this every minute (settings.CELERY_BEAT_SCHEDULE), not the Models page."""
+    return stale_jobs_fail()

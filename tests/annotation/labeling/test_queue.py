@@ -366,3 +366,21 @@ def test_the_queue_does_not_slow_down_as_labelling_progresses(project, annotator
 
     assert project.reports.filter(in_queue=True).count() == 10
     assert queue_candidates(project, annotator, timezone.now()).count() == 10
+
+
+def test_a_message_from_an_htmx_request_comes_out_of_band(login, project, annotator):
+    url = reverse("annotate", args=[project.slug])
+    response = login(annotator).get(url + "?back=1", headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert response.status_code == 200 and "<html" not in content
+    assert '<div id="messages" hx-swap-oob="true">' in content
+    assert "There is no earlier answer of yours to go back to." in content
+    # Shown once: the next page has no leftover message.
+    assert "no earlier answer" not in login(annotator).get(url).content.decode()
+
+
+def test_a_whole_page_shows_its_messages_in_place_only(login, project, annotator):
+    url = reverse("annotate", args=[project.slug])
+    content = login(annotator).get(url + "?back=1").content.decode()
+    assert content.count("There is no earlier answer of yours to go back to.") == 1
+    assert 'hx-swap-oob' not in content
