@@ -6,7 +6,7 @@ PORT ?= 8000
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: run test lint bench redis clean-venv
+.PHONY: run test lint lint-imports bench redis clean-venv
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -42,8 +42,12 @@ test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: lint-imports
 	$(BIN)/ruff check .
+
+# The import-linter contracts in pyproject.toml: app order and layers inside an app.
+lint-imports: $(VENV)/.installed
+	$(BIN)/lint-imports
 
 # Benchmarks (minutes; PostgreSQL and Redis needed): figures go to docs/benchmarks.md.
 bench: export SECRET_KEY ?= ctir-bench-only-key

@@ -8,6 +8,7 @@ from .models import Membership, Project, Role
 
 ALL_ROLES = (Role.ADMIN, Role.ANNOTATOR, Role.READER)
 STAFF_ROLES = (Role.ADMIN, Role.ANNOTATOR)
+ADMIN_ONLY = (Role.ADMIN,)
 
 
 def project_for(request, slug: str, roles=STAFF_ROLES) -> Project:

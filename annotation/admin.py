@@ -1,6 +1,7 @@
 from django.contrib import admin
 
 from . import models
+from .services import queue_flags_refresh
 
 
 class CategoryInline(admin.TabularInline):
@@ -27,8 +28,6 @@ class ProjectAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         # Which reports wait in the labeling queue depends on these settings.
         if change and any(name in form.changed_data for name in QUEUE_SETTINGS):
-            from .services import queue_flags_refresh
-
             queue_flags_refresh(project=obj)
 
 

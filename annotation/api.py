@@ -5,12 +5,9 @@ from rest_framework.decorators import api_view
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
 
-from .access import ALL_ROLES, project_for
-from .models import Category, ReaderStudy, Report, Role
+from .access import ADMIN_ONLY, ALL_ROLES, project_for
+from .models import Category, Report
 from .selectors import reports_filtered
-from .study_results import study_results
-
-ADMIN_ONLY = (Role.ADMIN,)
 
 
 class CategorySerializer(serializers.ModelSerializer):
@@ -50,21 +47,3 @@ def reports(request, slug):
     paginator = PageNumberPagination()
     page = paginator.paginate_queryset(queryset, request)
     return paginator.get_paginated_response(ReportSerializer(page, many=True).data)
-
-
-@api_view(["GET"])
-def study_results_api(request, slug, study_id):
-    project = project_for(request, slug, ADMIN_ONLY)
-    study = ReaderStudy.objects.filter(project=project, pk=study_id).first()
-    if study is None:
-        return Response({"detail": "No such study."}, status=404)
-    r = study_results(study)
-    return Response({
-        "study": {"id": study.pk, "name": study.name, "mode": study.mode,
-                  "status": study.status, "cases": r["n_cases"]},
-        "simulated": r["simulated"],
-        "rows": [{k: row[k] for k in ("name", "is_model", "simulated", "accuracy",
-                                       "sensitivity", "time", "fold")} for row in r["rows"]],
-        "comparisons": r["comparisons"], "reader_kappas": r["kappas"],
-        "crossover": r["crossover"],
-    })

@@ -2,24 +2,25 @@
 
 from collections.abc import Iterator
 
-from django.core.cache import cache
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, Subquery, Value, When
-from django.db.models.functions import Coalesce, Mod
-from django.db.models.lookups import GreaterThan
-from django.utils import timezone
+from django.db.models import Count, F, FilteredRelation, Q, Subquery
 
 from .models import (
     Annotation,
     Category,
-    LabelMethod,
     Membership,
     Project,
-    ReferenceLabel,
     Report,
-    ReportClaim,
-    ReportSkip,
     Split,
 )
+
+
+def with_active_prediction(reports, project: Project):
+    """Reports joined to the project's active model's prediction (at most one each), as
+    `active_prediction`. The modeling app declares the relation; annotation only reads it,
+    without importing modeling, which sits above it."""
+    active = project.model_versions.filter(is_active=True).values("pk")[:1]
+    return reports.alias(active_prediction=FilteredRelation(
+        "predictions", condition=Q(predictions__model_version=Subquery(active))))
 
 
 def projects_for_user(user):
@@ -132,152 +133,6 @@ def _chunks(queryset, size):
         yield chunk
 
 
-# --- Labeling queue --------------------------------------------------------------------------
-
-def _required_expression(project: Project):
-    from .services import HASH_BUCKETS, HASH_OFFSET, HASH_PRIME
-
-    n = project.annotations_per_report
-    if n <= 1 or project.double_read_fraction >= 1:
-        return Value(max(n, 1))
-    bucket = Mod(F("id") * HASH_PRIME + HASH_OFFSET, HASH_BUCKETS)
-    threshold = round(project.double_read_fraction * HASH_BUCKETS)
-    return Case(When(GreaterThan(Value(threshold), bucket), then=Value(n)), default=Value(1))
-
-
-def queue_candidates(project: Project, user, now):
-    """Reports this annotator may be served, best first; counts are read without locks."""
-    from modeling.models import Prediction
-
-    annotators = Coalesce(Subquery(
-        Annotation.objects.filter(report=OuterRef("pk")).order_by().values("report")
-        .annotate(n=Count("user", distinct=True)).values("n")[:1]
-    ), 0)
-    claims = Coalesce(Subquery(
-        ReportClaim.objects.filter(report=OuterRef("pk"), expires_at__gt=now)
-        .exclude(user=user).order_by().values("report").annotate(n=Count("id")).values("n")[:1]
-    ), 0)
-    reports = (
-        Report.objects.filter(project=project, in_queue=True)
-        .exclude(Exists(Annotation.objects.filter(report=OuterRef("pk"), user=user)))
-        .exclude(Exists(ReportSkip.objects.filter(report=OuterRef("pk"), user=user)))
-        .alias(load=annotators + claims, need=_required_expression(project))
-        .filter(load__lt=F("need"))
-    )
-    if project.queue_scope == Project.QueueScope.UNLABELLED:
-        reports = reports.exclude(Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))))
-    if project.queue_order == Project.QueueOrder.RANDOM:
-        # Reproducible per annotator, and cheap: no ORDER BY RANDOM() over the whole table.
-        # Each annotator multiplies by their own factor modulo a prime, which permutes the
-        # reports differently (an added offset would only rotate one shared order).
-        factor = 104729 + 7919 * user.pk
-        factor += factor % 1000003 == 0  # a multiple of the prime would not shuffle at all
-        return reports.alias(shuffle=Mod(F("id") * factor, 1000003)).order_by("shuffle", "id")
-    if project.queue_order == Project.QueueOrder.UNCERTAINTY:
-        active = project.model_versions.filter(is_active=True).values("pk")[:1]
-        margin = Subquery(Prediction.objects.filter(
-            report=OuterRef("pk"), model_version=Subquery(active)).values("margin")[:1])
-        return reports.alias(margin=margin).order_by(
-            F("margin").asc(nulls_last=True), "procedure_date", "id")
-    return reports.order_by("procedure_date", "accession")
-
-
-def suggestion_for(report: Report) -> dict | None:
-    """The active model's prediction for this report, or None (no model, or not pre-labelled)."""
-    from modeling.models import Prediction
-
-    prediction = (
-        Prediction.objects.filter(report=report, model_version__is_active=True)
-        .select_related("category", "model_version").first()
-    )
-    if prediction is None:
-        return None
-    return {
-        "version_id": prediction.model_version_id,
-        "version_number": prediction.model_version.number,
-        "category": prediction.category,
-        "probability": prediction.probabilities.get(str(prediction.category.code)),
-        "probabilities": {int(k): v for k, v in prediction.probabilities.items()},
-    }
-
-
-QUEUE_COUNT_SECONDS = 60
-
-
-def annotator_progress(project: Project, user) -> dict:
-    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    mine = Annotation.objects.filter(report__project=project, user=user, supersedes__isnull=True)
-    counted = _queue_count(project)
-    done = mine.aggregate(
-        total=Count("id"), today=Count("id", filter=Q(submitted_at__gte=today)),
-        since=Count("id", filter=Q(submitted_at__gt=counted["at"])),
-    )
-    return {"today": done["today"], "total": done["total"],
-            "left": max(counted["left"] - done["since"], 0)}
-
-
-def _queue_count(project: Project) -> dict:
-    """About how many reports are still waiting in the project, counted once a minute.
-
-    The project-wide count of reports still in the queue is shared by every annotator (and,
-    with CACHE_URL, every web process); each annotator's own answers since the count are
-    subtracted, so the number still goes down as they work.
-    """
-    key = f"ctir:queue-left:{project.pk}"
-    counted = cache.get(key)
-    if counted is None:
-        waiting = Report.objects.filter(project=project, in_queue=True)
-        counted = {"left": waiting.count(), "at": timezone.now()}
-        cache.set(key, counted, QUEUE_COUNT_SECONDS)
-    return counted
-
-
-def previous_annotation(project: Project, user, before_id: int | None = None):
-    """The annotation the Z key goes back to: this user's latest, or the one before it."""
-    answers = Annotation.objects.filter(report__project=project, user=user).exclude(
-        superseded_by__isnull=False
-    ).select_related("report", "category").order_by("-submitted_at", "-id")
-    if before_id:
-        anchor = Annotation.objects.filter(pk=before_id, user=user).first()
-        if anchor is None:
-            return None
-        answers = answers.filter(submitted_at__lt=anchor.submitted_at)
-    return answers.first()
-
-
-# --- Adjudication and review -----------------------------------------------------------------
-
-def adjudication_queue(project: Project) -> list[dict]:
-    """Reports whose annotators' latest answers disagree and that nobody adjudicated yet."""
-    from .services import latest_answers
-
-    multi = (
-        Report.objects.filter(project=project)
-        .annotate(readers=Count("annotations__user", distinct=True)).filter(readers__gte=2)
-        .exclude(reference_label__method__in=[LabelMethod.ADJUDICATION, LabelMethod.IMPORTED])
-        .order_by("procedure_date", "accession")
-    )
-    items = []
-    for report in multi:
-        answers = latest_answers(report)
-        if len({a.category_id for a in answers.values()}) > 1:
-            items.append({"report": report, "answers": list(answers.values())})
-    return items
-
-
-def model_disagreements(project: Project):
-    """Reports where the active model's prediction differs from the reference label."""
-    from modeling.models import Prediction
-
-    return (
-        Prediction.objects.filter(model_version__project=project, model_version__is_active=True,
-                                  report__reference_label__isnull=False)
-        .exclude(category=F("report__reference_label__category"))
-        .select_related("report", "category", "report__reference_label__category")
-        .order_by("margin")
-    )
-
-
 # --- Reports browser -------------------------------------------------------------------------
 
 REPORT_STATUSES = {
@@ -290,17 +145,14 @@ REPORT_STATUSES = {
 
 def reports_filtered(project: Project, params) -> tuple:
     """Reports matching the browser's filters, with the active model's prediction alongside."""
-    from modeling.models import Prediction
-
-    active = project.model_versions.filter(is_active=True).values("pk")[:1]
-    prediction = Prediction.objects.filter(report=OuterRef("pk"), model_version=Subquery(active))
     reports = (
         Report.objects.filter(project=project)
         .select_related("patient", "reference_label__category")
-        .annotate(
-            predicted_code=Subquery(prediction.values("category__code")[:1]),
-            margin=Subquery(prediction.values("margin")[:1]),
-        )
+    )
+    reports = (
+        with_active_prediction(reports, project)
+        .annotate(predicted_code=F("active_prediction__category__code"),
+                  margin=F("active_prediction__margin"))
         .order_by("procedure_date", "accession")
     )
     applied = {}
@@ -343,14 +195,12 @@ def reports_filtered(project: Project, params) -> tuple:
 
 
 def report_detail(report: Report) -> dict:
-    from modeling.models import Prediction
-
     return {
         "annotations": report.annotations.select_related("user", "category",
                                                          "suggested_category")
         .order_by("submitted_at", "id"),
-        "predictions": Prediction.objects.filter(report=report)
-        .select_related("model_version", "category").order_by("-model_version__number"),
+        "predictions": report.predictions.select_related("model_version", "category")
+        .order_by("-model_version__number"),
         "history": report.label_history.select_related("old_category", "new_category",
                                                        "changed_by"),
         "reference": getattr(report, "reference_label", None),

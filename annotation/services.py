@@ -1,16 +1,16 @@
 """Every write to annotation data goes through here."""
 
-import datetime
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
-from django.db import connection, transaction
-from django.db.models import Count, F, Func, IntegerField, OuterRef, Subquery
+from django.db import transaction
+from django.db.models import Count
 from django.utils import timezone
 
+from .double_reading import required_annotations
 from .importing import (
     LOOKUP_CHUNK,
     ImportPlan,
@@ -31,8 +31,6 @@ from .models import (
     ReferenceLabel,
     ReferenceLabelChange,
     Report,
-    ReportClaim,
-    ReportSkip,
     Split,
 )
 
@@ -191,11 +189,11 @@ def reference_label_set(
 ) -> ReferenceLabel:
     """Set or change a report's reference label; the old value goes into its history."""
     label = ReferenceLabel.objects.select_for_update().filter(report=report).first()
-    return _reference_label_write(report=report, label=label, category=category, method=method,
+    return reference_label_write(report=report, label=label, category=category, method=method,
                                   user=user, reason=reason)
 
 
-def _reference_label_write(*, report, label, category, method, user, reason) -> ReferenceLabel:
+def reference_label_write(*, report, label, category, method, user, reason) -> ReferenceLabel:
     """Write a reference label whose current row (or None) the caller has locked."""
     if category.project_id != report.project_id:
         raise ValueError("category belongs to another project")
@@ -268,7 +266,7 @@ def membership_set(*, project: Project, user: User, role: str) -> Membership:
     return membership
 
 
-# --- Labeling queue --------------------------------------------------------------------------
+# --- Queue flags ------------------------------------------------------------------------------
 
 def queue_flags_refresh(*, project: Project, report_ids=None) -> None:
     """Recompute Report.in_queue from the project's queue settings (all reports, or some).
@@ -301,177 +299,3 @@ def queue_flag_settle(*, report: Report, labelled: bool = False) -> None:
         out = annotators >= required_annotations(project, report.pk)
     if out:
         Report.objects.filter(pk=report.pk, in_queue=True).update(in_queue=False)
-
-
-
-QUEUE_RETRIES = 20
-HASH_PRIME, HASH_OFFSET, HASH_BUCKETS = 7919, 13, 1000
-
-
-def required_annotations(project: Project, report_id: int) -> int:
-    """How many independent annotations this report needs (same rule as the queue's SQL)."""
-    n = project.annotations_per_report
-    if n <= 1 or project.double_read_fraction >= 1:
-        return max(n, 1)
-    bucket = (report_id * HASH_PRIME + HASH_OFFSET) % HASH_BUCKETS
-    return n if bucket < round(project.double_read_fraction * HASH_BUCKETS) else 1
-
-
-def queue_next(*, project: Project, user: User, exclude_ids=()) -> Report | None:
-    """Serve the next report to this annotator and hold it for them (an expiring claim).
-
-    Safe under concurrency on PostgreSQL: candidate rows are locked with SKIP LOCKED, and the
-    count of annotations and claims is read again after the lock, because a claim committed
-    a moment earlier by another annotator is not visible to the query that found the row.
-    """
-    from .selectors import queue_candidates
-
-    now = timezone.now()
-    expires = now + datetime.timedelta(minutes=project.claim_minutes)
-    with transaction.atomic():
-        held = (
-            ReportClaim.objects.filter(user=user, report__project=project, expires_at__gt=now)
-            .exclude(report__annotations__user=user)
-            .exclude(report_id__in=exclude_ids)
-            .order_by("expires_at").select_related("report").first()
-        )
-        if held:
-            held.expires_at = expires
-            held.save(update_fields=["expires_at"])
-            return held.report
-        rejected = list(exclude_ids)
-        for _ in range(QUEUE_RETRIES):
-            candidates = queue_candidates(project, user, now).exclude(pk__in=rejected)
-            if connection.features.has_select_for_update_skip_locked:
-                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-            report = candidates.first()
-            if report is None:
-                return None
-            if _load(report, user, now) < required_annotations(project, report.pk):
-                # One statement whether or not an old, expired claim of this user is there.
-                ReportClaim.objects.bulk_create(
-                    [ReportClaim(report=report, user=user, expires_at=expires)],
-                    update_conflicts=True, unique_fields=["report", "user"],
-                    update_fields=["expires_at"],
-                )
-                return report
-            rejected.append(report.pk)
-    return None
-
-
-def _load(report: Report, user: User, now) -> int:
-    """Annotators who answered plus others holding a live claim, in one statement."""
-
-    def count(queryset, field, distinct=""):
-        return Subquery(queryset.order_by().annotate(n=Func(
-            F(field), function="COUNT", template=f"COUNT({distinct}%(expressions)s)",
-            output_field=IntegerField(),
-        )).values("n")[:1])
-
-    annotators = Annotation.objects.filter(report=OuterRef("pk"))
-    claims = ReportClaim.objects.filter(report=OuterRef("pk"), expires_at__gt=now).exclude(
-        user=user)
-    row = Report.objects.filter(pk=report.pk).values_list(
-        count(annotators, "user", "DISTINCT "), count(claims, "id")).first()
-    return sum(n or 0 for n in row)
-
-
-def queue_release(*, report: Report, user: User) -> None:
-    ReportClaim.objects.filter(report=report, user=user).delete()
-
-
-@transaction.atomic
-def report_skip(*, report: Report, user: User) -> None:
-    ReportSkip.objects.get_or_create(report=report, user=user)
-    queue_release(report=report, user=user)
-
-
-@dataclass(frozen=True)
-class ServedReport:
-    """What was on screen when a report was served; signed into the form."""
-
-    report_id: int
-    user_id: int
-    served_at: datetime.datetime
-    suggestion_version_id: int | None = None
-    suggested_code: int | None = None
-    suggested_probability: float | None = None
-    supersedes_id: int | None = None
-
-
-@transaction.atomic
-def annotation_submit(
-    *, served: ServedReport, user: User, category: Category, active_ms: int | None,
-) -> Annotation:
-    """Record one decision. Append-only: a correction (undo) is a new row that supersedes."""
-    report = Report.objects.select_for_update().select_related("project").get(
-        pk=served.report_id
-    )
-    if category.project_id != report.project_id or served.user_id != user.pk:
-        raise ValueError("this answer does not belong to this user and project")
-    previous = Annotation.objects.filter(report=report, user=user).order_by(
-        "-submitted_at", "-id").first()
-    if previous and previous.pk != served.supersedes_id:
-        # The same form sent twice (double click, network retry): keep the first answer.
-        return previous
-    now = timezone.now()
-    window_ms = max(int((now - served.served_at).total_seconds() * 1000), 0)
-    suggested = None
-    if served.suggested_code is not None:
-        suggested = Category.objects.filter(
-            project=report.project, code=served.suggested_code).first()
-    annotation = Annotation.objects.create(
-        report=report, user=user, category=category, served_at=served.served_at,
-        submitted_at=now,
-        # The browser cannot have been active longer than the report was on screen.
-        active_ms=None if active_ms is None else min(max(int(active_ms), 0), window_ms),
-        suggestion_model_version_id=served.suggestion_version_id,
-        suggested_category=suggested, suggested_probability=served.suggested_probability,
-        supersedes=previous,
-    )
-    queue_release(report=report, user=user)
-    if reference_from_annotations(report=report, user=user) != "set":
-        queue_flag_settle(report=report)
-    return annotation
-
-
-def latest_answers(report: Report) -> dict[int, Annotation]:
-    latest = {}
-    for annotation in report.annotations.select_related("category").order_by("submitted_at",
-                                                                              "id"):
-        latest[annotation.user_id] = annotation
-    return latest
-
-
-def reference_from_annotations(*, report: Report, user: User | None) -> str:
-    """Apply the reference-label rules after an annotation; returns what happened.
-
-    One required reading: that annotator's answer is the reference (single). Several: if the
-    latest answers agree, agreement; if not, the report waits for adjudication. Imported and
-    adjudicated references are never overwritten by annotations.
-    """
-    label = ReferenceLabel.objects.select_for_update().filter(report=report).first()
-    if label and label.method in (LabelMethod.IMPORTED, LabelMethod.ADJUDICATION):
-        return "kept"
-    answers = latest_answers(report)
-    if len(answers) < required_annotations(report.project, report.pk):
-        return "waiting"
-    codes = {a.category_id for a in answers.values()}
-    if len(codes) > 1:
-        return "disagreement"
-    category = next(iter(answers.values())).category
-    if len(answers) == 1:
-        _reference_label_write(report=report, label=label, category=category,
-                               method=LabelMethod.SINGLE, user=user, reason="annotation")
-    else:
-        _reference_label_write(report=report, label=label, category=category,
-                               method=LabelMethod.AGREEMENT, user=None,
-                               reason=f"{len(answers)} annotators agree")
-    return "set"
-
-
-def adjudicate(*, report: Report, category: Category, user: User, reason: str) -> ReferenceLabel:
-    if not reason.strip():
-        raise ValueError("Give a reason for the adjudication; it is kept in the label history.")
-    return reference_label_set(report=report, category=category,
-                               method=LabelMethod.ADJUDICATION, user=user, reason=reason.strip())

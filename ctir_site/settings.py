@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "annotation",
     "modeling",
+    "studies",
 ]
 
 MIDDLEWARE = [
@@ -61,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "ctir_site.middleware.HtmxMessagesMiddleware",
 ]
 
 ROOT_URLCONF = "ctir_site.urls"
@@ -148,7 +150,13 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_ROUTES = {
     "modeling.tasks.train_model_version": {"queue": "training"},
     "modeling.tasks.prelabel_project": {"queue": "inference"},
-    "modeling.tasks.time_model_on_study": {"queue": "inference"},
+    "studies.tasks.time_model_on_study": {"queue": "inference"},
+}
+# The worker runs beat too (`worker -B`, see Procfile): once a minute, running jobs whose
+# worker went silent are marked failed. The schedule lives in memory; nothing to persist.
+CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
+CELERY_BEAT_SCHEDULE = {
+    "fail-stale-jobs": {"task": "modeling.tasks.fail_stale_jobs", "schedule": 60.0},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}

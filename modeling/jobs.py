@@ -213,29 +213,3 @@ def prelabel(run_id: int, *, echo: Callable[[str], None] | None = None) -> Prela
         )
     run.refresh_from_db()
     return run
-
-
-
-def time_study_model(study_id: int) -> dict:
-    """Run the study's model version over its cases, timing model loading apart."""
-    from annotation.models import ReaderStudy
-
-    study = ReaderStudy.objects.get(pk=study_id)
-    version = ModelVersion.objects.get(pk=study.model_version_id)
-    cases = list(study.cases.order_by("pk").values_list("pk", "report__text"))
-    began = time.perf_counter()
-    classifier = Classifier.load(version.artifact_dir)
-    load_s = time.perf_counter() - began
-    began = time.perf_counter()
-    outputs = classifier.predict([text for _, text in cases])
-    total_s = time.perf_counter() - began
-    timing = {
-        "model_version": version.number, "n": len(cases), "load_s": load_s, "total_s": total_s,
-        "answers": {str(pk): out["category"] for (pk, _), out in zip(cases, outputs,
-                                                                        strict=True)},
-        "per_case_ms": {str(pk): out["ms"] for (pk, _), out in zip(cases, outputs,
-                                                                      strict=True)},
-        "worker": socket.gethostname(), "measured_at": timezone.now().isoformat(),
-    }
-    ReaderStudy.objects.filter(pk=study_id).update(model_timing=timing)
-    return timing

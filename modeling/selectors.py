@@ -59,6 +59,14 @@ def versions_for_project(project):
     return ModelVersion.objects.filter(project=project).select_related("created_by")
 
 
+def versions_with_candidates(project) -> list:
+    """The project's versions, each with its candidate rows for the versions table."""
+    versions = list(versions_for_project(project))
+    for version in versions:
+        version.candidate_rows = candidate_rows(version.metrics)
+    return versions
+
+
 def jobs_running(project) -> bool:
     return (
         ModelVersion.objects.filter(project=project, status__in=ACTIVE_STATUSES).exists()

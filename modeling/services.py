@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation.models import Project
+from ctir_site.queue import send_on_commit
 
 from .ml.recipe import DEFAULT_EPOCHS, DEFAULT_MAX_LENGTH, DEFAULT_SEEDS
 from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun
@@ -59,9 +60,7 @@ def model_version_create(
         progress={"message": "Waiting for a training worker"},
     )
     if enqueue:
-        from . import tasks
-
-        transaction.on_commit(lambda: tasks.train_model_version.delay(version.pk))
+        send_on_commit("modeling.tasks.train_model_version", version.pk)
     return version
 
 
@@ -114,9 +113,7 @@ def prelabel_request(*, project: Project, version: ModelVersion | None = None, u
         return running
     run = PrelabelRun.objects.create(project=project, model_version=version, created_by=user)
     if enqueue:
-        from . import tasks
-
-        transaction.on_commit(lambda: tasks.prelabel_project.delay(run.pk))
+        send_on_commit("modeling.tasks.prelabel_project", run.pk)
     return run
 
 

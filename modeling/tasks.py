@@ -2,6 +2,8 @@
 
 from celery import shared_task
 
+from .services import stale_jobs_fail
+
 # Training on CPU takes minutes; on a slow host allow hours, but never forever.
 TRAIN_TIME_LIMIT = 4 * 3600
 
@@ -20,8 +22,7 @@ def prelabel_project(run_id: int) -> str:
     return prelabel(run_id).status
 
 
-@shared_task(acks_late=True, time_limit=1800)
-def time_model_on_study(study_id: int) -> float:
-    from .jobs import time_study_model
-
-    return time_study_model(study_id)["total_s"]
+@shared_task(ignore_result=True)
+def fail_stale_jobs() -> int:
+    """Beat runs this every minute (settings.CELERY_BEAT_SCHEDULE), not the Models page."""
+    return stale_jobs_fail()

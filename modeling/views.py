@@ -4,20 +4,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
-from annotation.access import project_for
-from annotation.models import Role
+from annotation.access import ADMIN_ONLY, project_for
 
 from . import selectors, services
 from .models import ModelVersion
 
-ADMIN_ONLY = (Role.ADMIN,)
-
 
 def _jobs_context(project) -> dict:
-    services.stale_jobs_fail(project=project)
-    versions = list(selectors.versions_for_project(project))
-    for version in versions:
-        version.candidate_rows = selectors.candidate_rows(version.metrics)
+    versions = selectors.versions_with_candidates(project)
     return {
         "project": project,
         "is_admin": True,

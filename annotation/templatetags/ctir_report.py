@@ -9,7 +9,3 @@ register = template.Library()
 def highlight(text):
     return _highlight(text or "")
 
-
-@register.filter
-def get_item(mapping, key):
-    return (mapping or {}).get(key)

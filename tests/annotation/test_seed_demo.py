@@ -5,8 +5,9 @@ from collections import Counter
 from django.core.management import call_command
 from django.db.models import Count
 
-from annotation.models import Membership, Patient, ReaderStudy, Report
+from annotation.models import Membership, Patient, Report
 from ctir_demo.cohort import STUDY_COUNTS
+from studies.models import ReaderStudy
 
 
 def test_seed_demo_builds_the_study_cohort(project):

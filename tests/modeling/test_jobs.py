@@ -198,24 +198,21 @@ def test_default_recipe_matches_the_training_defaults():
     }
 
 
-def test_the_model_is_timed_on_a_study_apart_from_loading(labelled_project, model_settings,
-                                                          reader):
-    from annotation import studies
-    from annotation.study_results import study_results
+def test_beat_fails_silent_jobs_every_minute(labelled_project, settings):
+    import datetime
 
-    version = train(labelled_project)
-    study = studies.study_create(project=labelled_project, name="S", readers=[reader])
-    studies.study_model_set(study=study, model_version_id=version.pk)
-    timing = jobs.time_study_model(study.pk)
-    assert timing["n"] == 8 and timing["load_s"] > 0 and timing["total_s"] > 0
-    assert len(timing["answers"]) == 8 and len(timing["per_case_ms"]) == 8
-    study.refresh_from_db()
-    results = study_results(study)
-    assert results["model_source"] == "measured"
-    assert results["rows"][0]["name"] == "Model" and results["rows"][0]["accuracy"]["n"] == 8
-    out = io.StringIO()
-    call_command("study_report", str(study.pk), "--json", stdout=out)
-    assert json.loads(out.getvalue())["model_timing"]["n"] == 8
+    from django.utils import timezone
+
+    from modeling import tasks
+
+    schedule = settings.CELERY_BEAT_SCHEDULE["fail-stale-jobs"]
+    assert schedule == {"task": tasks.fail_stale_jobs.name, "schedule": 60.0}
+    version = services.model_version_create(project=labelled_project, enqueue=False)
+    old = timezone.now() - datetime.timedelta(minutes=10)
+    ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.RUNNING, heartbeat_at=old)
+    assert tasks.fail_stale_jobs() == 1
+    version.refresh_from_db()
+    assert version.status == JobStatus.FAILED
 
 
 def test_train_on_a_mixed_english_japanese_cohort_reports_candidates_and_coverage(

@@ -136,9 +136,10 @@ def test_the_web_process_never_imports_torch():
         "'ctir_site.settings'); os.environ.setdefault('SECRET_KEY','x'); django.setup();"
         "from django.urls import get_resolver; from importlib import import_module;"
         "[import_module(m) for m in ('ctir_site.urls','annotation.views','modeling.views',"
-        "'annotation.views_studies','annotation.api','annotation.agreement',"
-        "'annotation.study_results','modeling.services','modeling.selectors',"
-        "'modeling.tasks','ctir_site.wsgi')];"
+        "'studies.views','annotation.api','studies.api','annotation.labeling.agreement',"
+        "'annotation.labeling.views',"
+        "'studies.selectors','modeling.services','modeling.selectors',"
+        "'modeling.tasks','studies.tasks','ctir_site.wsgi')];"
         "get_resolver().url_patterns;"
         "print('torch' in sys.modules, 'transformers' in sys.modules)"
     )

@@ -4,10 +4,11 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
-from annotation import services, studies
+from annotation import services
 from annotation.importing import ParsedRow
 from annotation.management.commands._common import get_project
-from annotation.models import ReaderStudy, Report, Role
+from annotation.models import Report, Role
+from annotation.signals import demo_seeded
 from ctir_demo.cohort import generate_cohort, generate_reports
 from ctir_demo.japanese import (
     generate_japanese_cohort,
@@ -57,7 +58,7 @@ class Command(BaseCommand):
                               "split 1142 / 131 / 332 by date, and "
                               f"{incoming} newer unlabelled reports waiting in the labeling queue.")
         seed_users(target)
-        seed_study(target)
+        demo_seeded.send(sender=self.__class__, project=target)
         self.stdout.write("Demo logins (local use only):")
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  {role:<10} {username:<11} password {password}")
@@ -95,18 +96,6 @@ def _write(project, cohort_rows, with_labels: bool) -> int:
             project=project, rows=rows, batch=None, user=None, reason="demo cohort"
         )
     return created
-
-
-def seed_study(project):
-    if project.studies.exists():
-        return
-    readers = User.objects.filter(username__in=[u for u, _, r in DEMO_USERS if r == Role.READER])
-    study = studies.study_create(
-        project=project, name="Readers versus model, test split", readers=readers, seed=2025,
-        instructions="Classify each report into one of the four categories. Read as you "
-        "would in practice; the clock runs while the report is on screen (use Pause for breaks).",
-    )
-    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
 
 
 def seed_users(project):

@@ -6,18 +6,20 @@ Used by the results page, the CSV export and `manage.py study_report`.
 import itertools
 from collections import defaultdict
 
-from modeling.ml.metrics import confusion_matrix
-from modeling.statistics import (
+from annotation.models import Category
+from modeling.models import Prediction
+
+from .models import ReaderStudy, StudyResponse
+from .statistics import (
     accuracy_summary,
     cohen_kappa,
+    confusion_matrix,
     fold_difference,
     holm_adjust,
     mcnemar_exact,
     sensitivity_per_category,
     time_summary,
 )
-
-from .models import Category, ReaderStudy, StudyResponse
 
 CONFIDENCE_BINS = [(0.0, 0.6), (0.6, 0.8), (0.8, 0.95), (0.95, 1.01)]
 
@@ -30,8 +32,6 @@ def model_answers(study: ReaderStudy) -> tuple[dict[int, int], dict[int, float],
                 {int(k): v for k, v in timing.get("per_case_ms", {}).items()}, "measured")
     if not study.model_version_id:
         return {}, {}, "none"
-    from modeling.models import Prediction
-
     rows = Prediction.objects.filter(
         model_version_id=study.model_version_id,
         report_id__in=study.cases.values("report_id"),

@@ -2,8 +2,8 @@
 
 import pytest
 
-from annotation import studies
-from annotation.models import ReaderStudy, StudyResponse
+from studies import services as studies
+from studies.models import ReaderStudy, StudyResponse
 from tests.annotation.test_splits_export import add_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

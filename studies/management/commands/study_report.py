@@ -2,8 +2,8 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation.models import ReaderStudy
-from annotation.study_results import study_results
+from studies.models import ReaderStudy
+from studies.selectors import study_results
 
 
 class Command(BaseCommand):
@@ -22,7 +22,8 @@ class Command(BaseCommand):
         if measure_model:
             if not target.model_version_id:
                 raise CommandError("the study has no model version to time")
-            from modeling.jobs import time_study_model
+            # Imported here: the job pulls in torch, which the report alone does not need.
+            from studies.jobs import time_study_model
 
             time_study_model(target.pk)
             target.refresh_from_db()

@@ -1,13 +1,14 @@
 """Agreement between annotators and how they worked with the model's suggestions.
 
-Reads only; the statistics themselves live in modeling.statistics (plain functions).
+Reads only; the statistics themselves live in annotation.labeling.statistics (plain functions).
 """
 
 import itertools
 import statistics as pystats
 from collections import defaultdict
 
-from modeling.statistics import (
+from ..models import Annotation, Category, LabelMethod, Project, ReferenceLabel
+from .statistics import (
     accuracy_summary,
     cohen_kappa,
     fleiss_kappa,
@@ -15,8 +16,6 @@ from modeling.statistics import (
     percent_agreement,
     ratings_to_table,
 )
-
-from .models import Annotation, Category, LabelMethod, Project, ReferenceLabel
 
 
 def agreement_report(project: Project) -> dict:

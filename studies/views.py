@@ -7,13 +7,15 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import studies
-from .access import project_for
-from .exporting import csv_lines
-from .models import Category, ReaderStudy, Role, Split, StudyReader
-from .study_results import RESPONSE_COLUMNS, response_rows, study_results
+from annotation.access import ADMIN_ONLY, project_for
+from annotation.exporting import csv_lines
+from annotation.models import Category, Role, Split
+from modeling.models import JobStatus, ModelVersion, Prediction
 
-ADMIN_ONLY = (Role.ADMIN,)
+from . import services as studies
+from .models import ReaderStudy, StudyReader
+from .selectors import RESPONSE_COLUMNS, response_rows, study_results
+
 # Which reports a new study reads: name shown in the form, and the filter.
 CASE_SETS = {
     "test": ("The test split", {"split": Split.TEST}),
@@ -23,8 +25,6 @@ CASE_SETS = {
 
 
 def _model_versions(project):
-    from modeling.models import JobStatus, ModelVersion
-
     return ModelVersion.objects.filter(project=project, status=JobStatus.SUCCEEDED)
 
 
@@ -53,7 +53,7 @@ def study_list(request, slug):
         messages.success(request, f"“{study.name}” created as a draft with "
                          f"{study.cases.count()} cases. Open it when the readers may start.")
         return redirect("study_detail", slug=slug, study_id=study.pk)
-    return render(request, "annotation/studies.html", {
+    return render(request, "studies/studies.html", {
         "project": project, "is_admin": True,
         "studies": ReaderStudy.objects.filter(project=project),
         "readers": readers, "versions": _model_versions(project),
@@ -73,7 +73,7 @@ def study_detail(request, slug, study_id):
     project = project_for(request, slug, ADMIN_ONLY)
     study = _study(project, study_id)
     results = study_results(study)
-    return render(request, "annotation/study_detail.html", {
+    return render(request, "studies/study_detail.html", {
         "project": project, "is_admin": True, "r": results, "study": study,
         "sessions": study.readers.select_related("user"),
         "versions": _model_versions(project),
@@ -98,11 +98,7 @@ def study_update(request, slug, study_id):
                                     else None)
             messages.success(request, "Model version saved.")
         if "measure_model" in request.POST:
-            if not study.model_version_id:
-                raise studies.StudyError("choose the model version to compare with first")
-            from modeling import tasks
-
-            tasks.time_model_on_study.delay(study.pk)
+            studies.study_model_timing_request(study=study)
             messages.info(request, "The model is being timed on the cases by a worker; "
                           "reload in a minute.")
     except studies.StudyError as exc:
@@ -157,7 +153,7 @@ def my_studies(request):
     sessions = StudyReader.objects.filter(
         user=request.user, study__status=ReaderStudy.Status.OPEN
     ).select_related("study").order_by("study__created")
-    return render(request, "annotation/my_studies.html", {"sessions": sessions})
+    return render(request, "studies/my_studies.html", {"sessions": sessions})
 
 
 def _session(request, study_id) -> StudyReader:
@@ -174,8 +170,6 @@ def _session(request, study_id) -> StudyReader:
 def _shown_suggestion(study, case, aided):
     if not aided or not study.model_version_id:
         return None
-    from modeling.models import Prediction
-
     prediction = Prediction.objects.filter(
         report=case.report_id, model_version_id=study.model_version_id
     ).select_related("category").first()
@@ -219,7 +213,7 @@ def read(request, study_id):
         "shown": _shown_suggestion(study, case, session.aided[position]) if case else None,
         "paused": session.paused_at is not None,
     }
-    template = "annotation/read.html" + ("#reading" if request.htmx else "")
+    template = "studies/read.html" + ("#reading" if request.htmx else "")
     return render(request, template, context)
 
 

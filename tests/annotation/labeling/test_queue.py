@@ -7,8 +7,10 @@ from django.db import connection, connections
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation import services
+from annotation import services as annotation_services
+from annotation.double_reading import required_annotations
 from annotation.importing import ParsedRow
+from annotation.labeling import services
 from annotation.models import (
     Annotation,
     Category,
@@ -28,7 +30,8 @@ def add_unlabelled(project, n, start=0):
                   label=None, split=None)
         for i in range(start, start + n)
     ]
-    services.reports_write(project=project, rows=rows, batch=None, user=None, reason="test")
+    annotation_services.reports_write(project=project, rows=rows, batch=None, user=None,
+                                      reason="test")
 
 
 def served(report, user, **kw):
@@ -129,7 +132,7 @@ def test_double_reading_agreement_and_disagreement(project, annotator, second_an
     answer(project, annotator, 4, report=r2)
     answer(project, second_annotator, 2, report=r2)
     assert not ReferenceLabel.objects.filter(report=r2).exists()
-    from annotation.selectors import adjudication_queue
+    from annotation.labeling.selectors import adjudication_queue
 
     assert [item["report"] for item in adjudication_queue(project)] == [r2]
     with pytest.raises(ValueError, match="Give a reason"):
@@ -144,10 +147,10 @@ def test_double_reading_agreement_and_disagreement(project, annotator, second_an
 
 def test_double_reading_on_a_fraction_is_reproducible(project):
     project.annotations_per_report, project.double_read_fraction = 2, 0.3
-    counts = [services.required_annotations(project, pk) for pk in range(1, 2001)]
+    counts = [required_annotations(project, pk) for pk in range(1, 2001)]
     share = counts.count(2) / len(counts)
     assert 0.27 < share < 0.33
-    assert counts == [services.required_annotations(project, pk) for pk in range(1, 2001)]
+    assert counts == [required_annotations(project, pk) for pk in range(1, 2001)]
 
 
 def test_annotations_never_overwrite_an_imported_reference(project, annotator):
@@ -155,7 +158,7 @@ def test_annotations_never_overwrite_an_imported_reference(project, annotator):
     project.refresh_from_db()
     add_unlabelled(project, 1)
     report = services.queue_next(project=project, user=annotator)
-    services.reference_label_set(report=report, category=Category.objects.get(
+    annotation_services.reference_label_set(report=report, category=Category.objects.get(
         project=project, code=2), method="imported", user=None)
     answer(project, annotator, 4, report=report)
     assert ReferenceLabel.objects.get(report=report).category.code == 2
@@ -328,7 +331,7 @@ def test_random_order_is_reproducible_per_annotator(project, annotator, second_a
     Project.objects.filter(pk=project.pk).update(queue_order="random")
     project.refresh_from_db()
     add_unlabelled(project, 30)
-    from annotation.selectors import queue_candidates
+    from annotation.labeling.selectors import queue_candidates
 
     now = timezone.now()
     first = [r.accession for r in queue_candidates(project, annotator, now)]
@@ -341,7 +344,7 @@ def test_the_queue_flag_follows_labels_answers_and_settings(project, annotator, 
     add_unlabelled(project, 3)
     first, second, third = project.reports.order_by("accession")
     answer(project, annotator, 4, report=first)
-    services.reference_label_set(report=second, category=Category.objects.get(
+    annotation_services.reference_label_set(report=second, category=Category.objects.get(
         project=project, code=2), method="adjudication", user=admin_user, reason="x")
     flags = dict(project.reports.values_list("accession", "in_queue"))
     assert flags == {"U00000": False, "U00001": False, "U00002": True}
@@ -349,7 +352,7 @@ def test_the_queue_flag_follows_labels_answers_and_settings(project, annotator, 
     # one stays out (it has a reference), as the admin's save recomputes.
     Project.objects.filter(pk=project.pk).update(annotations_per_report=2, queue_scope="all")
     project.refresh_from_db()
-    services.queue_flags_refresh(project=project)
+    annotation_services.queue_flags_refresh(project=project)
     flags = dict(project.reports.values_list("accession", "in_queue"))
     assert flags == {"U00000": True, "U00001": True, "U00002": True}
 
@@ -359,7 +362,25 @@ def test_the_queue_does_not_slow_down_as_labelling_progresses(project, annotator
     add_unlabelled(project, 40)
     for _ in range(30):
         answer(project, annotator, 4)
-    from annotation.selectors import queue_candidates
+    from annotation.labeling.selectors import queue_candidates
 
     assert project.reports.filter(in_queue=True).count() == 10
     assert queue_candidates(project, annotator, timezone.now()).count() == 10
+
+
+def test_a_message_from_an_htmx_request_comes_out_of_band(login, project, annotator):
+    url = reverse("annotate", args=[project.slug])
+    response = login(annotator).get(url + "?back=1", headers={"HX-Request": "true"})
+    content = response.content.decode()
+    assert response.status_code == 200 and "<html" not in content
+    assert '<div id="messages" hx-swap-oob="true">' in content
+    assert "There is no earlier answer of yours to go back to." in content
+    # Shown once: the next page has no leftover message.
+    assert "no earlier answer" not in login(annotator).get(url).content.decode()
+
+
+def test_a_whole_page_shows_its_messages_in_place_only(login, project, annotator):
+    url = reverse("annotate", args=[project.slug])
+    content = login(annotator).get(url + "?back=1").content.decode()
+    assert content.count("There is no earlier answer of yours to go back to.") == 1
+    assert 'hx-swap-oob' not in content

@@ -30,4 +30,6 @@ def seconds(value):
 
 @register.filter
 def get(mapping, key):
-    return (mapping or {}).get(str(key))
+    """mapping[key], or mapping[str(key)]: JSON objects have string keys, codes are ints."""
+    mapping = mapping or {}
+    return mapping[key] if key in mapping else mapping.get(str(key))

@@ -8,10 +8,11 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from annotation import studies
-from annotation.models import Category, Membership, ReaderStudy, Role, StudyResponse
-from annotation.study_results import study_results
+from annotation.models import Category, Membership, Role
 from modeling.models import JobStatus, ModelVersion, Prediction
+from studies import services as studies
+from studies.models import ReaderStudy, StudyResponse
+from studies.selectors import study_results
 from tests.annotation.test_splits_export import add_reports
 
 

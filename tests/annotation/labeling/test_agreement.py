@@ -3,10 +3,10 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 from sklearn.metrics import cohen_kappa_score
 
-from annotation import services
-from annotation.agreement import agreement_report
+from annotation.labeling import services
+from annotation.labeling.agreement import agreement_report
 from annotation.models import Category, Membership, Project, Role
-from tests.annotation.test_labeling import add_unlabelled, served
+from tests.annotation.labeling.test_queue import add_unlabelled, served
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from annotation.models import Annotation, Category
 from modeling.models import JobStatus, ModelVersion, Prediction
-from tests.annotation.test_labeling import add_unlabelled
+from tests.annotation.labeling.test_queue import add_unlabelled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

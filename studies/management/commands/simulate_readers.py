@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation import studies
-from annotation.models import ReaderStudy
+from studies import services as studies
+from studies.models import ReaderStudy
 
 
 class Command(BaseCommand):

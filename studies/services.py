@@ -1,26 +1,20 @@
 """Reader studies: set-up, the reading session (serve, answer, pause), simulated readers.
 
-Writes only; results are read in annotation.study_results.
+Writes only; results are read in studies.selectors.
 """
 
 import datetime
 import random
 import secrets
 
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from .models import (
-    Category,
-    Project,
-    ReaderStudy,
-    Report,
-    Role,
-    Split,
-    StudyCase,
-    StudyReader,
-    StudyResponse,
-)
+from annotation.models import Category, Membership, Project, Report, Role, Split
+from ctir_site.queue import send_on_commit
+
+from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
 
 
 class StudyError(ValueError):
@@ -98,6 +92,13 @@ def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> Read
         study.model_version_id, study.model_timing = model_version_id, {}
         study.save(update_fields=["model_version_id", "model_timing"])
     return study
+
+
+def study_model_timing_request(*, study: ReaderStudy) -> None:
+    """Ask a worker to time the study's model version on its cases (studies.jobs)."""
+    if not study.model_version_id:
+        raise StudyError("choose the model version to compare with first")
+    send_on_commit("studies.tasks.time_model_on_study", study.pk)
 
 
 def current_position(session: StudyReader) -> int:
@@ -182,10 +183,6 @@ def simulate_readers(
     A simulated reader answers the reference label, except for `error_rate` of the cases where
     they pick another category; reading time is log-normal around `seconds_per_case`.
     """
-    from django.contrib.auth.models import User
-
-    from .models import Membership
-
     rng = random.Random(f"{study.seed}:{seed}")
     codes = list(Category.objects.filter(project=study.project).values_list("code", flat=True))
     categories = {c.code: c for c in Category.objects.filter(project=study.project)}

@@ -1,0 +1,1 @@
+"""The labeling queue: claims, answers, timing, double reading, adjudication, agreement."""

@@ -1,0 +1,154 @@
+"""Reads of the labeling queue: what to serve next, suggestions, progress, disagreements.
+
+The model's predictions are read through the relations the modeling app declares
+(report.predictions, project.model_versions), never by importing it: annotation sits below
+modeling.
+"""
+
+from django.core.cache import cache
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Mod
+from django.utils import timezone
+
+from ..double_reading import required_annotations_expression
+from ..models import (
+    Annotation,
+    LabelMethod,
+    Project,
+    ReferenceLabel,
+    Report,
+    ReportClaim,
+    ReportSkip,
+)
+from ..selectors import with_active_prediction
+
+
+def queue_candidates(project: Project, user, now):
+    """Reports this annotator may be served, best first; counts are read without locks."""
+    annotators = Coalesce(Subquery(
+        Annotation.objects.filter(report=OuterRef("pk")).order_by().values("report")
+        .annotate(n=Count("user", distinct=True)).values("n")[:1]
+    ), 0)
+    claims = Coalesce(Subquery(
+        ReportClaim.objects.filter(report=OuterRef("pk"), expires_at__gt=now)
+        .exclude(user=user).order_by().values("report").annotate(n=Count("id")).values("n")[:1]
+    ), 0)
+    reports = (
+        Report.objects.filter(project=project, in_queue=True)
+        .exclude(Exists(Annotation.objects.filter(report=OuterRef("pk"), user=user)))
+        .exclude(Exists(ReportSkip.objects.filter(report=OuterRef("pk"), user=user)))
+        .alias(load=annotators + claims, need=required_annotations_expression(project))
+        .filter(load__lt=F("need"))
+    )
+    if project.queue_scope == Project.QueueScope.UNLABELLED:
+        reports = reports.exclude(Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))))
+    if project.queue_order == Project.QueueOrder.RANDOM:
+        # Reproducible per annotator, and cheap: no ORDER BY RANDOM() over the whole table.
+        # Each annotator multiplies by their own factor modulo a prime, which permutes the
+        # reports differently (an added offset would only rotate one shared order).
+        factor = 104729 + 7919 * user.pk
+        factor += factor % 1000003 == 0  # a multiple of the prime would not shuffle at all
+        return reports.alias(shuffle=Mod(F("id") * factor, 1000003)).order_by("shuffle", "id")
+    if project.queue_order == Project.QueueOrder.UNCERTAINTY:
+        return with_active_prediction(reports, project).alias(
+            margin=F("active_prediction__margin")).order_by(
+            F("margin").asc(nulls_last=True), "procedure_date", "id")
+    return reports.order_by("procedure_date", "accession")
+
+
+def suggestion_for(report: Report) -> dict | None:
+    """The active model's prediction for this report, or None (no model, or not pre-labelled)."""
+    prediction = (
+        report.predictions.filter(model_version__is_active=True)
+        .select_related("category", "model_version").first()
+    )
+    if prediction is None:
+        return None
+    return {
+        "version_id": prediction.model_version_id,
+        "version_number": prediction.model_version.number,
+        "category": prediction.category,
+        "probability": prediction.probabilities.get(str(prediction.category.code)),
+        "probabilities": {int(k): v for k, v in prediction.probabilities.items()},
+    }
+
+
+QUEUE_COUNT_SECONDS = 60
+
+
+def annotator_progress(project: Project, user) -> dict:
+    today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = Annotation.objects.filter(report__project=project, user=user, supersedes__isnull=True)
+    counted = _queue_count(project)
+    done = mine.aggregate(
+        total=Count("id"), today=Count("id", filter=Q(submitted_at__gte=today)),
+        since=Count("id", filter=Q(submitted_at__gt=counted["at"])),
+    )
+    return {"today": done["today"], "total": done["total"],
+            "left": max(counted["left"] - done["since"], 0)}
+
+
+def _queue_count(project: Project) -> dict:
+    """About how many reports are still waiting in the project, counted once a minute.
+
+    The project-wide count of reports still in the queue is shared by every annotator (and,
+    with CACHE_URL, every web process); each annotator's own answers since the count are
+    subtracted, so the number still goes down as they work.
+    """
+    key = f"ctir:queue-left:{project.pk}"
+    counted = cache.get(key)
+    if counted is None:
+        waiting = Report.objects.filter(project=project, in_queue=True)
+        counted = {"left": waiting.count(), "at": timezone.now()}
+        cache.set(key, counted, QUEUE_COUNT_SECONDS)
+    return counted
+
+
+def previous_annotation(project: Project, user, before_id: int | None = None):
+    """The annotation the Z key goes back to: this user's latest, or the one before it."""
+    answers = Annotation.objects.filter(report__project=project, user=user).exclude(
+        superseded_by__isnull=False
+    ).select_related("report", "category").order_by("-submitted_at", "-id")
+    if before_id:
+        anchor = Annotation.objects.filter(pk=before_id, user=user).first()
+        if anchor is None:
+            return None
+        answers = answers.filter(submitted_at__lt=anchor.submitted_at)
+    return answers.first()
+
+
+def adjudication_queue(project: Project) -> list[dict]:
+    """Reports whose annotators' latest answers disagree and that nobody adjudicated yet."""
+    multi = (
+        Report.objects.filter(project=project)
+        .annotate(readers=Count("annotations__user", distinct=True)).filter(readers__gte=2)
+        .exclude(reference_label__method__in=[LabelMethod.ADJUDICATION, LabelMethod.IMPORTED])
+        .order_by("procedure_date", "accession")
+    )
+    items = []
+    for report in multi:
+        answers = latest_answers(report)
+        if len({a.category_id for a in answers.values()}) > 1:
+            items.append({"report": report, "answers": list(answers.values())})
+    return items
+
+
+def model_disagreements(project: Project):
+    """Predictions of the active model that differ from the reference label, least sure first."""
+    active = project.model_versions.filter(is_active=True).first()
+    if active is None:
+        return []
+    return (
+        active.predictions.filter(report__reference_label__isnull=False)
+        .exclude(category=F("report__reference_label__category"))
+        .select_related("report", "category", "report__reference_label__category")
+        .order_by("margin")
+    )
+
+
+def latest_answers(report: Report) -> dict[int, Annotation]:
+    latest = {}
+    for annotation in report.annotations.select_related("category").order_by("submitted_at",
+                                                                              "id"):
+        latest[annotation.user_id] = annotation
+    return latest

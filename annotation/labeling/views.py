@@ -1,0 +1,160 @@
+"""The labeling pages: the annotate workspace, adjudication, model review, agreement."""
+
+import datetime
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+
+from ..access import ADMIN_ONLY, project_for
+from ..models import Category, Report, Role
+from . import selectors, services
+from .agreement import agreement_report
+
+ANNOTATE_SALT = "ctir.annotate.served"
+
+
+def _served_token(served: services.ServedReport) -> str:
+    return signing.dumps({
+        "r": served.report_id, "u": served.user_id, "t": served.served_at.isoformat(),
+        "v": served.suggestion_version_id, "c": served.suggested_code,
+        "p": served.suggested_probability, "s": served.supersedes_id,
+    }, salt=ANNOTATE_SALT)
+
+
+def _served_from(request, project) -> tuple[services.ServedReport, Report]:
+    try:
+        data = signing.loads(request.POST.get("token", ""), salt=ANNOTATE_SALT,
+                             max_age=24 * 3600)
+    except signing.BadSignature:
+        raise SuspiciousOperation("bad or expired annotation token") from None
+    served = services.ServedReport(
+        report_id=data["r"], user_id=data["u"],
+        served_at=datetime.datetime.fromisoformat(data["t"]),
+        suggestion_version_id=data["v"], suggested_code=data["c"],
+        suggested_probability=data["p"], supersedes_id=data["s"],
+    )
+    report = Report.objects.filter(pk=served.report_id, project=project).first()
+    if served.user_id != request.user.pk or report is None:
+        raise PermissionDenied("This report was served to someone else.")
+    return served, report
+
+
+def _active_ms(request) -> int | None:
+    try:
+        return int(float(request.POST["active_ms"]))
+    except (KeyError, ValueError):
+        return None  # no JavaScript: the server's served/submitted times still stand
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def annotate(request, slug):
+    """One report at a time. POST records the answer (or a skip) and serves the next one."""
+    project = project_for(request, slug)
+    if request.method == "POST":
+        served, report = _served_from(request, project)
+        categories = list(Category.objects.filter(project=project))
+        if request.POST.get("action") == "skip":
+            services.report_skip(report=report, user=request.user)
+        else:
+            category = next((c for c in categories
+                             if str(c.code) == request.POST.get("category")), None)
+            if category is None:
+                raise Http404("No such category")
+            services.annotation_submit(served=served, user=request.user, category=category,
+                                       active_ms=_active_ms(request))
+        if not request.htmx:
+            return redirect("annotate", slug=project.slug)
+        return _workspace(request, project, previous=None, partial=True,
+                          categories=categories)
+    previous = None
+    if "back" in request.GET:
+        before = request.GET.get("before")
+        previous = selectors.previous_annotation(
+            project, request.user, int(before) if before and before.isdigit() else None
+        )
+        if previous is None:
+            messages.info(request, "There is no earlier answer of yours to go back to.")
+    return _workspace(request, project, previous=previous, partial=bool(request.htmx))
+
+
+def _workspace(request, project, *, previous, partial, categories=None):
+    report = previous.report if previous else services.queue_next(
+        project=project, user=request.user)
+    context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
+               "report": report, "previous": previous,
+               "categories": categories or list(Category.objects.filter(project=project)),
+               "progress": selectors.annotator_progress(project, request.user)}
+    if report is not None:
+        suggestion = selectors.suggestion_for(report)
+        served = services.ServedReport(
+            report_id=report.pk, user_id=request.user.pk, served_at=timezone.now(),
+            suggestion_version_id=suggestion["version_id"] if suggestion else None,
+            suggested_code=suggestion["category"].code if suggestion else None,
+            suggested_probability=suggestion["probability"] if suggestion else None,
+            supersedes_id=previous.pk if previous else None,
+        )
+        context.update(
+            suggestion=suggestion, token=_served_token(served),
+            selected=(previous.category.code if previous
+                      else suggestion["category"].code if suggestion else None),
+        )
+    template = "annotation/annotate.html" + ("#workspace" if partial else "")
+    return render(request, template, context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def adjudication(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    if request.method == "POST":
+        report = get_object_or_404(Report, project=project, pk=request.POST.get("report"))
+        adjudicate_from_form(request, project, report)
+        return redirect("adjudication", slug=project.slug)
+    items = selectors.adjudication_queue(project)
+    for item in items:
+        item["suggestion"] = selectors.suggestion_for(item["report"])
+    return render(request, "annotation/adjudication.html", {
+        "project": project, "is_admin": True, "items": items,
+        "categories": Category.objects.filter(project=project),
+    })
+
+
+def adjudicate_from_form(request, project, report):
+    """Set the reference label from a posted category and reason; say what happened."""
+    category = get_object_or_404(Category, project=project,
+                                 code=request.POST.get("category") or 0)
+    try:
+        services.adjudicate(report=report, category=category, user=request.user,
+                            reason=request.POST.get("reason", ""))
+    except ValueError as exc:
+        messages.error(request, f"{report.accession}: {exc}")
+    else:
+        messages.success(request, f"{report.accession}: reference label set to {category}.")
+
+
+@login_required
+@require_GET
+def review(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    paginator = Paginator(selectors.model_disagreements(project), 50)
+    return render(request, "annotation/review.html", {
+        "project": project, "is_admin": True,
+        "page": paginator.get_page(request.GET.get("page")),
+    })
+
+
+@login_required
+@require_GET
+def agreement(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    return render(request, "annotation/agreement.html", {
+        "project": project, "is_admin": True, "report": agreement_report(project),
+    })

@@ -1,0 +1,21 @@
+"""The demo reader study that `manage.py seed_demo` adds (through annotation's demo_seeded)."""
+
+from django.contrib.auth.models import User
+
+from annotation.management.commands.seed_demo import DEMO_USERS
+from annotation.models import Role
+
+from . import services
+from .models import ReaderStudy
+
+
+def seed_study(sender=None, *, project, **kwargs):
+    if project.studies.exists():
+        return
+    readers = User.objects.filter(username__in=[u for u, _, r in DEMO_USERS if r == Role.READER])
+    study = services.study_create(
+        project=project, name="Readers versus model, test split", readers=readers, seed=2025,
+        instructions="Classify each report into one of the four categories. Read as you "
+        "would in practice; the clock runs while the report is on screen (use Pause for breaks).",
+    )
+    services.study_status_set(study=study, status=ReaderStudy.Status.OPEN)

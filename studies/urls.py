@@ -1,0 +1,16 @@
+from django.urls import path
+
+from . import api, views
+
+urlpatterns = [
+    path("p/<slug:slug>/studies/", views.study_list, name="study_list"),
+    path("p/<slug:slug>/studies/<int:study_id>/", views.study_detail, name="study_detail"),
+    path("p/<slug:slug>/studies/<int:study_id>/update/", views.study_update,
+         name="study_update"),
+    path("p/<slug:slug>/studies/<int:study_id>/responses.csv", views.study_csv,
+         name="study_csv"),
+    path("studies/", views.my_studies, name="my_studies"),
+    path("read/<int:study_id>/", views.read, name="read"),
+    path("api/p/<slug:slug>/studies/<int:study_id>/results/", api.study_results_api,
+         name="api_study_results"),
+]

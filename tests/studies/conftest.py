@@ -1,0 +1,2 @@
+# The modeling tests' fixtures: a project with labelled reports and a tiny base model.
+from tests.modeling.conftest import labelled_project, model_settings, tiny_base_model  # noqa: F401
