@@ -147,3 +147,65 @@ def test_the_web_process_never_imports_torch():
         [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "False False"
+
+
+def _block(accuracy, n=100):
+    correct = round(accuracy * n)
+    return {"n": n, "correct": correct, "accuracy": correct / n, "accuracy_ci": [0.9, 1.0],
+            "macro_f1": accuracy, "labels": [1, 2], "confusion": [[correct, 0], [n - correct, 0]],
+            "per_category": {"1": {"recall": 1.0}, "2": {"recall": 0.0}}}
+
+
+CANDIDATE_METRICS = {
+    "served": "tfidf",
+    "validation": _block(0.97), "test": _block(0.96),
+    "candidates": {
+        "bert": {"validation": _block(0.31), "test": _block(0.29), "ece_validation": 0.4,
+                 "ece_test": 0.41, "temperature": 1.7},
+        "tfidf": {"validation": _block(0.97), "test": _block(0.96), "ece_validation": 0.02,
+                  "ece_test": 0.025, "temperature": 0.8},
+        "ensemble": {"validation": _block(0.93), "test": _block(0.94), "ece_validation": 0.05,
+                     "ece_test": 0.06, "temperature": None},
+    },
+    "coverage": {"poor": True, "unk_rate": 0.31, "chars_per_token": 1.0,
+                 "warning": "The base model's tokenizer reads these reports poorly: 31% ..."},
+}
+
+
+def test_the_models_page_shows_every_candidate_and_marks_the_served_one(
+    login, project, admin_user, version
+):
+    ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.SUCCEEDED,
+                                                      metrics=CANDIDATE_METRICS)
+    page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
+    row = page[page.index('id="version-1"'):]
+    assert '<strong class="served">TF-IDF (char + word n-grams)</strong>' in row
+    assert "bert 31.0% / 29.0%" in row and "ensemble 93.0% / 94.0%" in row
+    assert 'class="served">tfidf 97.0% / 96.0% ✓' in row
+    # The tokenizer warning is on the page, not only in the worker's log.
+    assert 'id="coverage-warning"' in page and "31% ..." in page
+
+
+def test_the_version_page_compares_candidates_side_by_side(login, project, admin_user, version):
+    ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.SUCCEEDED,
+                                                      metrics=CANDIDATE_METRICS)
+    page = login(admin_user).get(reverse("model_detail", args=[project.slug, 1])).content.decode()
+    table = page[page.index('id="candidates"'):page.index("</table>", page.index('id="candidates"'))]
+    assert table.count("<tr") == 4  # header + three candidates
+    served = table[table.index('class="served"'):]
+    assert served.split("</tr>")[0].count("served") >= 2 and "TF-IDF" in served.split("</tr>")[0]
+    assert "0.020 / 0.025" in table and "0.41" in table
+    assert "Ensemble (BERT + TF-IDF), test" in page  # every candidate's confusion matrix
+    assert "31% ..." in page
+
+
+def test_a_version_from_before_candidates_shows_bert_and_its_baseline(
+    login, project, admin_user, version
+):
+    ModelVersion.objects.filter(pk=version.pk).update(
+        status=JobStatus.SUCCEEDED,
+        metrics={"validation": _block(0.95), "test": _block(0.94),
+                 "baseline": {"validation": _block(0.99), "test": _block(1.0)}})
+    page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
+    assert '<strong class="served">Fine-tuned BERT</strong>' in page
+    assert "tfidf 99.0% / 100.0%" in page
