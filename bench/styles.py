@@ -145,12 +145,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, help="seeds per BERT run (default: the recipe's)")
     parser.add_argument("--model", type=Path, help="a trained demo model folder for 'unseen'")
     parser.add_argument("--unseen-n", type=int, default=600)
+    parser.add_argument("--keep", type=Path, help="keep the trained model folders here")
     args = parser.parse_args()
     config = TrainConfig(**({"seeds": args.seeds} if args.seeds else {}))
     parts = args.parts.split(",")
     print(json.dumps({"config": config.to_dict(), "parts": parts}), flush=True)
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+        tmp = args.keep or Path(tmp)
+        tmp.mkdir(parents=True, exist_ok=True)
         english = args.model
         if "unseen" in parts:
             _, english = unseen(config, tmp, args.model, args.unseen_n)

@@ -13,13 +13,21 @@ from django.utils import timezone
 from annotation.models import Project
 from ctir_site.queue import send_on_commit
 
-from .ml.recipe import DEFAULT_EPOCHS, DEFAULT_MAX_LENGTH, DEFAULT_SEEDS
+from .ml.recipe import (
+    DEFAULT_EPOCHS,
+    DEFAULT_MAX_LENGTH,
+    DEFAULT_MAX_STEPS,
+    DEFAULT_MIN_STEPS,
+    DEFAULT_SEEDS,
+)
 from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun
 
 DEFAULT_RECIPE = {
     "epochs": DEFAULT_EPOCHS, "seeds": DEFAULT_SEEDS, "max_length": DEFAULT_MAX_LENGTH,
 }
 LIMITS = {"epochs": (1, 20), "seeds": (1, 15), "max_length": (32, 512)}
+# Shown beside the form: epochs are passes, held between these optimiser steps per seed.
+STEP_BOUNDS = (DEFAULT_MIN_STEPS, DEFAULT_MAX_STEPS)
 # A running job writes a heartbeat at least every few seconds; this much silence means its
 # worker is gone (killed, out of memory, machine restarted).
 HEARTBEAT_SILENCE = datetime.timedelta(minutes=3)

@@ -31,6 +31,7 @@ def models_page(request, slug):
     context["health"] = selectors.queue_health()
     context["recipe"] = services.DEFAULT_RECIPE
     context["limits"] = services.LIMITS
+    context["step_bounds"] = services.STEP_BOUNDS
     return render(request, "modeling/models.html", context)
 
 
