@@ -190,7 +190,8 @@ def test_the_version_page_compares_candidates_side_by_side(login, project, admin
     ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.SUCCEEDED,
                                                       metrics=CANDIDATE_METRICS)
     page = login(admin_user).get(reverse("model_detail", args=[project.slug, 1])).content.decode()
-    table = page[page.index('id="candidates"'):page.index("</table>", page.index('id="candidates"'))]
+    start = page.index('id="candidates"')
+    table = page[start:page.index("</table>", start)]
     assert table.count("<tr") == 4  # header + three candidates
     served = table[table.index('class="served"'):]
     assert served.split("</tr>")[0].count("served") >= 2 and "TF-IDF" in served.split("</tr>")[0]
