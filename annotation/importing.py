@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,7 +90,7 @@ def file_format(filename: str) -> str:
     raise ImportFormatError(f"{filename}: unknown file type; use .csv or .jsonl (JSON Lines)")
 
 
-def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, str]]:
+def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, "str | RowError"]]:
     """Yield (line number, record or None, problem) for every data row of the file."""
     # utf-8-sig drops a byte-order mark when there is one and is plain UTF-8 otherwise.
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as handle:
@@ -104,28 +105,145 @@ def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, str]]
             ) from exc
 
 
+class _LineTap:
+    """Feeds the CSV reader line by line and keeps the raw lines of the current record."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.lines: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.handle)
+        self.lines.append(line)
+        return line
+
+
+# RFC 4180: a field is either quoted (a quote inside doubled) or holds no quote at all.
+_WELL_QUOTED_RECORD = re.compile(
+    r'(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*)(?:,(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*))*(?:\r?\n)?'
+)
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+
+
 def _csv_records(handle: io.TextIOBase):
-    reader = csv.reader(handle)
-    header = next(reader, None)
+    tap = _LineTap(handle)
+    reader = csv.reader(tap, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        header = None
+        yield 1, None, _quote_problem(tap.lines, 1, []) or "unreadable CSV header"
+        return
     if not header:
         raise ImportFormatError("the file is empty; expected a header line")
     header = [h.strip().lower() for h in header]
     yield 1, {"__header__": header}, ""
     while True:
         start = reader.line_num + 1
+        tap.lines = []
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield start, None, f"unreadable CSV ({exc})"
+            yield start, None, _quote_problem(tap.lines, start, header) or (
+                f"unreadable CSV ({exc}); the rest of the file was not read")
             return
+        problem = _record_problem(tap.lines, start, header)
+        if problem:
+            yield start, None, problem
+            continue
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
             yield start, None, f"{len(values)} fields where the header has {len(header)}"
             continue
         yield start, dict(zip(header, values, strict=True)), ""
+
+
+def _record_problem(lines: list[str], start: int, header: list[str]) -> "RowError | None":
+    """A quote out of place, or a quoted field that swallowed what looks like other rows."""
+    if not any('"' in line for line in lines):
+        return None
+    if not _WELL_QUOTED_RECORD.fullmatch("".join(lines)):
+        return _quote_problem(lines, start, header)
+    if len(lines) > 1 and "procedure_date" in header:
+        date_at = header.index("procedure_date")
+        for offset, line in enumerate(lines[1:], start=1):
+            fields = next(csv.reader([line]), [])
+            if len(fields) == len(header) and _ISO_DATE.fullmatch(fields[date_at]):
+                opened = _quote_problem(lines, start, header, find_opening=True) or RowError(
+                    start, "", "a quoted field")
+                return RowError(
+                    start, opened.column,
+                    f"{opened.reason} runs on to line {start + len(lines) - 1} and takes in "
+                    f"line {start + offset}, which looks like a row of its own; close the "
+                    f"quote on line {start}, or write a quote inside a field as \"\"",
+                )
+    return None
+
+
+def _quote_problem(lines: list[str], start: int, header: list[str],
+                   find_opening: bool = False) -> "RowError | None":
+    """Walk one record's raw text and say where its quoting goes wrong.
+
+    Only called for records already known to be bad (or, with find_opening, to name the
+    multi-line quoted field), so a plain character loop is fast enough.
+    """
+    text = "".join(lines)
+
+    def column(index):
+        return header[index] if index < len(header) else f"field {index + 1}"
+
+    line, char, field = start, 0, 0
+    opened = None  # (line, character, field) of the quote that opened the current field
+    at_field_start, in_quotes, i = True, False, 0
+    while i < len(text):
+        ch = text[i]
+        char += 1
+        if in_quotes:
+            if ch == '"':
+                after = text[i + 1:i + 2]
+                if after == '"':
+                    i, char = i + 2, char + 1
+                    continue
+                in_quotes = False
+                if after not in (",", "\r", "\n", ""):
+                    if opened[0] == line:
+                        reason = (f"text after the closing quote at character {char}; write a "
+                                  f"quote inside a quoted field as \"\"")
+                    else:
+                        reason = (f"the quote opened at character {opened[1]} runs on to line "
+                                  f"{line}, where text follows the quote at character {char}; "
+                                  f"close the quote on line {opened[0]}, or write a quote "
+                                  f"inside a field as \"\"")
+                    return RowError(opened[0], column(opened[2]), reason)
+                if find_opening and opened[0] != line:
+                    return RowError(opened[0], column(opened[2]),
+                                    f"the quote opened at character {opened[1]}")
+        elif ch == '"':
+            if not at_field_start:
+                return RowError(line, column(field), (
+                    f"a quote at character {char} inside an unquoted field; put the field in "
+                    f"quotes and write the quote as \"\""))
+            in_quotes, opened = True, (line, char, field)
+        elif ch == ",":
+            field += 1
+            at_field_start = True
+            i += 1
+            continue
+        if ch == "\n":
+            line, char = line + 1, 0
+        at_field_start = False
+        i += 1
+    if in_quotes:
+        return RowError(opened[0], column(opened[2]), (
+            f"the quote opened at character {opened[1]} is never closed; close it, or write a "
+            f"quote inside a field as \"\" (the rest of the file was not read)"))
+    return None
 
 
 def _jsonl_records(handle: io.TextIOBase):
@@ -223,6 +341,9 @@ class RowChecker:
 def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPlan):
     """Yield parsed rows; file-level and row-level problems go into plan.errors/warnings."""
     for line, record, problem in _raw_records(path, fmt):
+        if isinstance(problem, RowError):
+            plan.errors.append(problem)
+            continue
         if problem:
             plan.errors.append(RowError(line, "", problem))
             continue
