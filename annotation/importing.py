@@ -256,6 +256,12 @@ def _jsonl_records(handle: io.TextIOBase):
         except json.JSONDecodeError as exc:
             yield number, None, f"not valid JSON (column {exc.colno}: {exc.msg})"
             continue
+        except RecursionError:
+            yield number, None, "JSON nested too deeply; a line must be one flat JSON object"
+            continue
+        except ValueError as exc:  # e.g. an integer longer than Python converts
+            yield number, None, f"not valid JSON ({exc})"
+            continue
         if not isinstance(record, dict):
             yield number, None, "each line must be one JSON object"
             continue
@@ -264,6 +270,26 @@ def _jsonl_records(handle: io.TextIOBase):
             seen_columns = list(record)
             yield 0, {"__header__": seen_columns}, ""
         yield number, record, ""
+
+
+# PostgreSQL stores neither NUL nor a lone surrogate (JSON can spell both as \\u escapes).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value) -> str:
+    """Why this raw value cannot be stored as text, or ''."""
+    if isinstance(value, dict | list):
+        kind = "a JSON object" if isinstance(value, dict) else "a JSON array"
+        return f"expected a string or a number, not {kind}"
+    if not isinstance(value, str):
+        return ""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return ""
+    char = found.group()
+    what = "a NUL character" if char == "\x00" else "a lone surrogate"
+    return (f"{what} (U+{ord(char):04X}) at character {found.start() + 1}, "
+            "which the database cannot store; remove it")
 
 
 def _text(value) -> str:
@@ -283,7 +309,8 @@ class RowChecker:
         raw = _text(value)
         if not raw:
             return None
-        if raw.isdigit() and int(raw) in self.categories:
+        # isdigit() is also true of '²' or '٣'; only ASCII digits are a code.
+        if raw.isascii() and raw.isdigit() and int(raw) in self.categories:
             return int(raw)
         return self.category_names.get(raw.lower(), -1)
 
@@ -293,6 +320,13 @@ class RowChecker:
         def bad(column, reason):
             errors.append(RowError(line, column, reason))
 
+        for column in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+            problem = _unstorable(record.get(column))
+            if problem:
+                bad(column, problem)
+        if errors:
+            return None, errors
+
         accession = _text(record.get("accession"))
         if not accession:
             bad("accession", "empty accession")
@@ -301,6 +335,8 @@ class RowChecker:
         patient_id = _text(record.get("patient_id"))
         if not patient_id:
             bad("patient_id", "empty patient_id")
+        elif len(patient_id) > 64:
+            bad("patient_id", "patient_id longer than 64 characters")
         sex = SEX_VALUES.get(_text(record.get("sex")).lower())
         if sex is None:
             bad("sex", f"unknown sex {_text(record.get('sex'))!r} (use F, M, O or U)")

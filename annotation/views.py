@@ -104,12 +104,12 @@ def _import_confirm(request, project):
             project=project, path=staged, filename=token["name"], user=request.user
         )
     except services.ImportRejected as exc:
-        staged.unlink(missing_ok=True)
         return render(request, "annotation/import.html", {
             "project": project, "plan": exc.plan,
             "batches": project.import_batches.all()[:10],
         })
-    staged.unlink(missing_ok=True)
+    finally:
+        staged.unlink(missing_ok=True)
     messages.success(request, result.message)
     return redirect("dashboard", slug=project.slug)
 

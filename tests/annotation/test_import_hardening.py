@@ -75,3 +75,97 @@ def test_quoted_fields_with_commas_doubled_quotes_and_line_breaks_still_import(p
     result = services.reports_import(project=project, path=write(tmp_path, "ok.csv", content))
     assert result.batch.reports_created == 3
     assert Report.objects.get(accession="A1").text == 'Biopsy, 11G "bone" needle'
+
+
+# --- item 2: what the preview accepts, the database accepts (run on PostgreSQL in CI) ---------
+
+LONG_ID = "P" * 65
+CONFIRM_CRASHES = [
+    ("patient id longer than the column",
+     HEADER + f"A1,{LONG_ID},F,50,2020-01-01,Drainage,1,\n",
+     "line 2, column patient_id: patient_id longer than 64 characters"),
+    ("NUL byte in the text",
+     HEADER + "A1,P1,F,50,2020-01-01,Drain\x00age,1,\n",
+     "line 2, column text: a NUL character (U+0000) at character 6"),
+    ("NUL byte in the accession",
+     HEADER + "A\x001,P1,F,50,2020-01-01,Drainage,1,\n",
+     "line 2, column accession: a NUL character (U+0000) at character 2"),
+    ("label given as a superscript digit",
+     HEADER + "A1,P1,F,50,2020-01-01,Drainage,\u00b2,\n",
+     "line 2, column label: unknown category '\u00b2'"),
+    ("label given as an Arabic-Indic digit",
+     HEADER + "A1,P1,F,50,2020-01-01,Drainage,\u0663,\n",
+     "line 2, column label: unknown category '\u0663'"),
+]
+
+
+@pytest.mark.parametrize(("case", "content", "expected"), CONFIRM_CRASHES,
+                         ids=[c[0] for c in CONFIRM_CRASHES])
+def test_the_preview_rejects_what_the_database_would(project, tmp_path, case, content, expected):
+    path = write(tmp_path, "x.csv", content)
+    plan = plan_import(project, path)
+    assert any(str(e).startswith(expected) for e in plan.errors), [str(e) for e in plan.errors]
+    errors = rejected(project, path)
+    assert any(e.startswith(expected) for e in errors)
+
+
+JSONL_GOOD = ('{"accession": "J1", "patient_id": "P1", "sex": "F", "age": 50, '
+              '"procedure_date": "2020-01-01", "text": "Drainage", "label": 1}\n')
+JSONL_CASES = [
+    ("nested 200,000 levels deep", JSONL_GOOD + "[" * 200_000 + "]" * 200_000 + "\n",
+     "line 2: JSON nested too deeply"),
+    ("a lone surrogate in the text", JSONL_GOOD.replace("J1", "J2").replace(
+        "Drainage", "Drain\\ud800age"),
+     "line 1, column text: a lone surrogate (U+D800) at character 6"),
+    ("a NUL escape in the text", JSONL_GOOD.replace("Drainage", "Drain\\u0000age"),
+     "line 1, column text: a NUL character (U+0000) at character 6"),
+    ("an object where text belongs", JSONL_GOOD.replace('"Drainage"', '{"a": [1]}'),
+     "line 1, column text: expected a string or a number, not a JSON object"),
+    ("an integer with 5,000 digits", JSONL_GOOD.replace('"age": 50', '"age": ' + "9" * 5000),
+     "line 1: not valid JSON"),
+    ("a patient id longer than the column", JSONL_GOOD.replace('"P1"', f'"{LONG_ID}"'),
+     "line 1, column patient_id: patient_id longer than 64 characters"),
+]
+
+
+@pytest.mark.parametrize(("case", "content", "expected"), JSONL_CASES,
+                         ids=[c[0] for c in JSONL_CASES])
+def test_the_jsonl_preview_rejects_what_would_crash(project, tmp_path, case, content, expected):
+    path = write(tmp_path, "x.jsonl", content)
+    plan = plan_import(project, path)
+    assert any(str(e).startswith(expected) for e in plan.errors), [str(e) for e in plan.errors]
+    rejected(project, path)
+
+
+def test_confirm_never_crashes_and_never_leaves_the_staged_file(login, project, admin_user,
+                                                               settings, tmp_path,
+                                                               monkeypatch):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    settings.CTIR_UPLOAD_DIR = tmp_path / "uploads"
+    client = login(admin_user)
+    url = reverse("import_reports", args=[project.slug])
+    good = (HEADER + ROW.format(n=1)).encode()
+    preview = client.post(url, {"file": SimpleUploadedFile("ris.csv", good)})
+    assert preview.status_code == 200 and preview.context["plan"].ok
+    # Whatever the database still refuses (here simulated) is a message, not a 500.
+    from django.db import DataError
+
+    def refuse(**kwargs):
+        raise DataError("value too long for type character varying(64)")
+
+    monkeypatch.setattr(services, "reports_write", refuse)
+    done = client.post(url, {"confirm": "1", "token": preview.context["token"]}, follow=True)
+    assert done.status_code == 200
+    assert "nothing was imported" in done.content.decode()
+    assert list((tmp_path / "uploads").iterdir()) == []
+    assert Report.objects.count() == 0
+
+
+def test_the_command_reports_a_bad_file_without_a_traceback(project, tmp_path):
+    from django.core.management import CommandError, call_command
+
+    path = write(tmp_path, "x.jsonl", JSONL_GOOD + "[" * 200_000 + "]" * 200_000 + "\n")
+    with pytest.raises(CommandError, match="nothing was imported"):
+        call_command("import_reports", str(path), "--project", project.slug)
