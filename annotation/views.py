@@ -286,13 +286,13 @@ def reports(request, slug):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report_detail(request, slug, accession):
+def report_detail(request, slug, report_id):
     project = project_for(request, slug, ADMIN_ONLY)
     report = get_object_or_404(Report.objects.select_related("patient"), project=project,
-                               accession=accession)
+                               pk=report_id)
     if request.method == "POST":
         _adjudicate_from_form(request, project, report)
-        return redirect("report_detail", slug=project.slug, accession=report.accession)
+        return redirect("report_detail", slug=project.slug, report_id=report.pk)
     return render(request, "annotation/report_detail.html", {
         "project": project, "is_admin": True, "report": report,
         "categories": Category.objects.filter(project=project),

@@ -169,3 +169,31 @@ def test_the_command_reports_a_bad_file_without_a_traceback(project, tmp_path):
     path = write(tmp_path, "x.jsonl", JSONL_GOOD + "[" * 200_000 + "]" * 200_000 + "\n")
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("import_reports", str(path), "--project", project.slug)
+
+
+# --- item 3: every stored accession is reachable ----------------------------------------------
+
+ODD_ACCESSIONS = ["2020/123", "..", ".", "a b?c#d", "%2F", "x/../y"]
+
+
+def test_every_imported_accession_is_listed_and_its_report_page_reachable(login, project,
+                                                                         admin_user, tmp_path):
+    import re
+
+    from django.urls import reverse
+
+    rows = "".join(f'"{a}",P{i},F,50,2020-01-0{i + 1},Biopsy of rib,4,\n'
+                   for i, a in enumerate(ODD_ACCESSIONS))
+    services.reports_import(project=project, path=write(tmp_path, "odd.csv", HEADER + rows))
+    client = login(admin_user)
+    listing = client.get(reverse("reports", args=[project.slug]))
+    assert listing.status_code == 200
+    links = re.findall(r'<td><a href="([^"]+)">', listing.content.decode())
+    assert len(links) == len(ODD_ACCESSIONS)
+    for link in links:
+        page = client.get(link)
+        assert page.status_code == 200, link
+    shown = {client.get(link).context["report"].accession for link in links}
+    assert shown == set(ODD_ACCESSIONS)
+    for name in ("review", "adjudication"):
+        assert client.get(reverse(name, args=[project.slug])).status_code == 200
