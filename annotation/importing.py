@@ -28,6 +28,10 @@ SPLIT_VALUES = {
     "unassigned": Split.UNASSIGNED, "": None,
 }
 PREVIEW_ROWS = 10
+# One limit for both formats (README, Import rules). The CSV parser stops any field at
+# csv.field_size_limit() (131,072), so the limit must stay below that.
+MAX_TEXT_CHARS = 100_000
+MAX_JSONL_LINE_CHARS = 1_000_000
 LOOKUP_CHUNK = 2000
 
 
@@ -149,6 +153,9 @@ def _csv_records(handle: io.TextIOBase):
         except StopIteration:
             return
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                yield start, None, _field_too_long(tap.lines, start, header)
+                return
             yield start, None, _quote_problem(tap.lines, start, header) or (
                 f"unreadable CSV ({exc}); the rest of the file was not read")
             return
@@ -162,6 +169,22 @@ def _csv_records(handle: io.TextIOBase):
             yield start, None, f"{len(values)} fields where the header has {len(header)}"
             continue
         yield start, dict(zip(header, values, strict=True)), ""
+
+
+def _field_too_long(lines: list[str], start: int, header: list[str]) -> "RowError":
+    field, in_quotes, length, limit = 0, False, 0, csv.field_size_limit()
+    for ch in "".join(lines):
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif ch == "," and not in_quotes:
+            field, length = field + 1, 0
+        length += 1
+        if length > limit:
+            break
+    column = header[field] if field < len(header) else f"field {field + 1}"
+    return RowError(start, column, (
+        f"a field longer than {csv.field_size_limit():,} characters; report text is limited "
+        f"to {MAX_TEXT_CHARS:,} characters (the rest of the file was not read)"))
 
 
 def _record_problem(lines: list[str], start: int, header: list[str]) -> "RowError | None":
@@ -246,9 +269,24 @@ def _quote_problem(lines: list[str], start: int, header: list[str],
     return None
 
 
+def _bounded_lines(handle: io.TextIOBase) -> Iterator[str | None]:
+    """Lines of the file, or None for a line too long to hold in memory (skipped unread)."""
+    while line := handle.readline(MAX_JSONL_LINE_CHARS + 1):
+        if len(line) <= MAX_JSONL_LINE_CHARS or line.endswith("\n"):
+            yield line
+            continue
+        while (rest := handle.readline(MAX_JSONL_LINE_CHARS)) and not rest.endswith("\n"):
+            pass
+        yield None
+
+
 def _jsonl_records(handle: io.TextIOBase):
     seen_columns: list[str] = []
-    for number, line in enumerate(handle, start=1):
+    for number, line in enumerate(_bounded_lines(handle), start=1):
+        if line is None:
+            yield number, None, (f"line longer than {MAX_JSONL_LINE_CHARS:,} characters (report "
+                                 f"text is limited to {MAX_TEXT_CHARS:,})")
+            continue
         if not line.strip():
             continue
         try:
@@ -361,6 +399,9 @@ class RowChecker:
         text = _text(record.get("text"))
         if not text:
             bad("text", "empty report text")
+        elif len(text) > MAX_TEXT_CHARS:
+            bad("text", f"report text is {len(text):,} characters; the limit is "
+                        f"{MAX_TEXT_CHARS:,}")
         label = self.category_code(record.get("label"))
         if label == -1:
             known = ", ".join(f"{c.code} {c.name}" for c in self.categories.values())

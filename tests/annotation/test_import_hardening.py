@@ -197,3 +197,95 @@ def test_every_imported_accession_is_listed_and_its_report_page_reachable(login,
     assert shown == set(ODD_ACCESSIONS)
     for name in ("review", "adjudication"):
         assert client.get(reverse(name, args=[project.slug])).status_code == 200
+
+
+# --- item 9: one text limit, bounded highlighting, upload size, staged files cleaned ----------
+
+def test_one_text_limit_for_csv_and_jsonl(project, tmp_path):
+    from annotation.importing import MAX_TEXT_CHARS
+
+    assert MAX_TEXT_CHARS == 100_000
+    long_text = "x" * (MAX_TEXT_CHARS + 1)
+    expected = "line 2, column text: report text is 100,001 characters; the limit is 100,000"
+    csv_file = write(tmp_path, "long.csv", HEADER + ROW.format(n=1).replace(
+        "Drainage of a pelvic collection", long_text))
+    assert any(e.startswith(expected) for e in rejected(project, csv_file))
+    jsonl = write(tmp_path, "long.jsonl", JSONL_GOOD + JSONL_GOOD.replace("J1", "J2").replace(
+        "Drainage", long_text))
+    assert any(e.startswith(expected) for e in rejected(project, jsonl))
+    fits = write(tmp_path, "fits.jsonl", JSONL_GOOD.replace("Drainage", "y" * MAX_TEXT_CHARS))
+    assert plan_import(project, fits).ok
+
+
+def test_a_csv_field_past_the_parser_limit_names_its_line_and_column(project, tmp_path):
+    content = HEADER + ROW.format(n=1) + ROW.format(n=2).replace(
+        "Drainage of a pelvic collection", "z" * 200_000)
+    errors = rejected(project, write(tmp_path, "huge.csv", content))
+    assert errors[0].startswith("line 3, column text: a field longer than 131,072 characters; "
+                                "report text is limited to 100,000"), errors
+
+
+def test_a_jsonl_line_past_the_line_limit_is_rejected_without_reading_it_whole(project,
+                                                                              tmp_path):
+    content = JSONL_GOOD + '{"text": "' + "w" * 2_000_000 + '"}\n' + JSONL_GOOD.replace(
+        "J1", "J3")
+    plan = plan_import(project, write(tmp_path, "huge.jsonl", content))
+    assert [str(e) for e in plan.errors] == [
+        "line 2: line longer than 1,000,000 characters (report text is limited to 100,000)"]
+
+
+def test_highlighting_is_bounded_for_a_huge_stored_text():
+    import time
+
+    from annotation.highlight import HIGHLIGHT_CHARS, highlight
+
+    text = "lung <b> " * 1_200_000  # ~10 MB, a match every 9 characters
+    started = time.perf_counter()
+    html = highlight(text)
+    assert time.perf_counter() - started < 2.5
+    assert html.count("<mark") == len(range(0, HIGHLIGHT_CHARS - len("lung") + 1, 9))
+    assert html.endswith("lung &lt;b&gt; ")
+    assert "<b>" not in html
+
+
+def test_an_upload_over_the_size_limit_gets_a_clear_message(login, project, admin_user,
+                                                           settings, tmp_path):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    settings.CTIR_UPLOAD_DIR = tmp_path / "uploads"
+    settings.CTIR_MAX_UPLOAD_BYTES = 1024
+    content = (HEADER + ROW.format(n=1) * 40).encode()
+    response = login(admin_user).post(reverse("import_reports", args=[project.slug]),
+                                      {"file": SimpleUploadedFile("big.csv", content)})
+    assert response.status_code == 413
+    assert response.context["form_error"] == (
+        "big.csv is 2.5\xa0KB; uploads are limited to 1.0\xa0KB. Split the file, or import it "
+        "on the server with manage.py import_reports.")
+    assert "plan" not in response.context
+    assert not (tmp_path / "uploads").exists() or not list((tmp_path / "uploads").iterdir())
+
+
+def test_staged_uploads_never_confirmed_are_cleaned_up(login, project, admin_user, settings,
+                                                      tmp_path):
+    import os
+    import time
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from django.urls import reverse
+
+    folder = tmp_path / "uploads"
+    folder.mkdir()
+    settings.CTIR_UPLOAD_DIR = folder
+    stale, fresh = folder / "stale.csv", folder / "fresh.csv"
+    stale.write_text("x")
+    fresh.write_text("x")
+    seven_hours_ago = time.time() - 7 * 3600
+    os.utime(stale, (seven_hours_ago, seven_hours_ago))
+    response = login(admin_user).post(
+        reverse("import_reports", args=[project.slug]),
+        {"file": SimpleUploadedFile("ris.csv", (HEADER + ROW.format(n=1)).encode())})
+    assert response.status_code == 200
+    left = {p.name for p in folder.iterdir()}
+    assert "stale.csv" not in left and "fresh.csv" in left
+    assert len(left) == 2  # fresh.csv and the upload just previewed
