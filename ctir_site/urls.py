@@ -9,3 +9,4 @@ urlpatterns = [
     path("", include("annotation.urls")),
     path("", include("modeling.urls")),
 ]
+handler400 = "annotation.inputs.bad_request"
