@@ -289,3 +289,31 @@ def test_staged_uploads_never_confirmed_are_cleaned_up(login, project, admin_use
     left = {p.name for p in folder.iterdir()}
     assert "stale.csv" not in left and "fresh.csv" in left
     assert len(left) == 2  # fresh.csv and the upload just previewed
+
+
+# --- item 13: CSV exports never hand a spreadsheet a formula ---------------------------------
+
+@pytest.mark.parametrize("prefix", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_export_neutralises_formula_prefixes(prefix):
+    import csv
+    import io
+
+    from annotation.exporting import csv_lines, jsonl_lines
+
+    rows = [{"accession": prefix + 'HYPERLINK("http://x.invalid","y")', "n": -3, "t": "a=b"}]
+    parsed = list(csv.DictReader(io.StringIO("".join(csv_lines(["accession", "n", "t"], rows)))))
+    assert parsed[0] == {"accession": "'" + rows[0]["accession"], "n": "-3", "t": "a=b"}
+    import json
+
+    exported = json.loads("".join(jsonl_lines(["accession"], rows)))
+    assert exported["accession"] == rows[0]["accession"]  # JSON Lines stays verbatim
+
+
+def test_the_labels_export_neutralises_an_imported_formula(login, project, admin_user, tmp_path):
+    from django.urls import reverse
+
+    content = HEADER + '"=HYPERLINK(""http://x.invalid"",""y"")",P1,F,50,2020-01-01,Drainage,1,\n'
+    services.reports_import(project=project, path=write(tmp_path, "f.csv", content))
+    response = login(admin_user).get(reverse("export_labels", args=[project.slug, "csv"]))
+    body = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK" in body and ",=HYPERLINK" not in body and "\n=HYPERLINK" not in body
