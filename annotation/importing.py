@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.utils import timezone
+
 from .models import Category, Patient, Project, Report, Split
 
 REQUIRED_COLUMNS = ("accession", "patient_id", "sex", "age", "procedure_date", "text")
@@ -32,6 +34,12 @@ PREVIEW_ROWS = 10
 # csv.field_size_limit() (131,072), so the limit must stay below that.
 MAX_TEXT_CHARS = 100_000
 MAX_JSONL_LINE_CHARS = 1_000_000
+# Accepted ranges (README, Import rules): a procedure date from 1970-01-01 to today, written
+# YYYY-MM-DD (no week or ordinal dates); an age in whole years from 0 to 120 ("45.0" is 45,
+# "45.9" is refused rather than cut to 45).
+EARLIEST_DATE = datetime.date(1970, 1, 1)
+_ISO_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_WHOLE_AGE = re.compile(r"(\d{1,3})(?:\.0+)?", re.ASCII)
 LOOKUP_CHUNK = 2000
 
 
@@ -75,6 +83,8 @@ class ImportPlan:
     warnings: list[str] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    # (line, accession, split stored, split in the file) for reports already here
+    splits_not_applied: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -381,21 +391,26 @@ class RowChecker:
         age_raw = _text(record.get("age"))
         age = None
         if age_raw:
-            try:
-                age = int(float(age_raw)) if age_raw.replace(".", "", 1).isdigit() else None
-            except ValueError:
-                age = None
+            whole = _WHOLE_AGE.fullmatch(age_raw)
+            age = int(whole.group(1)) if whole else None
             if age is None or not 0 <= age <= 120:
                 bad("age", f"age {age_raw!r} is not a whole number of years from 0 to 120")
                 age = None
         date_raw = _text(record.get("procedure_date"))
         date = None
         try:
+            if not _ISO_CALENDAR_DATE.fullmatch(date_raw):
+                raise ValueError  # fromisoformat also takes 2020-W01-1 and 20200101
             date = datetime.date.fromisoformat(date_raw)
-            if len(date_raw) != 10:
-                raise ValueError
         except ValueError:
             bad("procedure_date", f"bad date {date_raw!r} (expected YYYY-MM-DD)")
+        else:
+            if date < EARLIEST_DATE:
+                bad("procedure_date", f"date {date_raw} is before {EARLIEST_DATE}, the "
+                                      "earliest accepted")
+            elif date > timezone.localdate():
+                bad("procedure_date", f"date {date_raw} is after today "
+                                      f"({timezone.localdate()})")
         text = _text(record.get("text"))
         if not text:
             bad("text", "empty report text")
@@ -504,17 +519,30 @@ def _check_against_file_and_database(project, rows, plan: ImportPlan):
         if len(pending) >= LOOKUP_CHUNK:
             flush()
     flush()
+    if plan.splits_not_applied:
+        examples = "; ".join(
+            f"line {line}: accession {accession!r} is in {stored}, the file says {given}"
+            for line, accession, stored, given in plan.splits_not_applied[:5]
+        )
+        more = "; ..." if len(plan.splits_not_applied) > 5 else ""
+        count = len(plan.splits_not_applied)
+        plan.warnings.append(
+            f"Split not applied to {count} report{'s' if count != 1 else ''} already here "
+            f"({examples}{more}); splits of existing reports change only with "
+            "manage.py assign_splits"
+        )
 
 
 def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPlan):
     if not rows:
         return
     existing = {
-        accession: (text, code, method)
-        for accession, text, code, method in Report.objects.filter(
+        accession: (text, code, method, split)
+        for accession, text, code, method, split in Report.objects.filter(
             project=project, accession__in=[r.accession for r in rows]
         ).values_list(
-            "accession", "text", "reference_label__category__code", "reference_label__method"
+            "accession", "text", "reference_label__category__code", "reference_label__method",
+            "split",
         )
     }
     patients = dict(
@@ -532,7 +560,7 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
             plan.new_reports += 1
             plan.new_labels += row.label is not None
             continue
-        text, code, method = existing[row.accession]
+        text, code, method, split = existing[row.accession]
         if text.strip() != row.text:
             plan.errors.append(RowError(
                 row.line, "text",
@@ -540,6 +568,8 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
             ))
             continue
         plan.unchanged += 1
+        if row.split is not None and row.split != split:
+            plan.splits_not_applied.append((row.line, row.accession, split, row.split))
         if row.label is None:
             continue
         if code is None:

@@ -55,14 +55,17 @@ class ImportResult:
     @property
     def message(self) -> str:
         p = self.plan
+        skipped = len(p.splits_not_applied)
+        not_applied = (f" The split was not applied to {skipped} of them (see the warning)."
+                       if skipped else "")
         if self.batch is None:
             return (
                 f"{p.filename}: nothing to import; all {p.unchanged} reports are already here "
-                "and unchanged."
+                "and unchanged." + not_applied
             )
         return (
             f"{p.filename}: imported {p.new_reports} new reports and {p.new_labels} reference "
-            f"labels; {p.unchanged} reports were already here and unchanged."
+            f"labels; {p.unchanged} reports were already here and unchanged." + not_applied
         )
 
 

@@ -317,3 +317,55 @@ def test_the_labels_export_neutralises_an_imported_formula(login, project, admin
     response = login(admin_user).get(reverse("export_labels", args=[project.slug, "csv"]))
     body = b"".join(response.streaming_content).decode()
     assert "'=HYPERLINK" in body and ",=HYPERLINK" not in body and "\n=HYPERLINK" not in body
+
+
+# --- item 14: accepted ranges, and what an import does not apply is said -----------------------
+
+def one_row(**changes):
+    values = {"accession": "A1", "patient_id": "P1", "sex": "F", "age": "50",
+              "procedure_date": "2020-01-01", "text": "Drainage", "label": "1", "split": ""}
+    values.update(changes)
+    return HEADER + ",".join(values[c] for c in HEADER.strip().split(",")) + "\n"
+
+
+@pytest.mark.parametrize(("changes", "expected"), [
+    ({"procedure_date": "0001-01-01"},
+     "line 2, column procedure_date: date 0001-01-01 is before 1970-01-01"),
+    ({"procedure_date": "2999-01-01"},
+     "line 2, column procedure_date: date 2999-01-01 is after today"),
+    ({"procedure_date": "2020-W01-1"},
+     "line 2, column procedure_date: bad date '2020-W01-1' (expected YYYY-MM-DD)"),
+    ({"procedure_date": "2020-001"},
+     "line 2, column procedure_date: bad date '2020-001' (expected YYYY-MM-DD)"),
+    ({"procedure_date": "２０２０-01-01"},
+     "line 2, column procedure_date: bad date"),
+    ({"age": "45.9"}, "line 2, column age: age '45.9' is not a whole number of years"),
+    ({"age": "4.5e1"}, "line 2, column age: age '4.5e1' is not a whole number of years"),
+    ({"age": "\u0664\u0665"}, "line 2, column age: age"),
+    ({"age": "121"}, "line 2, column age: age '121' is not a whole number of years from 0 to 120"),
+])
+def test_values_outside_the_documented_ranges_are_rejected(project, tmp_path, changes,
+                                                           expected):
+    errors = rejected(project, write(tmp_path, "r.csv", one_row(**changes)))
+    assert any(e.startswith(expected) for e in errors), errors
+
+
+@pytest.mark.parametrize(("age", "stored"), [("45", 45), ("45.0", 45), ("0", 0), ("", None)])
+def test_whole_ages_import(project, tmp_path, age, stored):
+    services.reports_import(project=project, path=write(tmp_path, "r.csv", one_row(age=age)))
+    assert Report.objects.get().patient.age == stored
+
+
+def test_a_changed_split_for_an_existing_report_is_reported_not_silently_ignored(project,
+                                                                                tmp_path):
+    services.reports_import(project=project, path=write(tmp_path, "a.csv",
+                                                        one_row(split="train")))
+    path = write(tmp_path, "b.csv", one_row(split="test"))
+    plan = plan_import(project, path)
+    assert plan.ok
+    assert plan.warnings == [
+        "Split not applied to 1 report already here (line 2: accession 'A1' is in train, the "
+        "file says test); splits of existing reports change only with manage.py assign_splits"]
+    result = services.reports_import(project=project, path=path)
+    assert result.batch is None and "split was not applied to 1 of them" in result.message
+    assert Report.objects.get().split == "train"
