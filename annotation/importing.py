@@ -9,9 +9,12 @@ import datetime
 import hashlib
 import io
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from django.utils import timezone
 
 from .models import Category, Patient, Project, Report, Split
 
@@ -27,6 +30,16 @@ SPLIT_VALUES = {
     "unassigned": Split.UNASSIGNED, "": None,
 }
 PREVIEW_ROWS = 10
+# One limit for both formats (README, Import rules). The CSV parser stops any field at
+# csv.field_size_limit() (131,072), so the limit must stay below that.
+MAX_TEXT_CHARS = 100_000
+MAX_JSONL_LINE_CHARS = 1_000_000
+# Accepted ranges (README, Import rules): a procedure date from 1970-01-01 to today, written
+# YYYY-MM-DD (no week or ordinal dates); an age in whole years from 0 to 120 ("45.0" is 45,
+# "45.9" is refused rather than cut to 45).
+EARLIEST_DATE = datetime.date(1970, 1, 1)
+_ISO_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_WHOLE_AGE = re.compile(r"(\d{1,3})(?:\.0+)?", re.ASCII)
 LOOKUP_CHUNK = 2000
 
 
@@ -70,6 +83,8 @@ class ImportPlan:
     warnings: list[str] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    # (line, accession, split stored, split in the file) for reports already here
+    splits_not_applied: list[tuple[int, str, str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -89,7 +104,7 @@ def file_format(filename: str) -> str:
     raise ImportFormatError(f"{filename}: unknown file type; use .csv or .jsonl (JSON Lines)")
 
 
-def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, str]]:
+def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, "str | RowError"]]:
     """Yield (line number, record or None, problem) for every data row of the file."""
     # utf-8-sig drops a byte-order mark when there is one and is plain UTF-8 otherwise.
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as handle:
@@ -104,22 +119,60 @@ def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, str]]
             ) from exc
 
 
+class _LineTap:
+    """Feeds the CSV reader line by line and keeps the raw lines of the current record."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.lines: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.handle)
+        self.lines.append(line)
+        return line
+
+
+# RFC 4180: a field is either quoted (a quote inside doubled) or holds no quote at all.
+_WELL_QUOTED_RECORD = re.compile(
+    r'(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*)(?:,(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*))*(?:\r?\n)?'
+)
+_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+
+
 def _csv_records(handle: io.TextIOBase):
-    reader = csv.reader(handle)
-    header = next(reader, None)
+    tap = _LineTap(handle)
+    reader = csv.reader(tap, strict=True)
+    try:
+        header = next(reader, None)
+    except csv.Error:
+        header = None
+        yield 1, None, _quote_problem(tap.lines, 1, []) or "unreadable CSV header"
+        return
     if not header:
         raise ImportFormatError("the file is empty; expected a header line")
     header = [h.strip().lower() for h in header]
     yield 1, {"__header__": header}, ""
     while True:
         start = reader.line_num + 1
+        tap.lines = []
         try:
             values = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
-            yield start, None, f"unreadable CSV ({exc})"
+            if "field limit" in str(exc):
+                yield start, None, _field_too_long(tap.lines, start, header)
+                return
+            yield start, None, _quote_problem(tap.lines, start, header) or (
+                f"unreadable CSV ({exc}); the rest of the file was not read")
             return
+        problem = _record_problem(tap.lines, start, header)
+        if problem:
+            yield start, None, problem
+            continue
         if not any(v.strip() for v in values):
             continue
         if len(values) != len(header):
@@ -128,15 +181,134 @@ def _csv_records(handle: io.TextIOBase):
         yield start, dict(zip(header, values, strict=True)), ""
 
 
+def _field_too_long(lines: list[str], start: int, header: list[str]) -> "RowError":
+    field, in_quotes, length, limit = 0, False, 0, csv.field_size_limit()
+    for ch in "".join(lines):
+        if ch == '"':
+            in_quotes = not in_quotes
+        elif ch == "," and not in_quotes:
+            field, length = field + 1, 0
+        length += 1
+        if length > limit:
+            break
+    column = header[field] if field < len(header) else f"field {field + 1}"
+    return RowError(start, column, (
+        f"a field longer than {csv.field_size_limit():,} characters; report text is limited "
+        f"to {MAX_TEXT_CHARS:,} characters (the rest of the file was not read)"))
+
+
+def _record_problem(lines: list[str], start: int, header: list[str]) -> "RowError | None":
+    """A quote out of place, or a quoted field that swallowed what looks like other rows."""
+    if not any('"' in line for line in lines):
+        return None
+    if not _WELL_QUOTED_RECORD.fullmatch("".join(lines)):
+        return _quote_problem(lines, start, header)
+    if len(lines) > 1 and "procedure_date" in header:
+        date_at = header.index("procedure_date")
+        for offset, line in enumerate(lines[1:], start=1):
+            fields = next(csv.reader([line]), [])
+            if len(fields) == len(header) and _ISO_DATE.fullmatch(fields[date_at]):
+                opened = _quote_problem(lines, start, header, find_opening=True) or RowError(
+                    start, "", "a quoted field")
+                return RowError(
+                    start, opened.column,
+                    f"{opened.reason} runs on to line {start + len(lines) - 1} and takes in "
+                    f"line {start + offset}, which looks like a row of its own; close the "
+                    f"quote on line {start}, or write a quote inside a field as \"\"",
+                )
+    return None
+
+
+def _quote_problem(lines: list[str], start: int, header: list[str],
+                   find_opening: bool = False) -> "RowError | None":
+    """Walk one record's raw text and say where its quoting goes wrong.
+
+    Only called for records already known to be bad (or, with find_opening, to name the
+    multi-line quoted field), so a plain character loop is fast enough.
+    """
+    text = "".join(lines)
+
+    def column(index):
+        return header[index] if index < len(header) else f"field {index + 1}"
+
+    line, char, field = start, 0, 0
+    opened = None  # (line, character, field) of the quote that opened the current field
+    at_field_start, in_quotes, i = True, False, 0
+    while i < len(text):
+        ch = text[i]
+        char += 1
+        if in_quotes:
+            if ch == '"':
+                after = text[i + 1:i + 2]
+                if after == '"':
+                    i, char = i + 2, char + 1
+                    continue
+                in_quotes = False
+                if after not in (",", "\r", "\n", ""):
+                    if opened[0] == line:
+                        reason = (f"text after the closing quote at character {char}; write a "
+                                  f"quote inside a quoted field as \"\"")
+                    else:
+                        reason = (f"the quote opened at character {opened[1]} runs on to line "
+                                  f"{line}, where text follows the quote at character {char}; "
+                                  f"close the quote on line {opened[0]}, or write a quote "
+                                  f"inside a field as \"\"")
+                    return RowError(opened[0], column(opened[2]), reason)
+                if find_opening and opened[0] != line:
+                    return RowError(opened[0], column(opened[2]),
+                                    f"the quote opened at character {opened[1]}")
+        elif ch == '"':
+            if not at_field_start:
+                return RowError(line, column(field), (
+                    f"a quote at character {char} inside an unquoted field; put the field in "
+                    f"quotes and write the quote as \"\""))
+            in_quotes, opened = True, (line, char, field)
+        elif ch == ",":
+            field += 1
+            at_field_start = True
+            i += 1
+            continue
+        if ch == "\n":
+            line, char = line + 1, 0
+        at_field_start = False
+        i += 1
+    if in_quotes:
+        return RowError(opened[0], column(opened[2]), (
+            f"the quote opened at character {opened[1]} is never closed; close it, or write a "
+            f"quote inside a field as \"\" (the rest of the file was not read)"))
+    return None
+
+
+def _bounded_lines(handle: io.TextIOBase) -> Iterator[str | None]:
+    """Lines of the file, or None for a line too long to hold in memory (skipped unread)."""
+    while line := handle.readline(MAX_JSONL_LINE_CHARS + 1):
+        if len(line) <= MAX_JSONL_LINE_CHARS or line.endswith("\n"):
+            yield line
+            continue
+        while (rest := handle.readline(MAX_JSONL_LINE_CHARS)) and not rest.endswith("\n"):
+            pass
+        yield None
+
+
 def _jsonl_records(handle: io.TextIOBase):
     seen_columns: list[str] = []
-    for number, line in enumerate(handle, start=1):
+    for number, line in enumerate(_bounded_lines(handle), start=1):
+        if line is None:
+            yield number, None, (f"line longer than {MAX_JSONL_LINE_CHARS:,} characters (report "
+                                 f"text is limited to {MAX_TEXT_CHARS:,})")
+            continue
         if not line.strip():
             continue
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             yield number, None, f"not valid JSON (column {exc.colno}: {exc.msg})"
+            continue
+        except RecursionError:
+            yield number, None, "JSON nested too deeply; a line must be one flat JSON object"
+            continue
+        except ValueError as exc:  # e.g. an integer longer than Python converts
+            yield number, None, f"not valid JSON ({exc})"
             continue
         if not isinstance(record, dict):
             yield number, None, "each line must be one JSON object"
@@ -146,6 +318,26 @@ def _jsonl_records(handle: io.TextIOBase):
             seen_columns = list(record)
             yield 0, {"__header__": seen_columns}, ""
         yield number, record, ""
+
+
+# PostgreSQL stores neither NUL nor a lone surrogate (JSON can spell both as \\u escapes).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _unstorable(value) -> str:
+    """Why this raw value cannot be stored as text, or ''."""
+    if isinstance(value, dict | list):
+        kind = "a JSON object" if isinstance(value, dict) else "a JSON array"
+        return f"expected a string or a number, not {kind}"
+    if not isinstance(value, str):
+        return ""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return ""
+    char = found.group()
+    what = "a NUL character" if char == "\x00" else "a lone surrogate"
+    return (f"{what} (U+{ord(char):04X}) at character {found.start() + 1}, "
+            "which the database cannot store; remove it")
 
 
 def _text(value) -> str:
@@ -165,7 +357,8 @@ class RowChecker:
         raw = _text(value)
         if not raw:
             return None
-        if raw.isdigit() and int(raw) in self.categories:
+        # isdigit() is also true of '²' or '٣'; only ASCII digits are a code.
+        if raw.isascii() and raw.isdigit() and int(raw) in self.categories:
             return int(raw)
         return self.category_names.get(raw.lower(), -1)
 
@@ -175,6 +368,13 @@ class RowChecker:
         def bad(column, reason):
             errors.append(RowError(line, column, reason))
 
+        for column in REQUIRED_COLUMNS + OPTIONAL_COLUMNS:
+            problem = _unstorable(record.get(column))
+            if problem:
+                bad(column, problem)
+        if errors:
+            return None, errors
+
         accession = _text(record.get("accession"))
         if not accession:
             bad("accession", "empty accession")
@@ -183,30 +383,40 @@ class RowChecker:
         patient_id = _text(record.get("patient_id"))
         if not patient_id:
             bad("patient_id", "empty patient_id")
+        elif len(patient_id) > 64:
+            bad("patient_id", "patient_id longer than 64 characters")
         sex = SEX_VALUES.get(_text(record.get("sex")).lower())
         if sex is None:
             bad("sex", f"unknown sex {_text(record.get('sex'))!r} (use F, M, O or U)")
         age_raw = _text(record.get("age"))
         age = None
         if age_raw:
-            try:
-                age = int(float(age_raw)) if age_raw.replace(".", "", 1).isdigit() else None
-            except ValueError:
-                age = None
+            whole = _WHOLE_AGE.fullmatch(age_raw)
+            age = int(whole.group(1)) if whole else None
             if age is None or not 0 <= age <= 120:
                 bad("age", f"age {age_raw!r} is not a whole number of years from 0 to 120")
                 age = None
         date_raw = _text(record.get("procedure_date"))
         date = None
         try:
+            if not _ISO_CALENDAR_DATE.fullmatch(date_raw):
+                raise ValueError  # fromisoformat also takes 2020-W01-1 and 20200101
             date = datetime.date.fromisoformat(date_raw)
-            if len(date_raw) != 10:
-                raise ValueError
         except ValueError:
             bad("procedure_date", f"bad date {date_raw!r} (expected YYYY-MM-DD)")
+        else:
+            if date < EARLIEST_DATE:
+                bad("procedure_date", f"date {date_raw} is before {EARLIEST_DATE}, the "
+                                      "earliest accepted")
+            elif date > timezone.localdate():
+                bad("procedure_date", f"date {date_raw} is after today "
+                                      f"({timezone.localdate()})")
         text = _text(record.get("text"))
         if not text:
             bad("text", "empty report text")
+        elif len(text) > MAX_TEXT_CHARS:
+            bad("text", f"report text is {len(text):,} characters; the limit is "
+                        f"{MAX_TEXT_CHARS:,}")
         label = self.category_code(record.get("label"))
         if label == -1:
             known = ", ".join(f"{c.code} {c.name}" for c in self.categories.values())
@@ -223,6 +433,9 @@ class RowChecker:
 def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPlan):
     """Yield parsed rows; file-level and row-level problems go into plan.errors/warnings."""
     for line, record, problem in _raw_records(path, fmt):
+        if isinstance(problem, RowError):
+            plan.errors.append(problem)
+            continue
         if problem:
             plan.errors.append(RowError(line, "", problem))
             continue
@@ -306,17 +519,30 @@ def _check_against_file_and_database(project, rows, plan: ImportPlan):
         if len(pending) >= LOOKUP_CHUNK:
             flush()
     flush()
+    if plan.splits_not_applied:
+        examples = "; ".join(
+            f"line {line}: accession {accession!r} is in {stored}, the file says {given}"
+            for line, accession, stored, given in plan.splits_not_applied[:5]
+        )
+        more = "; ..." if len(plan.splits_not_applied) > 5 else ""
+        count = len(plan.splits_not_applied)
+        plan.warnings.append(
+            f"Split not applied to {count} report{'s' if count != 1 else ''} already here "
+            f"({examples}{more}); splits of existing reports change only with "
+            "manage.py assign_splits"
+        )
 
 
 def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPlan):
     if not rows:
         return
     existing = {
-        accession: (text, code, method)
-        for accession, text, code, method in Report.objects.filter(
+        accession: (text, code, method, split)
+        for accession, text, code, method, split in Report.objects.filter(
             project=project, accession__in=[r.accession for r in rows]
         ).values_list(
-            "accession", "text", "reference_label__category__code", "reference_label__method"
+            "accession", "text", "reference_label__category__code", "reference_label__method",
+            "split",
         )
     }
     patients = dict(
@@ -334,7 +560,7 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
             plan.new_reports += 1
             plan.new_labels += row.label is not None
             continue
-        text, code, method = existing[row.accession]
+        text, code, method, split = existing[row.accession]
         if text.strip() != row.text:
             plan.errors.append(RowError(
                 row.line, "text",
@@ -342,6 +568,8 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
             ))
             continue
         plan.unchanged += 1
+        if row.split is not None and row.split != split:
+            plan.splits_not_applied.append((row.line, row.accession, split, row.split))
         if row.label is None:
             continue
         if code is None:

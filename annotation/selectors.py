@@ -172,7 +172,8 @@ def reports_filtered(project: Project, params) -> tuple:
         applied["status"] = status
     for key, field in (("reference", "reference_label__category__code"),
                        ("predicted", "predicted_code")):
-        if str(params.get(key, "")).isdigit():
+        value = str(params.get(key, ""))
+        if value.isascii() and value.isdigit() and len(value) <= 5:  # not '²', not 5,000 digits
             reports = reports.filter(**{field: int(params[key])})
             applied[key] = params[key]
     if params.get("disagree") == "1":
@@ -187,7 +188,7 @@ def reports_filtered(project: Project, params) -> tuple:
             continue
         reports = reports.filter(**{lookup: value})
         applied[key] = params[key]
-    query = (params.get("q") or "").strip()
+    query = (params.get("q") or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL
     if query:
         reports = reports.filter(Q(text__icontains=query) | Q(accession__icontains=query))
         applied["q"] = query

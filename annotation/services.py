@@ -2,11 +2,12 @@
 
 import math
 from collections.abc import Iterable
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -16,6 +17,7 @@ from .importing import (
     ImportPlan,
     ParsedRow,
     RowChecker,
+    RowError,
     file_format,
     iter_checked_rows,
     plan_import,
@@ -51,14 +53,17 @@ class ImportResult:
     @property
     def message(self) -> str:
         p = self.plan
+        skipped = len(p.splits_not_applied)
+        not_applied = (f" The split was not applied to {skipped} of them (see the warning)."
+                       if skipped else "")
         if self.batch is None:
             return (
                 f"{p.filename}: nothing to import; all {p.unchanged} reports are already here "
-                "and unchanged."
+                "and unchanged." + not_applied
             )
         return (
             f"{p.filename}: imported {p.new_reports} new reports and {p.new_labels} reference "
-            f"labels; {p.unchanged} reports were already here and unchanged."
+            f"labels; {p.unchanged} reports were already here and unchanged." + not_applied
         )
 
 
@@ -73,7 +78,7 @@ def reports_import(
         return ImportResult(plan=plan, batch=None)
     second_pass = ImportPlan(filename=plan.filename)
     rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass)
-    with transaction.atomic():
+    with _refusal_reported(plan), transaction.atomic():
         batch = ImportBatch.objects.create(
             project=project, filename=plan.filename, sha256=plan.sha256, imported_by=user,
             rows=plan.rows,
@@ -85,10 +90,24 @@ def reports_import(
         # The file was checked a moment ago; if it changed under us, roll back rather than
         # write something nobody previewed.
         if second_pass.errors or (created, labels) != (plan.new_reports, plan.new_labels):
+            if not second_pass.errors:
+                plan.errors.append(RowError(0, "", "the file or the database changed between "
+                                                   "the check and the import"))
             raise ImportRejected(second_pass if second_pass.errors else plan)
         batch.reports_created, batch.labels_created, batch.unchanged = created, labels, unchanged
         batch.save(update_fields=["reports_created", "labels_created", "unchanged"])
     return ImportResult(plan=plan, batch=batch)
+
+
+@contextmanager
+def _refusal_reported(plan: ImportPlan):
+    """The check pass should catch whatever the database refuses; if it missed something,
+    reject the file with the database's words instead of failing with a traceback."""
+    try:
+        yield
+    except DatabaseError as exc:
+        plan.errors.append(RowError(0, "", f"the database refused the import ({exc})"))
+        raise ImportRejected(plan) from exc
 
 
 def reports_write(

@@ -14,7 +14,8 @@ urlpatterns = [
 ]
 urlpatterns += [
     path("p/<slug:slug>/reports/", views.reports, name="reports"),
-    path("p/<slug:slug>/reports/<str:accession>/", views.report_detail, name="report_detail"),
+    # By id: an accession may hold '/', '..' or '?', which no URL path carries safely.
+    path("p/<slug:slug>/reports/<int:report_id>/", views.report_detail, name="report_detail"),
 ]
 urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agreement")]
 

@@ -1,3 +1,4 @@
+import time
 import uuid
 from pathlib import Path
 
@@ -8,6 +9,7 @@ from django.core import signing
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -19,6 +21,7 @@ from .labeling.views import adjudicate_from_form
 from .models import Category, Report, Role, Split
 
 UPLOAD_SALT = "ctir.import.upload"
+UPLOAD_MAX_AGE = 6 * 3600  # a staged upload older than this can no longer be confirmed
 
 
 @login_required
@@ -52,13 +55,20 @@ def dashboard(request, slug):
 def import_reports(request, slug):
     """Upload -> preview (every problem listed) -> confirm. Nothing is written before confirm."""
     project = project_for(request, slug, ADMIN_ONLY)
-    context = {"project": project}
+    context, status = {"project": project}, 200
     if request.method == "POST" and "confirm" in request.POST:
         return _import_confirm(request, project)
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
             context["form_error"] = "Choose a CSV or JSON Lines file to upload."
+        elif upload.size > settings.CTIR_MAX_UPLOAD_BYTES:
+            context["form_error"] = (
+                f"{upload.name} is {filesizeformat(upload.size)}; uploads are limited to "
+                f"{filesizeformat(settings.CTIR_MAX_UPLOAD_BYTES)}. Split the file, or import "
+                "it on the server with manage.py import_reports."
+            )
+            status = 413
         else:
             try:
                 suffix = {"csv": ".csv", "jsonl": ".jsonl"}[file_format(upload.name)]
@@ -74,12 +84,13 @@ def import_reports(request, slug):
                     {"file": staged.name, "name": upload.name}, salt=UPLOAD_SALT
                 )
     context["batches"] = project.import_batches.select_related("imported_by")[:10]
-    return render(request, "annotation/import.html", context)
+    return render(request, "annotation/import.html", context, status=status)
 
 
 def _stage_upload(upload, suffix: str) -> Path:
     folder = Path(settings.CTIR_UPLOAD_DIR)
     folder.mkdir(parents=True, exist_ok=True)
+    _remove_expired_uploads(folder)
     staged = folder / f"{uuid.uuid4().hex}{suffix}"
     with open(staged, "wb") as handle:
         for chunk in upload.chunks():
@@ -87,9 +98,20 @@ def _stage_upload(upload, suffix: str) -> Path:
     return staged
 
 
+def _remove_expired_uploads(folder: Path) -> None:
+    """Previewed but never confirmed (or cancelled): gone once its token has expired."""
+    cutoff = time.time() - UPLOAD_MAX_AGE
+    for staged in folder.iterdir():
+        try:
+            if staged.is_file() and staged.stat().st_mtime < cutoff:
+                staged.unlink()
+        except FileNotFoundError:
+            pass  # another request removed it first
+
+
 def _import_confirm(request, project):
     try:
-        token = signing.loads(request.POST["token"], salt=UPLOAD_SALT, max_age=6 * 3600)
+        token = signing.loads(request.POST["token"], salt=UPLOAD_SALT, max_age=UPLOAD_MAX_AGE)
     except signing.BadSignature:
         messages.error(request, "This upload has expired; please upload the file again.")
         return redirect("import_reports", slug=project.slug)
@@ -102,12 +124,12 @@ def _import_confirm(request, project):
             project=project, path=staged, filename=token["name"], user=request.user
         )
     except services.ImportRejected as exc:
-        staged.unlink(missing_ok=True)
         return render(request, "annotation/import.html", {
             "project": project, "plan": exc.plan,
             "batches": project.import_batches.all()[:10],
         })
-    staged.unlink(missing_ok=True)
+    finally:
+        staged.unlink(missing_ok=True)
     messages.success(request, result.message)
     return redirect("dashboard", slug=project.slug)
 
@@ -146,13 +168,13 @@ def reports(request, slug):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def report_detail(request, slug, accession):
+def report_detail(request, slug, report_id):
     project = project_for(request, slug, ADMIN_ONLY)
     report = get_object_or_404(Report.objects.select_related("patient"), project=project,
-                               accession=accession)
+                               pk=report_id)
     if request.method == "POST":
         adjudicate_from_form(request, project, report)
-        return redirect("report_detail", slug=project.slug, accession=report.accession)
+        return redirect("report_detail", slug=project.slug, report_id=report.pk)
     return render(request, "annotation/report_detail.html", {
         "project": project, "is_admin": True, "report": report,
         "categories": Category.objects.filter(project=project),

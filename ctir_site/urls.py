@@ -10,3 +10,4 @@ urlpatterns = [
     path("", include("modeling.urls")),
     path("", include("studies.urls")),
 ]
+handler400 = "annotation.inputs.bad_request"

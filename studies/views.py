@@ -7,6 +7,7 @@ from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from annotation import inputs
 from annotation.access import ADMIN_ONLY, project_for
 from annotation.exporting import csv_lines
 from annotation.models import Category, Role, Split
@@ -35,15 +36,16 @@ def study_list(request, slug):
     readers = User.objects.filter(memberships__project=project,
                                   memberships__role=Role.READER).order_by("username")
     if request.method == "POST":
-        chosen = readers.filter(pk__in=request.POST.getlist("readers"))
-        version = request.POST.get("model_version") or None
+        chosen = readers.filter(pk__in=[inputs.whole_number(pk, name="readers")
+                                        for pk in request.POST.getlist("readers")])
+        version = inputs.whole_number(request.POST.get("model_version"), name="model_version")
         cases = CASE_SETS.get(request.POST.get("cases"), CASE_SETS["test"])[1]
         try:
             study = studies.study_create(
                 project=project, name=request.POST.get("name", "").strip() or "Reader study",
                 readers=chosen, user=request.user,
                 mode=request.POST.get("mode", ReaderStudy.Mode.UNAIDED),
-                model_version_id=int(version) if version else None,
+                model_version_id=version,
                 instructions=request.POST.get("instructions", ""),
                 reports=project.reports.filter(**cases),
             )
@@ -91,11 +93,11 @@ def study_update(request, slug, study_id):
             studies.study_status_set(study=study, status=request.POST["status"])
             messages.success(request, f"The study is now {study.get_status_display().lower()}.")
         if "model_version" in request.POST:
-            version = request.POST.get("model_version") or None
+            version = inputs.whole_number(request.POST.get("model_version"),
+                                          name="model_version") or None
             if version and not _model_versions(project).filter(pk=version).exists():
                 raise studies.StudyError("no such trained model version in this project")
-            studies.study_model_set(study=study, model_version_id=int(version) if version
-                                    else None)
+            studies.study_model_set(study=study, model_version_id=version)
             messages.success(request, "Model version saved.")
         if "measure_model" in request.POST:
             studies.study_model_timing_request(study=study)
@@ -189,15 +191,16 @@ def read(request, study_id):
         if action in ("pause", "resume"):
             studies.study_pause(session=session, paused=action == "pause")
         else:
-            category = get_object_or_404(Category, project=study.project,
-                                         code=request.POST.get("category") or 0)
-            position = int(request.POST.get("position", -1))
+            category = get_object_or_404(Category, project=study.project, code=inputs.whole_number(
+                request.POST.get("category"), name="category") or 0)
+            position = inputs.whole_number(request.POST.get("position"), name="position")
+            position = -1 if position is None else position
             _, case, current = studies.study_serve(session=session)
             shown = _shown_suggestion(study, case, session.aided[current]) if case else None
             try:
                 studies.study_answer(
                     session=session, position=position, category=category,
-                    active_ms=_int_or_none(request.POST.get("active_ms")),
+                    active_ms=inputs.milliseconds(request.POST.get("active_ms")),
                     shown_category=shown["category"] if shown else None,
                     shown_probability=shown["probability"] if shown else None,
                 )
@@ -216,9 +219,3 @@ def read(request, study_id):
     template = "studies/read.html" + ("#reading" if request.htmx else "")
     return render(request, template, context)
 
-
-def _int_or_none(value):
-    try:
-        return int(float(value))
-    except (TypeError, ValueError):
-        return None

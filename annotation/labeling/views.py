@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
+from .. import inputs
 from ..access import ADMIN_ONLY, project_for
 from ..models import Category, Report, Role
 from . import selectors, services
@@ -47,10 +48,8 @@ def _served_from(request, project) -> tuple[services.ServedReport, Report]:
 
 
 def _active_ms(request) -> int | None:
-    try:
-        return int(float(request.POST["active_ms"]))
-    except (KeyError, ValueError):
-        return None  # no JavaScript: the server's served/submitted times still stand
+    # None without JavaScript: the server's served/submitted times still stand.
+    return inputs.milliseconds(request.POST.get("active_ms"))
 
 
 @login_required
@@ -78,7 +77,7 @@ def annotate(request, slug):
     if "back" in request.GET:
         before = request.GET.get("before")
         previous = selectors.previous_annotation(
-            project, request.user, int(before) if before and before.isdigit() else None
+            project, request.user, inputs.whole_number(before, name="before")
         )
         if previous is None:
             messages.info(request, "There is no earlier answer of yours to go back to.")
@@ -115,7 +114,8 @@ def _workspace(request, project, *, previous, partial, categories=None):
 def adjudication(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     if request.method == "POST":
-        report = get_object_or_404(Report, project=project, pk=request.POST.get("report"))
+        report = get_object_or_404(Report, project=project, pk=inputs.whole_number(
+            request.POST.get("report"), name="report"))
         adjudicate_from_form(request, project, report)
         return redirect("adjudication", slug=project.slug)
     items = selectors.adjudication_queue(project)
@@ -130,7 +130,8 @@ def adjudication(request, slug):
 def adjudicate_from_form(request, project, report):
     """Set the reference label from a posted category and reason; say what happened."""
     category = get_object_or_404(Category, project=project,
-                                 code=request.POST.get("category") or 0)
+                                 code=inputs.whole_number(request.POST.get("category"),
+                                                          name="category") or 0)
     try:
         services.adjudicate(report=report, category=category, user=request.user,
                             reason=request.POST.get("reason", ""))

@@ -38,7 +38,7 @@ def test_filters(login, browsed, admin_user):
 
 def test_the_report_page_shows_everything_and_changes_keep_history(login, browsed, admin_user):
     client = login(admin_user)
-    url = reverse("report_detail", args=[browsed.slug, "R0002"])
+    url = reverse("report_detail", args=[browsed.slug, browsed.reports.get(accession="R0002").pk])
     page = client.get(url).content.decode()
     assert "v1 (active)" in page and "imported" in page
     client.post(url, {"category": "1", "reason": ""})
@@ -51,7 +51,8 @@ def test_the_report_page_shows_everything_and_changes_keep_history(login, browse
 
 @pytest.mark.parametrize("name", ["reports", "report_detail"])
 def test_only_admins_browse_reports(login, browsed, annotator, reader, outsider, name):
-    args = [browsed.slug] + (["R0001"] if name == "report_detail" else [])
+    r0001 = browsed.reports.get(accession="R0001").pk
+    args = [browsed.slug] + ([r0001] if name == "report_detail" else [])
     url = reverse(name, args=args)
     assert login(annotator).get(url).status_code == 403
     assert login(reader).get(url).status_code == 403

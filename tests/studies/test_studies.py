@@ -184,7 +184,7 @@ def test_blinding_a_reader_reaches_nothing_else(login, project, study, reader, a
         reverse("dashboard", args=[slug]), reverse("annotate", args=[slug]),
         reverse("import_reports", args=[slug]), reverse("export_labels", args=[slug, "csv"]),
         reverse("adjudication", args=[slug]), reverse("review", args=[slug]),
-        reverse("reports", args=[slug]), reverse("report_detail", args=[slug, report.accession]),
+        reverse("reports", args=[slug]), reverse("report_detail", args=[slug, report.pk]),
         reverse("agreement", args=[slug]), reverse("models", args=[slug]),
         reverse("models_jobs", args=[slug]), reverse("model_detail", args=[slug, 1]),
         reverse("study_list", args=[slug]), reverse("study_detail", args=[slug, study.pk]),
