@@ -50,9 +50,9 @@ def models_jobs(request, slug):
 @require_POST
 def model_train(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    health = selectors.queue_health()
-    if not (health["redis"] and health["training"]):
-        messages.error(request, f"Training cannot start: {health['problem']}")
+    problem = selectors.queue_problem("training")
+    if problem:
+        messages.error(request, f"Training cannot start: {problem}")
         return redirect("models", slug=slug)
     try:
         recipe = services.recipe_clean(
@@ -106,9 +106,9 @@ def model_promote(request, slug, number):
 @require_POST
 def prelabel_now(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    health = selectors.queue_health()
-    if not (health["redis"] and health["inference"]):
-        messages.error(request, f"Pre-labeling cannot start: {health['problem']}")
+    problem = selectors.queue_problem("inference")
+    if problem:
+        messages.error(request, f"Pre-labeling cannot start: {problem}")
         return redirect("models", slug=slug)
     try:
         services.prelabel_request(project=project, user=request.user)
@@ -128,10 +128,6 @@ def model_detail(request, slug, number):
     return render(request, "modeling/model_detail.html", {
         "project": project, "is_admin": True, "version": version, "candidates": candidates,
         "coverage": (version.metrics or {}).get("coverage"),
-        "blocks": [
-            {"title": f"{c['label']}{' (served)' if c['served'] else ''}, {split}",
-             "metrics": c.get(split), "rows": selectors.confusion_rows(c.get(split))}
-            for c in candidates for split in ("validation", "test")
-        ],
+        "blocks": selectors.metric_blocks(candidates),
         "curve": selectors.validation_curve(version.history or []),
     })
