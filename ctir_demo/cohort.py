@@ -1829,19 +1829,18 @@ def _render(rng: random.Random, c: _Case, style: str, date: datetime.date) -> st
     raise ValueError(f"unknown style {style!r}")
 
 
-def _style_for(rng: random.Random, year: int, styles: tuple[str, ...]) -> str:
-    # Older RIS exports are all-caps; speech recognition arrives later.
-    weights = []
-    for s in styles:
-        w = 1.0
-        if s == "caps_ris":
-            w = 1.6 if year < 2013 else 0.6
-        elif s == "dictated":
-            w = 0.5 if year < 2013 else 1.4
-        elif s in ("structured", "narrative"):
-            w = 1.3
-        weights.append((s, w))
-    return _w(rng, tuple(weights))
+# Style weight before 2013 and from 2013 on; a style not named here weighs 1.0 throughout.
+# Older RIS exports are all-caps; speech recognition arrives later.
+_STYLE_ERA_WEIGHTS = {
+    "caps_ris": (1.6, 0.6), "dictated": (0.5, 1.4), "structured": (1.3, 1.3),
+    "narrative": (1.3, 1.3),
+}
+
+
+def _style_by_era(rng: random.Random, year: int, styles: tuple[str, ...],
+                  era_weights: dict[str, tuple[float, float]]) -> str:
+    era = 0 if year < 2013 else 1
+    return _w(rng, tuple((s, era_weights.get(s, (1.0, 1.0))[era]) for s in styles))
 
 
 # ------------------------------------------------------------------------ assembly
@@ -1863,7 +1862,7 @@ def _pick_hard(rng: random.Random, label: int) -> str:
 def _make_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
                date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
     case = _build_case(rng, label, hard, age, sex, date.year)
-    style = _style_for(rng, date.year, styles)
+    style = _style_by_era(rng, date.year, styles, _STYLE_ERA_WEIGHTS)
     text = _render(rng, case, style, date)
     if "a 8" in text or "a 1" in text or "A 8" in text or "A 1" in text:
         n = "N " if style == "caps_ris" else "n "
@@ -1886,7 +1885,6 @@ def _patient_ids(rng: random.Random, n: int, width: int = 6, prefix: str = "PT-"
     return out
 
 
-# ------------------------------------------------------------------------ assembly
 # Every generator (English, Japanese, held-out styles) assembles its rows here, so the draws
 # from `rng` come in one order and a generator differs only in how it writes the text.
 
@@ -1956,6 +1954,8 @@ def _extra_rows(rng: random.Random, n: int, write: TextWriter, styles: tuple[str
                 start: datetime.date, end: datetime.date, accession_prefix: str, digits: int,
                 pid_prefix: str = "PT-") -> list[CohortRow]:
     """``n`` unassigned rows by date with the study's category mix and hard-case share."""
+    if end < start:
+        raise ValueError("end before start")
     mix = tuple((label, sum(STUDY_COUNTS[s][label] for s in SPLITS)) for label in (1, 2, 3, 4))
     dates = sorted(_random_date(rng, start, end) for _ in range(n))
     pids = _patient_ids(rng, n, 6 if n <= 1_000_000 else 8, prefix=pid_prefix)
@@ -1975,16 +1975,10 @@ def generate_cohort(seed: int = 2025) -> list[CohortRow]:
 
 
 def generate_reports(
-    n: int,
-    seed: int,
-    *,
-    styles: list[str] | None = None,
-    start: datetime.date = COHORT_START,
-    end: datetime.date = COHORT_END,
+    n: int, seed: int, *, styles: list[str] | None = None,
+    start: datetime.date = COHORT_START, end: datetime.date = COHORT_END,
 ) -> list[CohortRow]:
     """``n`` extra reports with a study-like category mix, split "unassigned", sorted by date."""
     chosen = _chosen_styles(styles, STYLES)
-    if end < start:
-        raise ValueError("end before start")
     return _extra_rows(random.Random(seed), n, _make_text, chosen, start=start, end=end,
                        accession_prefix="EXT", digits=max(6, len(str(n))))

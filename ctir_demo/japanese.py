@@ -32,6 +32,7 @@ from ctir_demo.cohort import (
     _chosen_styles,
     _cohort_rows,
     _extra_rows,
+    _style_by_era,
     _w,
     generate_cohort,
     generate_reports,
@@ -1405,23 +1406,14 @@ _RENDER = {
 }
 
 
-def _style_for(rng: random.Random, year: int, styles: tuple[str, ...]) -> str:
-    # Older RIS exports are telegraphic; templated structured reports arrive later.
-    weights = []
-    for s in styles:
-        w = 1.0
-        if s == "ja_terse":
-            w = 1.6 if year < 2013 else 0.8
-        elif s == "ja_structured":
-            w = 0.9 if year < 2013 else 1.4
-        weights.append((s, w))
-    return _w(rng, tuple(weights))
+# Older RIS exports are telegraphic; templated structured reports arrive later.
+_JA_STYLE_ERA_WEIGHTS = {"ja_terse": (1.6, 0.8), "ja_structured": (0.9, 1.4)}
 
 
 def _ja_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
              date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
     case = _build_case(rng, label, hard, age, sex)
-    style = _style_for(rng, date.year, styles)
+    style = _style_by_era(rng, date.year, styles, _JA_STYLE_ERA_WEIGHTS)
     return _tidy(_RENDER[style](rng, case, date)), style
 
 
@@ -1440,17 +1432,11 @@ def generate_japanese_cohort(seed: int = 2025) -> list[CohortRow]:
 
 
 def generate_japanese_reports(
-    n: int,
-    seed: int,
-    *,
-    styles: list[str] | None = None,
-    start: datetime.date = COHORT_START,
-    end: datetime.date = COHORT_END,
+    n: int, seed: int, *, styles: list[str] | None = None,
+    start: datetime.date = COHORT_START, end: datetime.date = COHORT_END,
 ) -> list[CohortRow]:
     """``n`` extra Japanese reports, study-like category mix, split "unassigned", by date."""
     chosen = _chosen_styles(styles, JA_STYLES)
-    if end < start:
-        raise ValueError("end before start")
     # "JPE-": a random id must not hit a cohort patient of the other sex when both are seeded.
     return _extra_rows(random.Random(seed), n, _ja_text, chosen, start=start, end=end,
                        accession_prefix="JEXT", digits=max(6, len(str(n))), pid_prefix="JPE-")
