@@ -30,6 +30,7 @@ from ctir_demo.unseen import (
     _render_unseen,
     generate_unseen_reports,
 )
+from tests.keyword_rules import accuracy, keyword_rule
 
 DATE = datetime.date(2020, 5, 1)
 
@@ -59,18 +60,6 @@ def seen_share(rows) -> float:
     return sum(shares) / len(shares)
 
 
-def keyword_rule(text: str) -> int:
-    """The naive rule of test_demo_cohort: drain / lung / bone words, else soft tissue."""
-    text = text.lower()
-    if "drain" in text:
-        return 1
-    if "lung" in text:
-        return 3
-    if "bone" in text:
-        return 4
-    return 2
-
-
 def synonym_keyword_rule(text: str) -> int:
     """The same rule, told about the synonyms the unseen styles use."""
     text = text.lower()
@@ -81,10 +70,6 @@ def synonym_keyword_rule(text: str) -> int:
     if re.search(r"bone|osseous|vertebr|\brib\b", text):
         return 4
     return 2
-
-
-def accuracy(rule, rows) -> float:
-    return sum(rule(r.text) == r.label for r in rows) / len(rows)
 
 
 def test_it_is_deterministic_per_seed():
