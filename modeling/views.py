@@ -46,14 +46,21 @@ def models_jobs(request, slug):
     return response
 
 
+def _refused_without_worker(request, project, queue: str, job: str):
+    """Back to the Models page with the reason when no worker would run the job now."""
+    problem = selectors.queue_problem(queue)
+    if not problem:
+        return None
+    messages.error(request, f"{job} cannot start: {problem}")
+    return redirect("models", slug=project.slug)
+
+
 @login_required
 @require_POST
 def model_train(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    problem = selectors.queue_problem("training")
-    if problem:
-        messages.error(request, f"Training cannot start: {problem}")
-        return redirect("models", slug=slug)
+    if refused := _refused_without_worker(request, project, "training", "Training"):
+        return refused
     try:
         recipe = services.recipe_clean(
             epochs=request.POST.get("epochs"), seeds=request.POST.get("seeds"),
@@ -106,10 +113,8 @@ def model_promote(request, slug, number):
 @require_POST
 def prelabel_now(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    problem = selectors.queue_problem("inference")
-    if problem:
-        messages.error(request, f"Pre-labeling cannot start: {problem}")
-        return redirect("models", slug=slug)
+    if refused := _refused_without_worker(request, project, "inference", "Pre-labeling"):
+        return refused
     try:
         services.prelabel_request(project=project, user=request.user)
     except services.JobError as exc:
