@@ -14,7 +14,7 @@ from ctir_demo.cohort import (
     generate_cohort,
     generate_reports,
 )
-from tests.keyword_rules import accuracy, accuracy_by, keyword_rule
+from tests.demo_checks import accuracy, accuracy_by, keyword_rule, labels_by_hard_case
 
 SPLIT_SIZES = {"train": 1142, "validation": 131, "test": 332}
 
@@ -87,9 +87,7 @@ def test_it_has_hard_cases_in_every_split():
 
 def test_it_labels_the_guideline_traps_correctly():
     rows = cohort()
-    by_kind: dict[str, set[int]] = {}
-    for r in rows:
-        by_kind.setdefault(r.hard_case, set()).add(r.label)
+    by_kind = labels_by_hard_case(rows)
     assert by_kind["lung_abscess_drain"] == {1}
     assert by_kind["cyst_sclerotherapy"] == {1}
     assert by_kind["spondylodiscitis"] == {4}

@@ -17,7 +17,7 @@ from ctir_demo.japanese import (
     generate_mixed_cohort,
     generate_mixed_reports,
 )
-from tests.keyword_rules import accuracy, accuracy_by
+from tests.demo_checks import accuracy, accuracy_by
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 FULLWIDTH = re.compile(r"[\uff10-\uff19\uff21-\uff3a\uff41-\uff5a]")

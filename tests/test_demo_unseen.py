@@ -30,7 +30,7 @@ from ctir_demo.unseen import (
     _render_unseen,
     generate_unseen_reports,
 )
-from tests.keyword_rules import accuracy, keyword_rule
+from tests.demo_checks import accuracy, keyword_rule, labels_by_hard_case
 
 DATE = datetime.date(2020, 5, 1)
 
@@ -136,9 +136,7 @@ def test_it_keeps_the_case_label_on_every_row(monkeypatch):
 
 def test_it_labels_the_guideline_traps_correctly():
     rows = unseen_rows(3000, 7)
-    by_kind: dict[str, set[int]] = {}
-    for r in rows:
-        by_kind.setdefault(r.hard_case, set()).add(r.label)
+    by_kind = labels_by_hard_case(rows)
     assert by_kind["lung_abscess_drain"] == {1}
     assert by_kind["cyst_sclerotherapy"] == {1}
     assert by_kind["spondylodiscitis"] == {4}

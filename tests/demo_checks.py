@@ -1,4 +1,5 @@
-"""The naive keyword rule the demo generators must defeat, and how to score a rule."""
+"""Checks the demo generator tests share: the naive keyword rule they must defeat, how to
+score a rule, and the labels each hard case gets."""
 
 
 def keyword_rule(text: str) -> int:
@@ -23,3 +24,11 @@ def accuracy_by(rule, rows, attribute: str) -> dict:
     for row in rows:
         groups.setdefault(getattr(row, attribute), []).append(row)
     return {key: accuracy(rule, group) for key, group in groups.items()}
+
+
+def labels_by_hard_case(rows) -> dict[str, set[int]]:
+    """Hard-case kind ("" for none) -> every label its rows have."""
+    by_kind: dict[str, set[int]] = {}
+    for r in rows:
+        by_kind.setdefault(r.hard_case, set()).add(r.label)
+    return by_kind
