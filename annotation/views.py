@@ -63,12 +63,7 @@ def import_reports(request, slug):
         if upload is None:
             context["form_error"] = "Choose a CSV or JSON Lines file to upload."
         elif upload.size > settings.CTIR_MAX_UPLOAD_BYTES:
-            context["form_error"] = (
-                f"{upload.name} is {filesizeformat(upload.size)}; uploads are limited to "
-                f"{filesizeformat(settings.CTIR_MAX_UPLOAD_BYTES)}. Split the file, or import "
-                "it on the server with manage.py import_reports."
-            )
-            status = 413
+            context["form_error"], status = _too_big(upload), 413
         else:
             try:
                 suffix = {"csv": ".csv", "jsonl": ".jsonl"}[file_format(upload.name)]
@@ -85,6 +80,12 @@ def import_reports(request, slug):
                 )
     context["batches"] = project.import_batches.select_related("imported_by")[:10]
     return render(request, "annotation/import.html", context, status=status)
+
+
+def _too_big(upload) -> str:
+    return (f"{upload.name} is {filesizeformat(upload.size)}; uploads are limited to "
+            f"{filesizeformat(settings.CTIR_MAX_UPLOAD_BYTES)}. Split the file, or import it "
+            "on the server with manage.py import_reports.")
 
 
 def _stage_upload(upload, suffix: str) -> Path:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 STUDY_COUNTS: dict[str, dict[int, int]] = {
@@ -1828,19 +1829,18 @@ def _render(rng: random.Random, c: _Case, style: str, date: datetime.date) -> st
     raise ValueError(f"unknown style {style!r}")
 
 
-def _style_for(rng: random.Random, year: int, styles: tuple[str, ...]) -> str:
-    # Older RIS exports are all-caps; speech recognition arrives later.
-    weights = []
-    for s in styles:
-        w = 1.0
-        if s == "caps_ris":
-            w = 1.6 if year < 2013 else 0.6
-        elif s == "dictated":
-            w = 0.5 if year < 2013 else 1.4
-        elif s in ("structured", "narrative"):
-            w = 1.3
-        weights.append((s, w))
-    return _w(rng, tuple(weights))
+# Style weight before 2013 and from 2013 on; a style not named here weighs 1.0 throughout.
+# Older RIS exports are all-caps; speech recognition arrives later.
+_STYLE_ERA_WEIGHTS = {
+    "caps_ris": (1.6, 0.6), "dictated": (0.5, 1.4), "structured": (1.3, 1.3),
+    "narrative": (1.3, 1.3),
+}
+
+
+def _style_by_era(rng: random.Random, year: int, styles: tuple[str, ...],
+                  era_weights: dict[str, tuple[float, float]]) -> str:
+    era = 0 if year < 2013 else 1
+    return _w(rng, tuple((s, era_weights.get(s, (1.0, 1.0))[era]) for s in styles))
 
 
 # ------------------------------------------------------------------------ assembly
@@ -1862,7 +1862,7 @@ def _pick_hard(rng: random.Random, label: int) -> str:
 def _make_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
                date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
     case = _build_case(rng, label, hard, age, sex, date.year)
-    style = _style_for(rng, date.year, styles)
+    style = _style_by_era(rng, date.year, styles, _STYLE_ERA_WEIGHTS)
     text = _render(rng, case, style, date)
     if "a 8" in text or "a 1" in text or "A 8" in text or "A 1" in text:
         n = "N " if style == "caps_ris" else "n "
@@ -1874,20 +1874,38 @@ _AN_RE = re.compile(r"\b([Aa]) (?=(?:8|8\d|11|18)(?:\D|$))")
 _SPACES_RE = re.compile(r"[ \t]*\t[ \t]*| {2,}")
 
 
-def _patient_ids(rng: random.Random, n: int, width: int = 6) -> list[str]:
+def _patient_ids(rng: random.Random, n: int, width: int = 6, prefix: str = "PT-") -> list[str]:
     seen: set[str] = set()
     out = []
     while len(out) < n:
-        pid = f"PT-{rng.getrandbits(4 * width):0{width}X}"
+        pid = f"{prefix}{rng.getrandbits(4 * width):0{width}X}"
         if pid not in seen:
             seen.add(pid)
             out.append(pid)
     return out
 
 
-def generate_cohort(seed: int = 2025) -> list[CohortRow]:
-    """The 1605-patient study cohort: chronological splits, exact category counts."""
-    rng = random.Random(seed)
+# Every generator (English, Japanese, held-out styles) assembles its rows here, so the draws
+# from `rng` come in one order and a generator differs only in how it writes the text.
+
+# (rng, label, hard case, age, sex, date, styles) -> (text, style)
+TextWriter = Callable[
+    [random.Random, int, str, int, str, datetime.date, tuple[str, ...]], tuple[str, str]
+]
+
+
+def _chosen_styles(styles, known: tuple[str, ...], what: str = "styles") -> tuple[str, ...]:
+    """The asked-for styles in their canonical order (the order changes the draws)."""
+    if styles is None:
+        return known
+    unknown = sorted(set(styles) - set(known))
+    if unknown or not styles:
+        raise ValueError(f"unknown or empty {what}: {unknown}")
+    return tuple(s for s in known if s in set(styles))
+
+
+def _cohort_plan(rng: random.Random) -> tuple[list[tuple[str, int, str]], list[datetime.date]]:
+    """Dates and (split, label, hard case) per row: the study design, shuffled per split."""
     total = sum(sum(v.values()) for v in STUDY_COUNTS.values())
     dates = sorted(_random_date(rng, COHORT_START, COHORT_END) for _ in range(total))
     plan: list[tuple[str, int, str]] = []
@@ -1903,57 +1921,64 @@ def generate_cohort(seed: int = 2025) -> list[CohortRow]:
         pairs = list(zip(labels, hard, strict=True))
         rng.shuffle(pairs)
         plan += [(split, label, h) for label, h in pairs]
-    pids = _patient_ids(rng, total)
+    return plan, dates
+
+
+def _row(rng: random.Random, write: TextWriter, styles: tuple[str, ...], *, accession: str,
+         patient_id: str, date: datetime.date, label: int, hard: str, split: str) -> CohortRow:
+    sex = rng.choice(("F", "M"))
+    age = _age(rng, label)
+    text, style = write(rng, label, hard, age, sex, date, styles)
+    return CohortRow(
+        accession=accession, patient_id=patient_id, sex=sex, age=age, procedure_date=date,
+        text=text, label=label, split=split, hard_case=hard, style=style,
+    )
+
+
+def _cohort_rows(rng: random.Random, write: TextWriter, styles: tuple[str, ...], *,
+                 accession_prefix: str, pid_prefix: str = "PT-") -> list[CohortRow]:
+    """The 1605 study rows; accession numbers climb by 1-7 within a year, as a RIS's do."""
+    plan, dates = _cohort_plan(rng)
+    pids = _patient_ids(rng, len(plan), prefix=pid_prefix)
     seq: dict[int, int] = {}
     rows = []
-    all_styles = STYLES
     for (split, label, hard), date, pid in zip(plan, dates, pids, strict=True):
         seq[date.year] = seq.get(date.year, 0) + rng.randint(1, 7)
-        sex = rng.choice(("F", "M"))
-        age = _age(rng, label)
-        text, style = _make_text(rng, label, hard, age, sex, date, all_styles)
-        rows.append(CohortRow(
-            accession=f"IR{date.year}-{seq[date.year]:05d}", patient_id=pid, sex=sex, age=age,
-            procedure_date=date, text=text, label=label, split=split, hard_case=hard,
-            style=style,
-        ))
+        rows.append(_row(rng, write, styles, accession=f"{accession_prefix}{date.year}-"
+                         f"{seq[date.year]:05d}", patient_id=pid, date=date, label=label,
+                         hard=hard, split=split))
     return rows
 
 
-def generate_reports(
-    n: int,
-    seed: int,
-    *,
-    styles: list[str] | None = None,
-    start: datetime.date = COHORT_START,
-    end: datetime.date = COHORT_END,
-) -> list[CohortRow]:
-    """``n`` extra reports with a study-like category mix, split "unassigned", sorted by date."""
-    if styles is not None:
-        unknown = sorted(set(styles) - set(STYLES))
-        if unknown or not styles:
-            raise ValueError(f"unknown or empty styles: {unknown}")
-        chosen = tuple(s for s in STYLES if s in set(styles))
-    else:
-        chosen = STYLES
+def _extra_rows(rng: random.Random, n: int, write: TextWriter, styles: tuple[str, ...], *,
+                start: datetime.date, end: datetime.date, accession_prefix: str, digits: int,
+                pid_prefix: str = "PT-") -> list[CohortRow]:
+    """``n`` unassigned rows by date with the study's category mix and hard-case share."""
     if end < start:
         raise ValueError("end before start")
-    rng = random.Random(seed)
     mix = tuple((label, sum(STUDY_COUNTS[s][label] for s in SPLITS)) for label in (1, 2, 3, 4))
     dates = sorted(_random_date(rng, start, end) for _ in range(n))
-    width = 6 if n <= 1_000_000 else 8
-    pids = _patient_ids(rng, n, width)
-    digits = max(6, len(str(n)))
+    pids = _patient_ids(rng, n, 6 if n <= 1_000_000 else 8, prefix=pid_prefix)
     rows = []
     for i, (date, pid) in enumerate(zip(dates, pids, strict=True), 1):
         label = _w(rng, mix)
         hard = _pick_hard(rng, label) if rng.random() < HARD_FRACTION else ""
-        sex = rng.choice(("F", "M"))
-        age = _age(rng, label)
-        text, style = _make_text(rng, label, hard, age, sex, date, chosen)
-        rows.append(CohortRow(
-            accession=f"EXT{date.year}-{i:0{digits}d}", patient_id=pid, sex=sex, age=age,
-            procedure_date=date, text=text, label=label, split="unassigned", hard_case=hard,
-            style=style,
-        ))
+        rows.append(_row(rng, write, styles, accession=f"{accession_prefix}{date.year}-"
+                         f"{i:0{digits}d}", patient_id=pid, date=date, label=label,
+                         hard=hard, split="unassigned"))
     return rows
+
+
+def generate_cohort(seed: int = 2025) -> list[CohortRow]:
+    """The 1605-patient study cohort: chronological splits, exact category counts."""
+    return _cohort_rows(random.Random(seed), _make_text, STYLES, accession_prefix="IR")
+
+
+def generate_reports(
+    n: int, seed: int, *, styles: list[str] | None = None,
+    start: datetime.date = COHORT_START, end: datetime.date = COHORT_END,
+) -> list[CohortRow]:
+    """``n`` extra reports with a study-like category mix, split "unassigned", sorted by date."""
+    chosen = _chosen_styles(styles, STYLES)
+    return _extra_rows(random.Random(seed), n, _make_text, chosen, start=start, end=end,
+                       accession_prefix="EXT", digits=max(6, len(str(n))))

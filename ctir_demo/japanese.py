@@ -28,14 +28,11 @@ from dataclasses import dataclass, field
 from ctir_demo.cohort import (
     COHORT_END,
     COHORT_START,
-    HARD_FRACTION,
-    SPLITS,
-    STUDY_COUNTS,
     CohortRow,
-    _age,
-    _patient_ids,
-    _pick_hard,
-    _random_date,
+    _chosen_styles,
+    _cohort_rows,
+    _extra_rows,
+    _style_by_era,
     _w,
     generate_cohort,
     generate_reports,
@@ -1409,47 +1406,18 @@ _RENDER = {
 }
 
 
-def _style_for(rng: random.Random, year: int, styles: tuple[str, ...]) -> str:
-    # Older RIS exports are telegraphic; templated structured reports arrive later.
-    weights = []
-    for s in styles:
-        w = 1.0
-        if s == "ja_terse":
-            w = 1.6 if year < 2013 else 0.8
-        elif s == "ja_structured":
-            w = 0.9 if year < 2013 else 1.4
-        weights.append((s, w))
-    return _w(rng, tuple(weights))
+# Older RIS exports are telegraphic; templated structured reports arrive later.
+_JA_STYLE_ERA_WEIGHTS = {"ja_terse": (1.6, 0.8), "ja_structured": (0.9, 1.4)}
 
 
 def _ja_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
              date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
     case = _build_case(rng, label, hard, age, sex)
-    style = _style_for(rng, date.year, styles)
+    style = _style_by_era(rng, date.year, styles, _JA_STYLE_ERA_WEIGHTS)
     return _tidy(_RENDER[style](rng, case, date)), style
 
 
 # ------------------------------------------------------------------------ assembly
-
-
-def _cohort_plan(rng: random.Random) -> tuple[list[tuple[str, int, str]], list[datetime.date]]:
-    """Dates and (split, label, hard case) per row, drawn as cohort.generate_cohort does."""
-    total = sum(sum(v.values()) for v in STUDY_COUNTS.values())
-    dates = sorted(_random_date(rng, COHORT_START, COHORT_END) for _ in range(total))
-    plan: list[tuple[str, int, str]] = []
-    for split in SPLITS:
-        counts = STUDY_COUNTS[split]
-        labels: list[int] = []
-        hard: list[str] = []
-        for label in sorted(counts):
-            n = counts[label]
-            n_hard = max(1, round(n * HARD_FRACTION + 0.5))
-            labels += [label] * n
-            hard += [_pick_hard(rng, label) for _ in range(n_hard)] + [""] * (n - n_hard)
-        pairs = list(zip(labels, hard, strict=True))
-        rng.shuffle(pairs)
-        plan += [(split, label, h) for label, h in pairs]
-    return plan, dates
 
 
 def generate_japanese_cohort(seed: int = 2025) -> list[CohortRow]:
@@ -1458,66 +1426,20 @@ def generate_japanese_cohort(seed: int = 2025) -> list[CohortRow]:
     Same design as ``cohort.generate_cohort``: chronological train/validation/test splits
     with exactly ``STUDY_COUNTS`` per split and category, unique patients, hard cases.
     """
-    rng = random.Random(seed)
-    plan, dates = _cohort_plan(rng)
     # "JPT-" keeps Japanese patients apart from English ones ("PT-") in a shared project.
-    pids = ["J" + p for p in _patient_ids(rng, len(plan))]
-    seq: dict[int, int] = {}
-    rows = []
-    for (split, label, hard), date, pid in zip(plan, dates, pids, strict=True):
-        seq[date.year] = seq.get(date.year, 0) + rng.randint(1, 7)
-        sex = rng.choice(("F", "M"))
-        age = _age(rng, label)
-        text, style = _ja_text(rng, label, hard, age, sex, date, JA_STYLES)
-        rows.append(CohortRow(
-            accession=f"JIR{date.year}-{seq[date.year]:05d}", patient_id=pid, sex=sex, age=age,
-            procedure_date=date, text=text, label=label, split=split, hard_case=hard,
-            style=style,
-        ))
-    return rows
-
-
-def _chosen_styles(styles: list[str] | None) -> tuple[str, ...]:
-    if styles is None:
-        return JA_STYLES
-    unknown = sorted(set(styles) - set(JA_STYLES))
-    if unknown or not styles:
-        raise ValueError(f"unknown or empty styles: {unknown}")
-    return tuple(s for s in JA_STYLES if s in set(styles))
+    return _cohort_rows(random.Random(seed), _ja_text, JA_STYLES, accession_prefix="JIR",
+                        pid_prefix="JPT-")
 
 
 def generate_japanese_reports(
-    n: int,
-    seed: int,
-    *,
-    styles: list[str] | None = None,
-    start: datetime.date = COHORT_START,
-    end: datetime.date = COHORT_END,
+    n: int, seed: int, *, styles: list[str] | None = None,
+    start: datetime.date = COHORT_START, end: datetime.date = COHORT_END,
 ) -> list[CohortRow]:
     """``n`` extra Japanese reports, study-like category mix, split "unassigned", by date."""
-    chosen = _chosen_styles(styles)
-    if end < start:
-        raise ValueError("end before start")
-    rng = random.Random(seed)
-    mix = tuple((label, sum(STUDY_COUNTS[s][label] for s in SPLITS)) for label in (1, 2, 3, 4))
-    dates = sorted(_random_date(rng, start, end) for _ in range(n))
-    width = 6 if n <= 1_000_000 else 8
+    chosen = _chosen_styles(styles, JA_STYLES)
     # "JPE-": a random id must not hit a cohort patient of the other sex when both are seeded.
-    pids = ["JPE-" + p[3:] for p in _patient_ids(rng, n, width)]
-    digits = max(6, len(str(n)))
-    rows = []
-    for i, (date, pid) in enumerate(zip(dates, pids, strict=True), 1):
-        label = _w(rng, mix)
-        hard = _pick_hard(rng, label) if rng.random() < HARD_FRACTION else ""
-        sex = rng.choice(("F", "M"))
-        age = _age(rng, label)
-        text, style = _ja_text(rng, label, hard, age, sex, date, chosen)
-        rows.append(CohortRow(
-            accession=f"JEXT{date.year}-{i:0{digits}d}", patient_id=pid, sex=sex, age=age,
-            procedure_date=date, text=text, label=label, split="unassigned", hard_case=hard,
-            style=style,
-        ))
-    return rows
+    return _extra_rows(random.Random(seed), n, _ja_text, chosen, start=start, end=end,
+                       accession_prefix="JEXT", digits=max(6, len(str(n))), pid_prefix="JPE-")
 
 
 def _rewrite_in_japanese(rows: list[CohortRow], seed: int, share: float) -> list[CohortRow]:

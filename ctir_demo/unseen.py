@@ -30,16 +30,11 @@ from ctir_demo.cohort import (
     _SPACES_RE,
     COHORT_END,
     COHORT_START,
-    HARD_FRACTION,
-    SPLITS,
-    STUDY_COUNTS,
     CohortRow,
-    _age,
     _build_case,
     _Case,
-    _patient_ids,
-    _pick_hard,
-    _random_date,
+    _chosen_styles,
+    _extra_rows,
     _w,
 )
 
@@ -631,13 +626,11 @@ def _render_unseen(rng: random.Random, c: _Case, style: str, date: datetime.date
 # ------------------------------------------------------------------------ assembly
 
 
-def _check_styles(styles) -> tuple[str, ...]:
-    if styles is None:
-        return UNSEEN_STYLES
-    unknown = sorted(set(styles) - set(UNSEEN_STYLES))
-    if unknown or not styles:
-        raise ValueError(f"unknown or empty unseen styles: {unknown}")
-    return tuple(s for s in UNSEEN_STYLES if s in set(styles))
+def _unseen_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
+                 date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
+    case = _build_case(rng, label, hard, age, sex, date.year)
+    style = _w(rng, tuple((s, 1) for s in styles))
+    return _render_unseen(rng, case, style, date), style
 
 
 def generate_unseen_reports(n: int, seed: int, *, styles=None) -> list[CohortRow]:
@@ -646,23 +639,6 @@ def generate_unseen_reports(n: int, seed: int, *, styles=None) -> list[CohortRow
     Same category mix and hard-case share as ``cohort.generate_reports``; only the
     rendering differs. Never use these rows for training.
     """
-    chosen = _check_styles(styles)
-    rng = random.Random(seed)
-    mix = tuple((label, sum(STUDY_COUNTS[s][label] for s in SPLITS)) for label in (1, 2, 3, 4))
-    dates = sorted(_random_date(rng, COHORT_START, COHORT_END) for _ in range(n))
-    pids = _patient_ids(rng, n, 6 if n <= 1_000_000 else 8)
-    style_weights = tuple((s, 1) for s in chosen)
-    rows = []
-    for i, (date, pid) in enumerate(zip(dates, pids, strict=True), 1):
-        label = _w(rng, mix)
-        hard = _pick_hard(rng, label) if rng.random() < HARD_FRACTION else ""
-        sex = rng.choice(("F", "M"))
-        age = _age(rng, label)
-        case = _build_case(rng, label, hard, age, sex, date.year)
-        style = _w(rng, style_weights)
-        rows.append(CohortRow(
-            accession=f"UNS{date.year}-{i:06d}", patient_id=pid, sex=sex, age=age,
-            procedure_date=date, text=_render_unseen(rng, case, style, date), label=label,
-            split="unassigned", hard_case=hard, style=style,
-        ))
-    return rows
+    chosen = _chosen_styles(styles, UNSEEN_STYLES, "unseen styles")
+    return _extra_rows(random.Random(seed), n, _unseen_text, chosen, start=COHORT_START,
+                       end=COHORT_END, accession_prefix="UNS", digits=6)

@@ -59,7 +59,9 @@ def label_snapshot(project) -> dict:
     for row in counts:
         code = str(row["reference_label__category__code"])
         snapshot.setdefault(row["split"], {})[code] = row["n"]
-    return snapshot
+    # Train first: the version page lists what the model learnt from before what scored it.
+    order = {split: i for i, split in enumerate(("train", "validation", "test"))}
+    return dict(sorted(snapshot.items(), key=lambda item: order.get(item[0], 9)))
 
 
 def train_version(version_id: int, *, echo: Callable[[str], None] | None = None) -> ModelVersion:
@@ -82,7 +84,8 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
         state = {
             "seed": p.seed_index + 1, "seeds": p.seeds, "epoch": p.epoch, "epochs": p.epochs,
             "step": p.step, "total_steps": p.total_steps, "loss": p.loss,
-            "val_accuracy": p.val_accuracy, "eta_seconds": p.eta_seconds, "message": p.message,
+            "val_accuracy": p.val_accuracy, "eta_seconds": p.eta_seconds,
+            "message": p.message, "warning": p.warning,
         }
         # The heartbeat doubles as the cancel check: one round trip per write.
         ModelVersion.objects.filter(pk=version_id).update(

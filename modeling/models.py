@@ -16,7 +16,28 @@ class JobStatus(models.TextChoices):
 ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
-class ModelVersion(models.Model):
+class Job(models.Model):
+    """What every worker job keeps: its state, who asked, and when it ran and last beat.
+
+    A running job writes heartbeat_at at each phase; modeling.tasks.fail_stale_jobs fails
+    the ones whose heartbeat stopped.
+    """
+
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ModelVersion(Job):
     """One fine-tuning job and, if it succeeded, the model it produced.
 
     Its state is written to the database at every phase so pages can poll it and a run
@@ -27,7 +48,6 @@ class ModelVersion(models.Model):
     number = models.PositiveIntegerField(help_text="v1, v2, ... within the project")
     base_model = models.CharField(max_length=500)
     hyperparameters = models.JSONField(default=dict)
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     phase = models.CharField(max_length=20, blank=True)
     progress = models.JSONField(default=dict, blank=True)
     history = models.JSONField(default=list, blank=True)
@@ -37,15 +57,7 @@ class ModelVersion(models.Model):
     auto_promote = models.BooleanField(default=False)
     cancel_requested = models.BooleanField(default=False)
     is_active = models.BooleanField(default=False)
-    error = models.TextField(blank=True)
     worker = models.CharField(max_length=200, blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
     promoted_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
@@ -75,23 +87,14 @@ class ModelVersion(models.Model):
         return ((block or {}).get(split) or {}).get(name)
 
 
-class PrelabelRun(models.Model):
+class PrelabelRun(Job):
     """Batch inference of one model version over a project's reports."""
 
     project = models.ForeignKey(Project, models.CASCADE, related_name="prelabel_runs")
     model_version = models.ForeignKey(ModelVersion, models.CASCADE, related_name="prelabel_runs")
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
     total = models.PositiveIntegerField(default=0)
     done = models.PositiveIntegerField(default=0)
     reports_per_second = models.FloatField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created"]

@@ -6,8 +6,8 @@ from django.core.cache import cache
 
 from ctir_site.celery import app as celery_app
 
-from .ml.candidates import CANDIDATES, LABELS
-from .models import ACTIVE_STATUSES, ModelVersion, PrelabelRun
+from .ml.candidates import CANDIDATES, LABELS, SHORT_LABELS
+from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun
 
 HEALTH_CACHE_SECONDS = 10
 
@@ -47,6 +47,12 @@ def queue_health() -> dict:
     return health
 
 
+def queue_problem(queue: str) -> str:
+    """Why a job sent to this queue would not run now (no Redis, no worker), or ""."""
+    health = queue_health()
+    return "" if health["redis"] and health[queue] else health["problem"]
+
+
 def _safe_url(url: str) -> str:
     # Never show a password from the broker URL on a page.
     if "@" in url:
@@ -57,6 +63,11 @@ def _safe_url(url: str) -> str:
 
 def versions_for_project(project):
     return ModelVersion.objects.filter(project=project).select_related("created_by")
+
+
+def trained_versions(project):
+    """The versions that finished training: the only ones a study can compare with."""
+    return ModelVersion.objects.filter(project=project, status=JobStatus.SUCCEEDED)
 
 
 def versions_with_candidates(project) -> list:
@@ -134,8 +145,18 @@ def candidate_rows(metrics: dict | None) -> list[dict]:
                       "tfidf": metrics.get("baseline") or {}}
     served = metrics.get("served", "bert" if candidates else None)
     return [
-        {"name": name, "label": LABELS[name], "served": name == served, **candidates[name]}
+        {"name": name, "label": LABELS[name], "short": SHORT_LABELS[name],
+         "served": name == served, **candidates[name]}
         for name in CANDIDATES if name in (candidates or {})
+    ]
+
+
+def metric_blocks(candidates: list[dict]) -> list[dict]:
+    """One block per candidate and split for the version page: title, metrics, confusion."""
+    return [
+        {"title": f"{c['label']}{' (served)' if c['served'] else ''}, {split}",
+         "metrics": c.get(split), "rows": confusion_rows(c.get(split))}
+        for c in candidates for split in ("validation", "test")
     ]
 
 

@@ -47,14 +47,21 @@ def models_jobs(request, slug):
     return response
 
 
+def _refused_without_worker(request, project, queue: str, job: str):
+    """Back to the Models page with the reason when no worker would run the job now."""
+    problem = selectors.queue_problem(queue)
+    if not problem:
+        return None
+    messages.error(request, f"{job} cannot start: {problem}")
+    return redirect("models", slug=project.slug)
+
+
 @login_required
 @require_POST
 def model_train(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    health = selectors.queue_health()
-    if not (health["redis"] and health["training"]):
-        messages.error(request, f"Training cannot start: {health['problem']}")
-        return redirect("models", slug=slug)
+    if refused := _refused_without_worker(request, project, "training", "Training"):
+        return refused
     try:
         recipe = services.recipe_clean(
             epochs=request.POST.get("epochs"), seeds=request.POST.get("seeds"),
@@ -107,10 +114,8 @@ def model_promote(request, slug, number):
 @require_POST
 def prelabel_now(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    health = selectors.queue_health()
-    if not (health["redis"] and health["inference"]):
-        messages.error(request, f"Pre-labeling cannot start: {health['problem']}")
-        return redirect("models", slug=slug)
+    if refused := _refused_without_worker(request, project, "inference", "Pre-labeling"):
+        return refused
     try:
         services.prelabel_request(project=project, user=request.user)
     except services.JobError as exc:
@@ -129,10 +134,6 @@ def model_detail(request, slug, number):
     return render(request, "modeling/model_detail.html", {
         "project": project, "is_admin": True, "version": version, "candidates": candidates,
         "coverage": (version.metrics or {}).get("coverage"),
-        "blocks": [
-            {"title": f"{c['label']}{' (served)' if c['served'] else ''}, {split}",
-             "metrics": c.get(split), "rows": selectors.confusion_rows(c.get(split))}
-            for c in candidates for split in ("validation", "test")
-        ],
+        "blocks": selectors.metric_blocks(candidates),
         "curve": selectors.validation_curve(version.history or []),
     })

@@ -6,10 +6,12 @@ Used by the results page, the CSV export and `manage.py study_report`.
 import itertools
 from collections import defaultdict
 
-from annotation.models import Category
+from django.contrib.auth.models import User
+
+from annotation.models import Category, Role, Split
 from modeling.models import Prediction
 
-from .models import ReaderStudy, StudyResponse
+from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
 from .statistics import (
     accuracy_summary,
     cohen_kappa,
@@ -22,6 +24,55 @@ from .statistics import (
 )
 
 CONFIDENCE_BINS = [(0.0, 0.6), (0.6, 0.8), (0.8, 0.95), (0.95, 1.01)]
+
+# Which reports a new study reads: name shown in the form, and the filter.
+CASE_SETS = {
+    "test": ("The test split", {"split": Split.TEST}),
+    "validation": ("The validation split", {"split": Split.VALIDATION}),
+    "labelled": ("Every report with a reference label", {"reference_label__isnull": False}),
+}
+
+
+def case_set_choices(project) -> list[tuple[str, str, int]]:
+    """Key, name and report count of each case set, for the new-study form."""
+    return [(key, name, project.reports.filter(**where).count())
+            for key, (name, where) in CASE_SETS.items()]
+
+
+def case_set_reports(project, key: str | None):
+    """The reports of the chosen case set; an unknown choice reads the test split."""
+    return project.reports.filter(**CASE_SETS.get(key, CASE_SETS["test"])[1])
+
+
+def project_readers(project):
+    return User.objects.filter(memberships__project=project,
+                               memberships__role=Role.READER).order_by("username")
+
+
+def reader_session(user, study_id) -> StudyReader | None:
+    """The user's own, real session in an open study; None for anything else."""
+    return StudyReader.objects.filter(
+        study_id=study_id, user=user, study__status=ReaderStudy.Status.OPEN, simulated=False,
+    ).select_related("study").first()
+
+
+def open_sessions(user):
+    return StudyReader.objects.filter(
+        user=user, study__status=ReaderStudy.Status.OPEN
+    ).select_related("study").order_by("study__created")
+
+
+def shown_suggestion(study: ReaderStudy, case: StudyCase | None, *, aided: bool) -> dict | None:
+    """The model's answer a reader sees on this case: only in an aided reading with a model."""
+    if case is None or not aided or not study.model_version_id:
+        return None
+    prediction = Prediction.objects.filter(
+        report=case.report_id, model_version_id=study.model_version_id
+    ).select_related("category").first()
+    if prediction is None:
+        return None
+    return {"category": prediction.category,
+            "probability": prediction.probabilities.get(str(prediction.category.code))}
 
 
 def model_answers(study: ReaderStudy) -> tuple[dict[int, int], dict[int, float], str]:

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from annotation.models import Category, Membership, Project, Report, Role, Split
 from ctir_site.queue import send_on_commit
+from modeling.selectors import trained_versions
 
 from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
 
@@ -88,6 +89,9 @@ def study_status_set(*, study: ReaderStudy, status: str) -> ReaderStudy:
 
 
 def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> ReaderStudy:
+    if model_version_id is not None and not trained_versions(study.project_id).filter(
+            pk=model_version_id).exists():
+        raise StudyError("no such trained model version in this project")
     if study.model_version_id != model_version_id:
         study.model_version_id, study.model_timing = model_version_id, {}
         study.save(update_fields=["model_version_id", "model_timing"])

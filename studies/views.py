@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.models import User
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -10,59 +9,49 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from annotation import inputs
 from annotation.access import ADMIN_ONLY, project_for
 from annotation.exporting import csv_lines
-from annotation.models import Category, Role, Split
-from modeling.models import JobStatus, ModelVersion, Prediction
+from annotation.models import Category
+from modeling.selectors import trained_versions
 
+from . import selectors
 from . import services as studies
-from .models import ReaderStudy, StudyReader
-from .selectors import RESPONSE_COLUMNS, response_rows, study_results
-
-# Which reports a new study reads: name shown in the form, and the filter.
-CASE_SETS = {
-    "test": ("The test split", {"split": Split.TEST}),
-    "validation": ("The validation split", {"split": Split.VALIDATION}),
-    "labelled": ("Every report with a reference label", {"reference_label__isnull": False}),
-}
-
-
-def _model_versions(project):
-    return ModelVersion.objects.filter(project=project, status=JobStatus.SUCCEEDED)
+from .models import ReaderStudy
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def study_list(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    readers = User.objects.filter(memberships__project=project,
-                                  memberships__role=Role.READER).order_by("username")
+    readers = selectors.project_readers(project)
     if request.method == "POST":
-        chosen = readers.filter(pk__in=[inputs.whole_number(pk, name="readers")
-                                        for pk in request.POST.getlist("readers")])
-        version = inputs.whole_number(request.POST.get("model_version"), name="model_version")
-        cases = CASE_SETS.get(request.POST.get("cases"), CASE_SETS["test"])[1]
-        try:
-            study = studies.study_create(
-                project=project, name=request.POST.get("name", "").strip() or "Reader study",
-                readers=chosen, user=request.user,
-                mode=request.POST.get("mode", ReaderStudy.Mode.UNAIDED),
-                model_version_id=version,
-                instructions=request.POST.get("instructions", ""),
-                reports=project.reports.filter(**cases),
-            )
-        except studies.StudyError as exc:
-            messages.error(request, f"Study not created: {exc}.")
-            return redirect("study_list", slug=slug)
-        messages.success(request, f"“{study.name}” created as a draft with "
-                         f"{study.cases.count()} cases. Open it when the readers may start.")
-        return redirect("study_detail", slug=slug, study_id=study.pk)
+        return _study_create_from_form(request, project, readers)
     return render(request, "studies/studies.html", {
         "project": project, "is_admin": True,
         "studies": ReaderStudy.objects.filter(project=project),
-        "readers": readers, "versions": _model_versions(project),
+        "readers": readers, "versions": trained_versions(project),
         "modes": ReaderStudy.Mode.choices,
-        "case_sets": [(key, name, project.reports.filter(**where).count())
-                      for key, (name, where) in CASE_SETS.items()],
+        "case_sets": selectors.case_set_choices(project),
     })
+
+
+def _study_create_from_form(request, project, readers):
+    version = inputs.whole_number(request.POST.get("model_version"), name="model_version")
+    try:
+        study = studies.study_create(
+            project=project, name=request.POST.get("name", "").strip() or "Reader study",
+            readers=readers.filter(pk__in=[inputs.whole_number(pk, name="readers")
+                                           for pk in request.POST.getlist("readers")]),
+            user=request.user,
+            mode=request.POST.get("mode", ReaderStudy.Mode.UNAIDED),
+            model_version_id=version,
+            instructions=request.POST.get("instructions", ""),
+            reports=selectors.case_set_reports(project, request.POST.get("cases")),
+        )
+    except studies.StudyError as exc:
+        messages.error(request, f"Study not created: {exc}.")
+        return redirect("study_list", slug=project.slug)
+    messages.success(request, f"“{study.name}” created as a draft with "
+                     f"{study.cases.count()} cases. Open it when the readers may start.")
+    return redirect("study_detail", slug=project.slug, study_id=study.pk)
 
 
 def _study(project, study_id) -> ReaderStudy:
@@ -74,11 +63,11 @@ def _study(project, study_id) -> ReaderStudy:
 def study_detail(request, slug, study_id):
     project = project_for(request, slug, ADMIN_ONLY)
     study = _study(project, study_id)
-    results = study_results(study)
+    results = selectors.study_results(study)
     return render(request, "studies/study_detail.html", {
         "project": project, "is_admin": True, "r": results, "study": study,
         "sessions": study.readers.select_related("user"),
-        "versions": _model_versions(project),
+        "versions": trained_versions(project),
         "plots": _plots(results),
     })
 
@@ -95,8 +84,6 @@ def study_update(request, slug, study_id):
         if "model_version" in request.POST:
             version = inputs.whole_number(request.POST.get("model_version"),
                                           name="model_version") or None
-            if version and not _model_versions(project).filter(pk=version).exists():
-                raise studies.StudyError("no such trained model version in this project")
             studies.study_model_set(study=study, model_version_id=version)
             messages.success(request, "Model version saved.")
         if "measure_model" in request.POST:
@@ -113,7 +100,8 @@ def study_update(request, slug, study_id):
 def study_csv(request, slug, study_id):
     project = project_for(request, slug, ADMIN_ONLY)
     study = _study(project, study_id)
-    response = StreamingHttpResponse(csv_lines(RESPONSE_COLUMNS, response_rows(study)),
+    response = StreamingHttpResponse(csv_lines(selectors.RESPONSE_COLUMNS,
+                                               selectors.response_rows(study)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-responses.csv"'
     return response
@@ -152,60 +140,20 @@ def _plots(results) -> dict:
 @login_required
 @require_GET
 def my_studies(request):
-    sessions = StudyReader.objects.filter(
-        user=request.user, study__status=ReaderStudy.Status.OPEN
-    ).select_related("study").order_by("study__created")
-    return render(request, "studies/my_studies.html", {"sessions": sessions})
-
-
-def _session(request, study_id) -> StudyReader:
-    """The reader's own session in an open study; anything else is a 404 (no leaks)."""
-    session = StudyReader.objects.filter(
-        study_id=study_id, user=request.user, study__status=ReaderStudy.Status.OPEN,
-        simulated=False,
-    ).select_related("study").first()
-    if session is None:
-        raise Http404("No such study")
-    return session
-
-
-def _shown_suggestion(study, case, aided):
-    if not aided or not study.model_version_id:
-        return None
-    prediction = Prediction.objects.filter(
-        report=case.report_id, model_version_id=study.model_version_id
-    ).select_related("category").first()
-    if prediction is None:
-        return None
-    return {"category": prediction.category,
-            "probability": prediction.probabilities.get(str(prediction.category.code))}
+    return render(request, "studies/my_studies.html",
+                  {"sessions": selectors.open_sessions(request.user)})
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def read(request, study_id):
-    session = _session(request, study_id)
+    # Anything but the reader's own session in an open study is a 404 (no leaks).
+    session = selectors.reader_session(request.user, study_id)
+    if session is None:
+        raise Http404("No such study")
     study = session.study
     if request.method == "POST":
-        action = request.POST.get("action")
-        if action in ("pause", "resume"):
-            studies.study_pause(session=session, paused=action == "pause")
-        else:
-            category = get_object_or_404(Category, project=study.project, code=inputs.whole_number(
-                request.POST.get("category"), name="category") or 0)
-            position = inputs.whole_number(request.POST.get("position"), name="position")
-            position = -1 if position is None else position
-            _, case, current = studies.study_serve(session=session)
-            shown = _shown_suggestion(study, case, session.aided[current]) if case else None
-            try:
-                studies.study_answer(
-                    session=session, position=position, category=category,
-                    active_ms=inputs.milliseconds(request.POST.get("active_ms")),
-                    shown_category=shown["category"] if shown else None,
-                    shown_probability=shown["probability"] if shown else None,
-                )
-            except studies.StudyError as exc:
-                messages.error(request, str(exc).capitalize() + ".")
+        _read_from_form(request, session)
         if not request.htmx:
             return redirect("read", study_id=study.pk)
     session, case, position = studies.study_serve(session=session)
@@ -213,9 +161,34 @@ def read(request, study_id):
         "study": study, "session": session, "case": case, "position": position,
         "total": len(session.order),
         "categories": Category.objects.filter(project=study.project),
-        "shown": _shown_suggestion(study, case, session.aided[position]) if case else None,
+        "shown": selectors.shown_suggestion(
+            study, case, aided=case is not None and session.aided[position]),
         "paused": session.paused_at is not None,
     }
     template = "studies/read.html" + ("#reading" if request.htmx else "")
     return render(request, template, context)
+
+
+def _read_from_form(request, session):
+    """Pause, resume, or record the answer to the case on screen, with what it showed."""
+    action = request.POST.get("action")
+    if action in ("pause", "resume"):
+        studies.study_pause(session=session, paused=action == "pause")
+        return
+    study = session.study
+    category = get_object_or_404(Category, project=study.project, code=inputs.whole_number(
+        request.POST.get("category"), name="category") or 0)
+    position = inputs.whole_number(request.POST.get("position"), name="position")
+    _, case, current = studies.study_serve(session=session)
+    shown = selectors.shown_suggestion(
+        study, case, aided=case is not None and session.aided[current])
+    try:
+        studies.study_answer(
+            session=session, position=-1 if position is None else position,
+            category=category, active_ms=inputs.milliseconds(request.POST.get("active_ms")),
+            shown_category=shown["category"] if shown else None,
+            shown_probability=shown["probability"] if shown else None,
+        )
+    except studies.StudyError as exc:
+        messages.error(request, str(exc).capitalize() + ".")
 

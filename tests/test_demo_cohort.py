@@ -14,6 +14,7 @@ from ctir_demo.cohort import (
     generate_cohort,
     generate_reports,
 )
+from tests.demo_checks import accuracy, accuracy_by, keyword_rule, labels_by_hard_case
 
 SPLIT_SIZES = {"train": 1142, "validation": 131, "test": 332}
 
@@ -21,17 +22,6 @@ SPLIT_SIZES = {"train": 1142, "validation": 131, "test": 332}
 @functools.lru_cache(maxsize=4)
 def cohort(seed: int = 2025) -> tuple[CohortRow, ...]:
     return tuple(generate_cohort(seed))
-
-
-def keyword_rule(text: str) -> int:
-    text = text.lower()
-    if "drain" in text:
-        return 1
-    if "lung" in text:
-        return 3
-    if "bone" in text:
-        return 4
-    return 2
 
 
 def test_it_has_the_study_split_and_category_counts():
@@ -97,9 +87,7 @@ def test_it_has_hard_cases_in_every_split():
 
 def test_it_labels_the_guideline_traps_correctly():
     rows = cohort()
-    by_kind: dict[str, set[int]] = {}
-    for r in rows:
-        by_kind.setdefault(r.hard_case, set()).add(r.label)
+    by_kind = labels_by_hard_case(rows)
     assert by_kind["lung_abscess_drain"] == {1}
     assert by_kind["cyst_sclerotherapy"] == {1}
     assert by_kind["spondylodiscitis"] == {4}
@@ -155,11 +143,10 @@ def test_every_style_renders_every_category():
 
 def test_keyword_matching_is_not_enough():
     rows = cohort()
-    accuracy = sum(keyword_rule(r.text) == r.label for r in rows) / len(rows)
-    assert accuracy < 0.85
-    for split in SPLIT_SIZES:
-        in_split = [r for r in rows if r.split == split]
-        assert sum(keyword_rule(r.text) == r.label for r in in_split) / len(in_split) < 0.9
+    assert accuracy(keyword_rule, rows) < 0.85
+    assert set(accuracy_by(keyword_rule, rows, "split")) == set(SPLIT_SIZES)
+    for in_split in accuracy_by(keyword_rule, rows, "split").values():
+        assert in_split < 0.9
 
 
 def test_generate_reports_gives_unique_external_accessions():

@@ -30,6 +30,7 @@ from ctir_demo.unseen import (
     _render_unseen,
     generate_unseen_reports,
 )
+from tests.demo_checks import accuracy, keyword_rule, labels_by_hard_case
 
 DATE = datetime.date(2020, 5, 1)
 
@@ -59,18 +60,6 @@ def seen_share(rows) -> float:
     return sum(shares) / len(shares)
 
 
-def keyword_rule(text: str) -> int:
-    """The naive rule of test_demo_cohort: drain / lung / bone words, else soft tissue."""
-    text = text.lower()
-    if "drain" in text:
-        return 1
-    if "lung" in text:
-        return 3
-    if "bone" in text:
-        return 4
-    return 2
-
-
 def synonym_keyword_rule(text: str) -> int:
     """The same rule, told about the synonyms the unseen styles use."""
     text = text.lower()
@@ -81,10 +70,6 @@ def synonym_keyword_rule(text: str) -> int:
     if re.search(r"bone|osseous|vertebr|\brib\b", text):
         return 4
     return 2
-
-
-def accuracy(rule, rows) -> float:
-    return sum(rule(r.text) == r.label for r in rows) / len(rows)
 
 
 def test_it_is_deterministic_per_seed():
@@ -151,9 +136,7 @@ def test_it_keeps_the_case_label_on_every_row(monkeypatch):
 
 def test_it_labels_the_guideline_traps_correctly():
     rows = unseen_rows(3000, 7)
-    by_kind: dict[str, set[int]] = {}
-    for r in rows:
-        by_kind.setdefault(r.hard_case, set()).add(r.label)
+    by_kind = labels_by_hard_case(rows)
     assert by_kind["lung_abscess_drain"] == {1}
     assert by_kind["cyst_sclerotherapy"] == {1}
     assert by_kind["spondylodiscitis"] == {4}

@@ -4,6 +4,8 @@ import datetime
 from dataclasses import dataclass
 
 from django.contrib.auth.models import User
+from django.core import signing
+from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db import connection, transaction
 from django.db.models import F, Func, IntegerField, OuterRef, Subquery
 from django.utils import timezone
@@ -103,6 +105,51 @@ class ServedReport:
     suggested_code: int | None = None
     suggested_probability: float | None = None
     supersedes_id: int | None = None
+
+
+ANNOTATE_SALT = "ctir.annotate.served"
+# A form left open overnight still submits; an older one is refused, not guessed at.
+SERVED_TOKEN_MAX_AGE = 24 * 3600
+
+
+def served_report(*, report: Report, user: User, suggestion: dict | None,
+                  previous: Annotation | None = None) -> ServedReport:
+    """What the annotate page shows now: the report, the model's suggestion, what it corrects."""
+    return ServedReport(
+        report_id=report.pk, user_id=user.pk, served_at=timezone.now(),
+        suggestion_version_id=suggestion["version_id"] if suggestion else None,
+        suggested_code=suggestion["category"].code if suggestion else None,
+        suggested_probability=suggestion["probability"] if suggestion else None,
+        supersedes_id=previous.pk if previous else None,
+    )
+
+
+def served_token(served: ServedReport) -> str:
+    """Signed, so the timing and the suggestion an answer records are the server's own."""
+    return signing.dumps({
+        "r": served.report_id, "u": served.user_id, "t": served.served_at.isoformat(),
+        "v": served.suggestion_version_id, "c": served.suggested_code,
+        "p": served.suggested_probability, "s": served.supersedes_id,
+    }, salt=ANNOTATE_SALT)
+
+
+def served_from_token(*, token: str, user: User, project: Project
+                      ) -> tuple[ServedReport, Report]:
+    """The served report a posted form answers; refused unless served to this user here."""
+    try:
+        data = signing.loads(token, salt=ANNOTATE_SALT, max_age=SERVED_TOKEN_MAX_AGE)
+    except signing.BadSignature:
+        raise SuspiciousOperation("bad or expired annotation token") from None
+    served = ServedReport(
+        report_id=data["r"], user_id=data["u"],
+        served_at=datetime.datetime.fromisoformat(data["t"]),
+        suggestion_version_id=data["v"], suggested_code=data["c"],
+        suggested_probability=data["p"], supersedes_id=data["s"],
+    )
+    report = Report.objects.filter(pk=served.report_id, project=project).first()
+    if served.user_id != user.pk or report is None:
+        raise PermissionDenied("This report was served to someone else.")
+    return served, report
 
 
 @transaction.atomic

@@ -1,15 +1,10 @@
 """The labeling pages: the annotate workspace, adjudication, model review, agreement."""
 
-import datetime
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core import signing
-from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import inputs
@@ -17,34 +12,6 @@ from ..access import ADMIN_ONLY, project_for
 from ..models import Category, Report, Role
 from . import selectors, services
 from .agreement import agreement_report
-
-ANNOTATE_SALT = "ctir.annotate.served"
-
-
-def _served_token(served: services.ServedReport) -> str:
-    return signing.dumps({
-        "r": served.report_id, "u": served.user_id, "t": served.served_at.isoformat(),
-        "v": served.suggestion_version_id, "c": served.suggested_code,
-        "p": served.suggested_probability, "s": served.supersedes_id,
-    }, salt=ANNOTATE_SALT)
-
-
-def _served_from(request, project) -> tuple[services.ServedReport, Report]:
-    try:
-        data = signing.loads(request.POST.get("token", ""), salt=ANNOTATE_SALT,
-                             max_age=24 * 3600)
-    except signing.BadSignature:
-        raise SuspiciousOperation("bad or expired annotation token") from None
-    served = services.ServedReport(
-        report_id=data["r"], user_id=data["u"],
-        served_at=datetime.datetime.fromisoformat(data["t"]),
-        suggestion_version_id=data["v"], suggested_code=data["c"],
-        suggested_probability=data["p"], supersedes_id=data["s"],
-    )
-    report = Report.objects.filter(pk=served.report_id, project=project).first()
-    if served.user_id != request.user.pk or report is None:
-        raise PermissionDenied("This report was served to someone else.")
-    return served, report
 
 
 def _active_ms(request) -> int | None:
@@ -58,7 +25,8 @@ def annotate(request, slug):
     """One report at a time. POST records the answer (or a skip) and serves the next one."""
     project = project_for(request, slug)
     if request.method == "POST":
-        served, report = _served_from(request, project)
+        served, report = services.served_from_token(
+            token=request.POST.get("token", ""), user=request.user, project=project)
         categories = list(Category.objects.filter(project=project))
         if request.POST.get("action") == "skip":
             services.report_skip(report=report, user=request.user)
@@ -93,15 +61,10 @@ def _workspace(request, project, *, previous, partial, categories=None):
                "progress": selectors.annotator_progress(project, request.user)}
     if report is not None:
         suggestion = selectors.suggestion_for(report)
-        served = services.ServedReport(
-            report_id=report.pk, user_id=request.user.pk, served_at=timezone.now(),
-            suggestion_version_id=suggestion["version_id"] if suggestion else None,
-            suggested_code=suggestion["category"].code if suggestion else None,
-            suggested_probability=suggestion["probability"] if suggestion else None,
-            supersedes_id=previous.pk if previous else None,
-        )
+        served = services.served_report(report=report, user=request.user,
+                                         suggestion=suggestion, previous=previous)
         context.update(
-            suggestion=suggestion, token=_served_token(served),
+            suggestion=suggestion, token=services.served_token(served),
             selected=(previous.category.code if previous
                       else suggestion["category"].code if suggestion else None),
         )

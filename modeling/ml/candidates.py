@@ -23,6 +23,7 @@ PREFERENCE = (ENSEMBLE, TFIDF, BERT)
 NEEDS_BERT = {BERT, ENSEMBLE}
 LABELS = {BERT: "Fine-tuned BERT", TFIDF: "TF-IDF (char + word n-grams)",
           ENSEMBLE: "Ensemble (BERT + TF-IDF)"}
+SHORT_LABELS = {BERT: "BERT", TFIDF: "TF-IDF", ENSEMBLE: "Ensemble"}
 
 
 def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray) -> np.ndarray:

@@ -30,11 +30,6 @@ def make_tiny_base_model(folder: str | Path, seed: int = 0) -> Path:
     Loads like any base model directory (``AutoModelForSequenceClassification`` adds the
     classification head), and trains in seconds on a CPU.
     """
-    import torch
-    from transformers import BertConfig, BertModel
-
-    from .inference import quiet_transformers
-
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     source = minilm_path()
@@ -42,21 +37,7 @@ def make_tiny_base_model(folder: str | Path, seed: int = 0) -> Path:
         if (source / name).exists():
             shutil.copy2(source / name, folder / name)
     vocab_size = sum(1 for _ in (source / "vocab.txt").open(encoding="utf-8"))
-    config = BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=512,
-        pad_token_id=0,
-    )
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = BertModel(config)
-    with quiet_transformers():
-        model.save_pretrained(folder)
-    return folder
+    return _save_tiny_bert(folder, vocab_size, seed)
 
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -73,11 +54,7 @@ def make_tiny_japanese_base_model(folder: str | Path, texts, seed: int = 0) -> P
     import json
 
     import fugashi
-    import torch
     import unidic_lite
-    from transformers import BertConfig, BertModel
-
-    from .inference import quiet_transformers
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -91,9 +68,20 @@ def make_tiny_japanese_base_model(folder: str | Path, texts, seed: int = 0) -> P
         "subword_tokenizer_type": "wordpiece", "mecab_kwargs": {"mecab_dic": "unidic_lite"},
         "do_lower_case": False, "model_max_length": 512,
     }), encoding="utf-8")
-    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+    return _save_tiny_bert(folder, len(vocab), seed)
+
+
+def _save_tiny_bert(folder: Path, vocab_size: int, seed: int) -> Path:
+    """A 2-layer, hidden-32 BERT, randomly initialised from ``seed``, saved into ``folder``."""
+    import torch
+    from transformers import BertConfig, BertModel
+
+    from .inference import quiet_transformers
+
+    config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64,
                         max_position_embeddings=512, pad_token_id=0)
+    # Forked, so making a model in a test leaves the caller's torch random state alone.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = BertModel(config)

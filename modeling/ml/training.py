@@ -130,6 +130,8 @@ class Progress:
     val_accuracy: float | None
     eta_seconds: float | None
     message: str
+    # Sticky for the whole job (the message changes every few steps): e.g. poor coverage.
+    warning: str = ""
 
 
 class TrainingDataError(ValueError):
@@ -227,6 +229,7 @@ class _Tracker:
         self.n_test = n_test
         self.loss: float | None = None
         self.val_accuracy: float | None = None
+        self.warning = ""
 
     def check_stop(self) -> None:
         if self.should_stop is not None and self.should_stop():
@@ -260,7 +263,7 @@ class _Tracker:
                 phase=phase, seed_index=self.seed_index, seeds=self.config.seeds,
                 epoch=self.epoch, epochs=self.checks, step=self.step,
                 total_steps=self.total_steps, loss=self.loss, val_accuracy=self.val_accuracy,
-                eta_seconds=self.eta(), message=message,
+                eta_seconds=self.eta(), message=message, warning=self.warning,
             )
         )
 
@@ -368,6 +371,7 @@ def train_model(
         tracker = _Tracker(config, steps_per_seed(len(train), config), config.checks,
                            on_progress, should_stop, len(validation), len(test))
         data.timings["load_s"] = time.perf_counter() - began
+        tracker.warning = data.coverage["warning"]
         tracker.emit("loading", _coverage_message(data.coverage))
         bert = _fine_tune(base_model, data, config, tracker)
         candidates, tfidf, temperatures = _candidates(bert, data, tracker)
@@ -483,7 +487,7 @@ def _one_seed(model, seed_index, data, config, tracker, history, best) -> dict:
         tracker.loss = float(np.mean(losses[-PROGRESS_EVERY_STEPS:]))
         tracker.train_s += time.perf_counter() - t0
         if tracker.step % PROGRESS_EVERY_STEPS == 0:
-            tracker.emit("training", f"Run {seed_index + 1}/{config.seeds}, step {step}/{steps}")
+            tracker.emit("training", f"Fine-tuning BERT, run {seed_index + 1} of {config.seeds}")
         if step not in check_at:
             continue
         row = _check(model, seed, step, losses, data, tracker)
@@ -520,15 +524,15 @@ def _train_step(model, batch, data, config, optimizer, scheduler, weights, text_
 
 def _check(model, seed, step, losses, data, tracker) -> dict:
     tracker.check_stop()
-    tracker.emit("evaluating", f"Run {tracker.seed_index + 1}, check {tracker.epoch}")
+    tracker.emit("evaluating", f"Validation check {tracker.epoch} of run {tracker.seed_index + 1}")
     t0 = time.perf_counter()
     val = _score(_logits(model, data.enc_val, data), data.val_codes, data.labels)
     tracker.eval_s += time.perf_counter() - t0
     tracker.evals_done += 1
     accuracy = val["metrics"]["accuracy"]
     tracker.val_accuracy = accuracy
-    tracker.emit("evaluating", f"Run {tracker.seed_index + 1}, check {tracker.epoch}: "
-                 f"validation accuracy {accuracy:.3f}")
+    tracker.emit("evaluating", f"Validation check {tracker.epoch} of run "
+                 f"{tracker.seed_index + 1}: accuracy {accuracy:.3f}")
     model.train()
     return {"seed": seed, "epoch": tracker.epoch, "step": step,
             "train_loss": float(np.mean(losses)) if losses else None,

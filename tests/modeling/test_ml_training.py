@@ -52,16 +52,8 @@ def tiny_base(tmp_path_factory):
 def trained(tiny_base, tmp_path_factory):
     parent = tmp_path_factory.mktemp("models")
     progress = []
-    result = train_model(
-        base_model=tiny_base,
-        train=_reports(10, 1),
-        validation=_reports(2, 2),
-        test=_reports(3, 3),
-        labels=LABELS,
-        config=_config(),
-        out_dir=parent / "v1",
-        on_progress=progress.append,
-    )
+    result = _train_small(tiny_base, parent / "v1", test=_reports(3, 3),
+                          on_progress=progress.append)
     return result, parent, progress
 
 
@@ -132,10 +124,22 @@ def test_the_classifier_predicts_in_input_order(trained):
             assert prediction["probabilities"][code] == pytest.approx(p, abs=2e-2)
 
 
-def _train_small(tiny_base, out_dir, **kwargs):
-    """One tiny run on 10 training and 2 validation reports per category, no test split."""
-    return train_model(base_model=tiny_base, train=_reports(10, 1), validation=_reports(2, 2),
-                       test=[], labels=LABELS, config=_config(), out_dir=out_dir, **kwargs)
+def _train_small(tiny_base, out_dir, *, train=None, validation=None, test=None, config=None,
+                 **kwargs):
+    """One tiny run, by default on 10 training and 2 validation reports per category and no
+    test split."""
+    return train_model(
+        base_model=tiny_base, train=_reports(10, 1) if train is None else train,
+        validation=_reports(2, 2) if validation is None else validation,
+        test=[] if test is None else test, labels=LABELS,
+        config=_config() if config is None else config, out_dir=out_dir, **kwargs,
+    )
+
+
+def _train_one_seed(tiny_base, out_dir, **kwargs):
+    """The smallest run: one seed on 5 training and 1 validation report per category."""
+    return _train_small(tiny_base, out_dir, train=_reports(5, 1), validation=_reports(1, 2),
+                        config=_config(seeds=1), **kwargs)
 
 
 def test_it_leaves_nothing_behind_when_cancelled(tiny_base, tmp_path):
@@ -156,15 +160,7 @@ def test_it_leaves_nothing_behind_when_saving_fails(tiny_base, tmp_path, monkeyp
 
     monkeypatch.setattr("modeling.ml.training.os.replace", broken_replace)
     with pytest.raises(OSError, match="disk full"):
-        train_model(
-            base_model=tiny_base,
-            train=_reports(5, 1),
-            validation=_reports(1, 2),
-            test=[],
-            labels=LABELS,
-            config=_config(seeds=1),
-            out_dir=tmp_path / "v3",
-        )
+        _train_one_seed(tiny_base, tmp_path / "v3")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -174,29 +170,12 @@ def test_it_stops_when_a_progress_callback_raises(tiny_base, tmp_path):
             raise RuntimeError("database is gone")
 
     with pytest.raises(RuntimeError):
-        train_model(
-            base_model=tiny_base,
-            train=_reports(5, 1),
-            validation=_reports(1, 2),
-            test=[],
-            labels=LABELS,
-            config=_config(seeds=1),
-            out_dir=tmp_path / "v4",
-            on_progress=on_progress,
-        )
+        _train_one_seed(tiny_base, tmp_path / "v4", on_progress=on_progress)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_it_has_no_test_metrics_without_a_test_split(tiny_base, tmp_path):
-    result = train_model(
-        base_model=tiny_base,
-        train=_reports(5, 1),
-        validation=_reports(1, 2),
-        test=[],
-        labels=LABELS,
-        config=_config(seeds=1),
-        out_dir=tmp_path / "v5",
-    )
+    result = _train_one_seed(tiny_base, tmp_path / "v5")
     assert result["test"] is None
     assert result["baseline"]["test"] is None
     assert len(result["history"]) == 1
@@ -205,43 +184,19 @@ def test_it_has_no_test_metrics_without_a_test_split(tiny_base, tmp_path):
 def test_it_names_a_category_missing_from_training(tiny_base, tmp_path):
     train = [row for row in _reports(10, 1) if row[1] != 4]
     with pytest.raises(TrainingDataError, match="category 4: 0"):
-        train_model(
-            base_model=tiny_base,
-            train=train,
-            validation=_reports(2, 2),
-            test=[],
-            labels=LABELS,
-            config=_config(),
-            out_dir=tmp_path / "v6",
-        )
+        _train_small(tiny_base, tmp_path / "v6", train=train)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_it_names_a_category_missing_from_validation(tiny_base, tmp_path):
     validation = [row for row in _reports(2, 2) if row[1] != 3]
     with pytest.raises(TrainingDataError, match="validation.*category 3: 0"):
-        train_model(
-            base_model=tiny_base,
-            train=_reports(10, 1),
-            validation=validation,
-            test=[],
-            labels=LABELS,
-            config=_config(),
-            out_dir=tmp_path / "v7",
-        )
+        _train_small(tiny_base, tmp_path / "v7", validation=validation)
 
 
 def test_it_rejects_codes_outside_the_project(tiny_base, tmp_path):
     with pytest.raises(TrainingDataError, match=r"\[7\]"):
-        train_model(
-            base_model=tiny_base,
-            train=_reports(10, 1) + [("odd", 7)],
-            validation=_reports(2, 2),
-            test=[],
-            labels=LABELS,
-            config=_config(),
-            out_dir=tmp_path / "v8",
-        )
+        _train_small(tiny_base, tmp_path / "v8", train=_reports(10, 1) + [("odd", 7)])
 
 
 def test_it_refuses_to_overwrite_a_model(tiny_base, tmp_path):
@@ -293,15 +248,8 @@ def test_short_reports_are_kept_whole(tiny_base):
 
 def test_the_same_seed_gives_the_same_model(tiny_base, tmp_path):
     def run(name):
-        return train_model(
-            base_model=tiny_base,
-            train=_reports(5, 1),
-            validation=_reports(2, 2),
-            test=_reports(2, 3),
-            labels=LABELS,
-            config=_config(seeds=1, epochs=2),
-            out_dir=tmp_path / name,
-        )
+        return _train_small(tiny_base, tmp_path / name, train=_reports(5, 1),
+                            test=_reports(2, 3), config=_config(seeds=1, epochs=2))
 
     first, second = run("a"), run("b")
     assert first["history"] == second["history"]

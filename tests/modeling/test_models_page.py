@@ -180,8 +180,8 @@ def test_the_models_page_shows_every_candidate_and_marks_the_served_one(
     page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
     row = page[page.index('id="version-1"'):]
     assert '<strong class="served">TF-IDF (char + word n-grams)</strong>' in row
-    assert "bert 31.0% / 29.0%" in row and "ensemble 93.0% / 94.0%" in row
-    assert 'class="served">tfidf 97.0% / 96.0% ✓' in row
+    assert "BERT 31.0% / 29.0%" in row and "Ensemble 93.0% / 94.0%" in row
+    assert 'class="served">TF-IDF 97.0% / 96.0% ✓' in row
     # The tokenizer warning is on the page, not only in the worker's log.
     assert 'id="coverage-warning"' in page and "31% ..." in page
 
@@ -209,4 +209,4 @@ def test_a_version_from_before_candidates_shows_bert_and_its_baseline(
                  "baseline": {"validation": _block(0.99), "test": _block(1.0)}})
     page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
     assert '<strong class="served">Fine-tuned BERT</strong>' in page
-    assert "tfidf 99.0% / 100.0%" in page
+    assert "TF-IDF 99.0% / 100.0%" in page
