@@ -15,6 +15,11 @@ import numpy as np
 # suggestion look certain.
 MIN_TEMPERATURE = 0.5
 MAX_TEMPERATURE = 20.0
+# A fine-tuned network is only ever softened, never sharpened: such networks are
+# overconfident (Guo et al., 2017), most of all on writing they never saw, and averaged
+# with a sharpened BERT the ensemble simply follows BERT's confident mistakes (measured:
+# docs/benchmarks.md, unseen styles).
+MIN_NETWORK_TEMPERATURE = 1.0
 ECE_BINS = 15
 
 
@@ -31,7 +36,8 @@ def _nll(logits: np.ndarray, targets: np.ndarray, temperature: float) -> float:
     return float(np.mean(log_norm - scaled[np.arange(len(targets)), targets]))
 
 
-def fit_temperature(logits: np.ndarray, targets: Sequence[int]) -> float:
+def fit_temperature(logits: np.ndarray, targets: Sequence[int],
+                    minimum: float = MIN_TEMPERATURE) -> float:
     """The temperature T minimising validation NLL of softmax(logits / T), within bounds."""
     from scipy.optimize import minimize_scalar
 
@@ -41,7 +47,7 @@ def fit_temperature(logits: np.ndarray, targets: Sequence[int]) -> float:
         return 1.0
     found = minimize_scalar(
         lambda log_t: _nll(logits, targets, float(np.exp(log_t))),
-        bounds=(np.log(MIN_TEMPERATURE), np.log(MAX_TEMPERATURE)), method="bounded",
+        bounds=(np.log(minimum), np.log(MAX_TEMPERATURE)), method="bounded",
     )
     return float(np.exp(found.x))
 

@@ -26,7 +26,11 @@ import torch  # noqa: E402
 from transformers import get_linear_schedule_with_warmup  # noqa: E402
 
 from .augment import augment  # noqa: E402
-from .calibration import expected_calibration_error, fit_temperature  # noqa: E402
+from .calibration import (  # noqa: E402
+    MIN_NETWORK_TEMPERATURE,
+    expected_calibration_error,
+    fit_temperature,
+)
 from .candidates import (  # noqa: E402
     BERT,
     CANDIDATES,
@@ -554,8 +558,11 @@ def _candidates(bert: dict, data: _Data, tracker: _Tracker):
         logits[split][TFIDF] = tfidf.logits([t for t, _ in rows])
     index = {code: i for i, code in enumerate(data.labels)}
     val_targets = [index[c] for c in data.val_codes]
-    temperatures = {name: fit_temperature(logits["validation"][name], val_targets)
-                    for name in (BERT, TFIDF)}
+    temperatures = {
+        BERT: fit_temperature(logits["validation"][BERT], val_targets,
+                              minimum=MIN_NETWORK_TEMPERATURE),
+        TFIDF: fit_temperature(logits["validation"][TFIDF], val_targets),
+    }
     scores = {name: _candidate_scores(name, logits, temperatures, data) for name in CANDIDATES}
     data.timings["baseline_s"] = time.perf_counter() - t0
     return scores, tfidf, temperatures

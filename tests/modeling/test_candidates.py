@@ -90,6 +90,10 @@ def test_temperature_scaling_recovers_an_overconfident_model():
 def test_a_perfect_validation_split_does_not_drive_the_temperature_to_zero():
     logits = np.array([[3.0, 0.0], [0.0, 3.0]] * 20)
     assert fit_temperature(logits, [0, 1] * 20) == pytest.approx(MIN_TEMPERATURE, rel=1e-3)
+    # A fine-tuned network is never sharpened, only softened.
+    assert fit_temperature(logits, [0, 1] * 20, minimum=1.0) == pytest.approx(1.0, rel=1e-3)
+    overconfident, targets = _overconfident()
+    assert fit_temperature(overconfident, targets, minimum=1.0) == pytest.approx(3.0, rel=0.1)
 
 
 def test_ece_of_a_hand_worked_example():

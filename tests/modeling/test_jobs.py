@@ -243,6 +243,7 @@ def test_train_on_a_mixed_english_japanese_cohort_reports_candidates_and_coverag
     assert "Warning: The base model's tokenizer reads these reports poorly" in err.getvalue()
     assert "<- served" in err.getvalue()
     assert summary["coverage"]["poor"] is True
+    assert metrics["candidates"]["bert"]["temperature"] >= 1.0  # never sharpened
 
 
 def test_the_served_candidate_is_what_prelabeling_uses(labelled_project, model_settings):
