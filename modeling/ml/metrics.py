@@ -1,7 +1,6 @@
 """Evaluation statistics for the classifier: exact binomial CIs and per-category metrics.
 
-numpy and scipy only, so the web process can import this without pulling in torch or
-scikit-learn.
+numpy and the labeling statistics only, so the web process can import this without torch.
 """
 
 from __future__ import annotations
@@ -11,26 +10,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-
-def clopper_pearson(k: int, n: int, alpha: float = 0.05) -> tuple[float, float]:
-    """Exact (Clopper-Pearson) two-sided ``1 - alpha`` interval for a proportion ``k / n``.
-
-    Edges follow the usual convention: ``k == 0`` gives a lower bound of exactly 0.0 and
-    ``k == n`` an upper bound of exactly 1.0. With ``n == 0`` nothing is known, so the
-    vacuous interval ``(0.0, 1.0)`` is returned rather than NaN, which keeps results
-    JSON-serialisable.
-    """
-    if n < 0 or k < 0 or k > n:
-        raise ValueError(f"need 0 <= k <= n, got k={k}, n={n}")
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha}")
-    if n == 0:
-        return 0.0, 1.0
-    from scipy.stats import beta
-
-    lower = 0.0 if k == 0 else float(beta.ppf(alpha / 2, k, n - k + 1))
-    upper = 1.0 if k == n else float(beta.ppf(1 - alpha / 2, k + 1, n - k))
-    return lower, upper
+# One exact interval for the whole product (statsmodels' beta method, n == 0 -> (0, 1)).
+from annotation.labeling.statistics import clopper_pearson
 
 
 def _safe_ratio(num: float, den: float) -> float:
