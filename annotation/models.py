@@ -40,6 +40,10 @@ class Project(models.Model):
     claim_minutes = models.PositiveIntegerField(
         default=15, help_text="How long a served report is held for one annotator."
     )
+    # One more for every reference label written or changed. The modeling app keeps this
+    # number for each model version, so "labels since the last version" (the auto-retrain
+    # policy) is one row read, never a count over the labels.
+    reference_labels_written = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]

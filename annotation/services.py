@@ -7,7 +7,7 @@ from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from .double_reading import required_annotations
@@ -163,6 +163,7 @@ def _write_chunk(project, rows, batch, user, reason, categories, totals):
         if row.label is not None and row.accession not in labelled
     ]
     totals[1] += _labels_create(to_label, LabelMethod.IMPORTED, user, reason)
+    _labels_written_add(project.pk, len(to_label))
     if unlabelled_scope:
         newly_labelled = [r.pk for r, _ in to_label if r.accession in existing]
         Report.objects.filter(pk__in=newly_labelled).update(in_queue=False)
@@ -212,8 +213,16 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
         report=report, old_category=old_category, new_category=category, old_method=old_method,
         new_method=method, changed_by=user, changed_at=now, reason=reason,
     )
+    _labels_written_add(report.project_id, 1)
     queue_flag_settle(report=report, labelled=True)
     return label
+
+
+def _labels_written_add(project_id: int, n: int) -> None:
+    """Count reference labels written, in the caller's transaction (see the field)."""
+    if n:
+        Project.objects.filter(pk=project_id).update(
+            reference_labels_written=F("reference_labels_written") + n)
 
 
 class SplitError(ValueError):

@@ -123,29 +123,49 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
             history=result.get("history", []),
         )
         version.refresh_from_db()
-        if version.auto_promote and _at_least_as_good_as_active(version):
-            model_version_promote(version=version, user=version.created_by)
+        if version.auto_promote:
+            _promote_if_good_enough(version)
     version.refresh_from_db()
     return version
 
 
+def _promote_if_good_enough(version: ModelVersion) -> None:
+    """Promote (which queues pre-labeling) only if at least as good as the active model on
+    the current validation split; say why either way."""
+    good, note = promotion_verdict(version)
+    if good:
+        model_version_promote(version=version, user=version.created_by)
+    ModelVersion.objects.filter(pk=version.pk).update(
+        promotion_note=("Promoted: " if good else "Not promoted: ") + note)
+
+
 def _at_least_as_good_as_active(version: ModelVersion) -> bool:
+    return promotion_verdict(version)[0]
+
+
+def promotion_verdict(version: ModelVersion) -> tuple[bool, str]:
     """Compare served candidates on the current validation split: the active model is
     re-scored on it now, because the validation labels may have changed since the active
     model was trained. Classifier.load serves each version's chosen candidate."""
-    active = version.project.model_versions.filter(is_active=True).first()
+    active = version.project.model_versions.filter(is_active=True).exclude(
+        pk=version.pk).first()
     if active is None:
-        return True
+        return True, "there was no active model."
     data = training_data(version.project)[Split.VALIDATION]
     if not data:
-        return False
+        return False, "there is no validation split to compare on."
     texts, truth = zip(*data, strict=True)
+    new, old = (validation_correct(v, list(texts), list(truth)) for v in (version, active))
+    n = len(truth)
+    served = (version.metrics or {}).get("served", "bert")
+    detail = (f"{served} v{version.number} {new}/{n} correct on the current validation "
+              f"split, active v{active.number} {old}/{n}.")
+    return new >= old, detail
 
-    def accuracy(v):
-        predictions = Classifier.load(v.artifact_dir).predict(list(texts))
-        return sum(p["category"] == t for p, t in zip(predictions, truth, strict=True))
 
-    return accuracy(version) >= accuracy(active)
+def validation_correct(version: ModelVersion, texts: list[str], truth: list[int]) -> int:
+    predictions = Classifier.load(version.artifact_dir).predict(texts)
+    return sum(p["category"] == t for p, t in zip(predictions, truth, strict=True))
 
 
 def _finish(version_id: int, status: str, **fields):

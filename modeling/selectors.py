@@ -4,10 +4,11 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
+from annotation.models import Project
 from ctir_site.celery import app as celery_app
 
 from .ml.candidates import CANDIDATES, LABELS
-from .models import ACTIVE_STATUSES, ModelVersion, PrelabelRun
+from .models import ACTIVE_STATUSES, ModelVersion, PrelabelRun, RetrainPolicy, Trigger
 
 HEALTH_CACHE_SECONDS = 10
 
@@ -146,3 +147,27 @@ def latest_coverage_warning(versions) -> str:
         if coverage:
             return coverage.get("warning", "") if coverage.get("poor") else ""
     return ""
+
+
+def labels_since_last_version(project) -> int:
+    """Reference labels written or changed since the newest version was queued: two stored
+    numbers, one indexed row each, whatever the number of labels."""
+    written = Project.objects.filter(pk=project.pk).values_list(
+        "reference_labels_written", flat=True).first() or 0
+    last = ModelVersion.objects.filter(project=project).order_by("-number").values_list(
+        "labels_written", flat=True).first()
+    return max(written - (last or 0), 0)
+
+
+def retrain_policy(project) -> dict:
+    """The policy for the Models page: settings, labels gathered, the last automatic run."""
+    policy = RetrainPolicy.objects.filter(project=project).first() or RetrainPolicy(
+        project=project)
+    last_auto = ModelVersion.objects.filter(project=project, trigger=Trigger.AUTO).order_by(
+        "-number").first()
+    return {
+        "policy": policy,
+        "since": labels_since_last_version(project),
+        "last_auto": last_auto,
+        "modes": RetrainPolicy.Mode.choices,
+    }

@@ -29,6 +29,7 @@ def models_page(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     context = _jobs_context(project)
     context["health"] = selectors.queue_health()
+    context["retrain"] = selectors.retrain_policy(project)
     context["recipe"] = services.DEFAULT_RECIPE
     context["limits"] = services.LIMITS
     context["step_bounds"] = services.STEP_BOUNDS
@@ -68,6 +69,24 @@ def model_train(request, slug):
         auto_promote=request.POST.get("auto_promote") == "on",
     )
     messages.success(request, f"v{version.number} is queued for training.")
+    return redirect("models", slug=slug)
+
+
+@login_required
+@require_POST
+def retrain_policy_edit(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        policy = services.retrain_policy_set(
+            project=project, mode=request.POST.get("mode", ""),
+            every=request.POST.get("every"), user=request.user,
+        )
+    except services.JobError as exc:
+        messages.error(request, f"Policy not saved: {exc}.")
+    else:
+        messages.success(request, f"Automatic retraining after every {policy.every} new "
+                         "reference labels is on." if policy.is_on
+                         else "Automatic retraining is off.")
     return redirect("models", slug=slug)
 
 
