@@ -3,6 +3,7 @@
 Only workers and management commands import this module; it pulls in torch.
 """
 
+import json
 import logging
 import socket
 import time
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from annotation.models import Category, Report, Split
 
-from .ml.inference import Classifier
+from .ml.inference import LABEL_MAP_FILE, Classifier
 from .ml.training import Progress, TrainConfig, TrainingCancelled, TrainingDataError, train_model
 from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
 from .services import model_version_promote
@@ -95,15 +96,23 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
     try:
         data = training_data(project)
         labels = list(Category.objects.filter(project=project).values_list("code", flat=True))
-        config = TrainConfig(**version.hyperparameters)
+        config = TrainConfig.from_dict(version.hyperparameters)
+        recorded = config.to_dict()
+        base_model, warm = warm_start(version.hyperparameters.get("warm_start"), labels,
+                                      version.base_model)
+        if warm:
+            recorded["warm_start"] = warm
         ModelVersion.objects.filter(pk=version_id).update(
-            label_snapshot=label_snapshot(project), hyperparameters=config.to_dict()
+            label_snapshot=label_snapshot(project), hyperparameters=recorded
         )
         if echo:
             echo("Candidates: fine-tuned BERT, TF-IDF (char + word n-grams), their ensemble; "
                  "the one to serve is chosen on validation.")
+            if warm:
+                echo(warm.get("fallback") or f"BERT starts from {warm['project']} "
+                     f"v{warm['version']} ({warm['folder']}).")
         result = train_model(
-            base_model=version.base_model, train=data[Split.TRAIN],
+            base_model=base_model, train=data[Split.TRAIN],
             validation=data[Split.VALIDATION], test=data[Split.TEST], labels=labels,
             config=config, out_dir=out_dir, on_progress=on_progress,
             should_stop=lambda: cancel[0],
@@ -127,6 +136,29 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
             _promote_if_good_enough(version)
     version.refresh_from_db()
     return version
+
+
+def warm_start(warm: dict | None, labels: list[int], base_model: str) -> tuple[str, dict]:
+    """The folder BERT starts from, and what to record about it.
+
+    A warm start loads the earlier version's whole classifier, head included, so its label
+    order must be this project's; otherwise (or if the folder is gone) the run starts from
+    the base encoder and says why.
+    """
+    if not warm:
+        return base_model, {}
+    folder = Path(warm["folder"])
+    try:
+        trained_on = json.loads((folder / LABEL_MAP_FILE).read_text())["labels"]
+    except (OSError, ValueError, KeyError) as exc:
+        problem = f"its model folder cannot be read ({type(exc).__name__})"
+    else:
+        if [int(c) for c in trained_on] == list(labels):
+            return str(folder), dict(warm)
+        problem = f"it was trained on categories {trained_on}, this project has {labels}"
+    note = (f"Not started from {warm['project']} v{warm['version']}: {problem}; "
+            "started from the base model.")
+    return base_model, {**warm, "fallback": note}
 
 
 def _promote_if_good_enough(version: ModelVersion) -> None:

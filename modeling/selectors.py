@@ -4,11 +4,18 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 
-from annotation.models import Project
+from annotation.models import Category, Membership, Project, Role
 from ctir_site.celery import app as celery_app
 
 from .ml.candidates import CANDIDATES, LABELS
-from .models import ACTIVE_STATUSES, ModelVersion, PrelabelRun, RetrainPolicy, Trigger
+from .models import (
+    ACTIVE_STATUSES,
+    JobStatus,
+    ModelVersion,
+    PrelabelRun,
+    RetrainPolicy,
+    Trigger,
+)
 
 HEALTH_CACHE_SECONDS = 10
 
@@ -171,3 +178,52 @@ def retrain_policy(project) -> dict:
         "last_auto": last_auto,
         "modes": RetrainPolicy.Mode.choices,
     }
+
+
+def category_codes(project) -> list[int]:
+    return list(Category.objects.filter(project=project).order_by("code").values_list(
+        "code", flat=True))
+
+
+WARM_START_CHOICES = 20
+
+
+def warm_start_choices(project, user) -> list[ModelVersion]:
+    """Versions a new version of this project may start from: succeeded ones of projects
+    this user administers (this one included) with the same category codes."""
+    codes = category_codes(project)
+    administered = Membership.objects.filter(user=user, role=Role.ADMIN).values("project")
+    versions = (
+        ModelVersion.objects.filter(status=JobStatus.SUCCEEDED, project__in=administered)
+        .exclude(artifact_dir="").select_related("project")
+        .order_by("-created")[:WARM_START_CHOICES * 5]
+    )
+    same = {}
+    choices = []
+    for version in versions:
+        if version.project_id not in same:
+            same[version.project_id] = category_codes(version.project) == codes
+        if same[version.project_id]:
+            choices.append(version)
+    return choices[:WARM_START_CHOICES]
+
+
+def lineage(version, limit: int = 20) -> list[dict]:
+    """What this version started from, back to the base encoder: v3 <- v2 <- base model."""
+    chain = [{"version": version, "label": f"v{version.number}"}]
+    current = version
+    for _ in range(limit):
+        warm = (current.hyperparameters or {}).get("warm_start")
+        if not warm or warm.get("fallback"):
+            break
+        parent = ModelVersion.objects.filter(project__slug=warm["project"],
+                                             number=warm["version"]).first()
+        same = warm["project"] == version.project.slug
+        label = f"v{warm['version']}" if same else f"{warm['project']} v{warm['version']}"
+        if parent is None:
+            chain.append({"version": None, "label": f"{label} (deleted)"})
+            return chain
+        chain.append({"version": parent if same else None, "label": label})
+        current = parent
+    chain.append({"version": None, "label": f"base model ({current.base_model})"})
+    return chain

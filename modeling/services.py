@@ -57,15 +57,23 @@ def recipe_clean(**values) -> dict:
 @transaction.atomic
 def model_version_create(
     *, project: Project, user=None, recipe: dict | None = None, auto_promote: bool = False,
-    enqueue: bool = True, trigger: str = Trigger.MANUAL,
+    enqueue: bool = True, trigger: str = Trigger.MANUAL, start_from=None,
 ) -> ModelVersion:
+    """Queue a training job. ``start_from``: None starts from the active model when its
+    categories match (else the base encoder), "base" from the base encoder, or a succeeded
+    ModelVersion (of any project with the same category codes) from that version."""
     # Lock the project row so two admins clicking at once get v5 and v6, not two v5s; the
     # lock also holds the label count still while it is copied onto the version.
     locked = Project.objects.select_for_update().get(pk=project.pk)
     number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    hyperparameters = recipe_clean(**(recipe or {}))
+    warm = _warm_start_source(project, start_from)
+    if warm is not None:
+        hyperparameters["warm_start"] = {"project": warm.project.slug, "version": warm.number,
+                                         "folder": warm.artifact_dir}
     version = ModelVersion.objects.create(
         project=project, number=number, base_model=str(settings.CTIR_BASE_MODEL),
-        hyperparameters=recipe_clean(**(recipe or {})), auto_promote=auto_promote,
+        hyperparameters=hyperparameters, auto_promote=auto_promote,
         created_by=user, phase="queued", trigger=trigger,
         labels_written=locked.reference_labels_written,
         progress={"message": "Waiting for a training worker"},
@@ -73,6 +81,22 @@ def model_version_create(
     if enqueue:
         send_on_commit("modeling.tasks.train_model_version", version.pk)
     return version
+
+
+def _warm_start_source(project: Project, start_from) -> ModelVersion | None:
+    if start_from == "base":
+        return None
+    if start_from is None:
+        start_from = project.model_versions.filter(is_active=True).first()
+        if start_from is None:
+            return None
+    if start_from.status != JobStatus.SUCCEEDED or not start_from.artifact_dir:
+        raise JobError(f"v{start_from.number} has no trained model to start from")
+    if selectors.category_codes(start_from.project) != selectors.category_codes(project):
+        if start_from.project_id == project.pk:
+            return None  # the categories changed since: the old head does not fit
+        raise JobError(f"{start_from.project.slug} v{start_from.number} has other categories")
+    return start_from
 
 
 # --- Automatic retraining ---------------------------------------------------------------------

@@ -30,6 +30,7 @@ def models_page(request, slug):
     context = _jobs_context(project)
     context["health"] = selectors.queue_health()
     context["retrain"] = selectors.retrain_policy(project)
+    context["warm_choices"] = selectors.warm_start_choices(project, request.user)
     context["recipe"] = services.DEFAULT_RECIPE
     context["limits"] = services.LIMITS
     context["step_bounds"] = services.STEP_BOUNDS
@@ -64,11 +65,26 @@ def model_train(request, slug):
     except services.JobError as exc:
         messages.error(request, f"Training not started: {exc}.")
         return redirect("models", slug=slug)
-    version = services.model_version_create(
-        project=project, user=request.user, recipe=recipe,
-        auto_promote=request.POST.get("auto_promote") == "on",
-    )
-    messages.success(request, f"v{version.number} is queued for training.")
+    choice = request.POST.get("start_from", "")
+    start_from = "base" if choice == "base" else None
+    if choice not in ("", "base"):
+        start_from = next((v for v in selectors.warm_start_choices(project, request.user)
+                           if str(v.pk) == choice), None)
+        if start_from is None:
+            messages.error(request, "Training not started: that version cannot be started "
+                           "from here.")
+            return redirect("models", slug=slug)
+    try:
+        version = services.model_version_create(
+            project=project, user=request.user, recipe=recipe,
+            auto_promote=request.POST.get("auto_promote") == "on", start_from=start_from,
+        )
+    except services.JobError as exc:
+        messages.error(request, f"Training not started: {exc}.")
+        return redirect("models", slug=slug)
+    warm = version.hyperparameters.get("warm_start")
+    messages.success(request, f"v{version.number} is queued for training" + (
+        f", starting from {warm['project']} v{warm['version']}." if warm else "."))
     return redirect("models", slug=slug)
 
 
@@ -154,4 +170,6 @@ def model_detail(request, slug, number):
             for c in candidates for split in ("validation", "test")
         ],
         "curve": selectors.validation_curve(version.history or []),
+        "lineage": selectors.lineage(version),
+        "warm": (version.hyperparameters or {}).get("warm_start"),
     })
