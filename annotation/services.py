@@ -21,6 +21,9 @@ from .importing import (
     plan_import,
 )
 from .models import (
+    VALIDATION_CAP_PER_CATEGORY,
+    VALIDATION_EVERY,
+    VALIDATION_FIRST,
     Annotation,
     Category,
     ImportBatch,
@@ -206,6 +209,8 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
         label = ReferenceLabel.objects.create(
             report=report, category=category, method=method, set_by=user, updated=now
         )
+        if report.split == Split.UNASSIGNED:
+            split_draw(report=report, category=category)
     else:
         label.category, label.method, label.set_by, label.updated = category, method, user, now
         label.save(update_fields=["category", "method", "set_by", "updated"])
@@ -223,6 +228,23 @@ def _labels_written_add(project_id: int, n: int) -> None:
     if n:
         Project.objects.filter(pk=project_id).update(
             reference_labels_written=F("reference_labels_written") + n)
+
+
+def split_draw(*, report: Report, category: Category) -> str:
+    """Give a newly labelled report without a split its split: validation or train.
+
+    Constant time: one counter per category, updated in the label's transaction (which also
+    serialises two annotators labelling the same category at once).
+    """
+    Category.objects.filter(pk=category.pk).update(labels_drawn=F("labels_drawn") + 1)
+    n = Category.objects.filter(pk=category.pk).values_list("labels_drawn", flat=True).get()
+    step = n - VALIDATION_FIRST
+    drawn = step // VALIDATION_EVERY + 1  # validation reports of this category, this one included
+    to_validation = step >= 0 and step % VALIDATION_EVERY == 0 and (
+        drawn <= VALIDATION_CAP_PER_CATEGORY)
+    report.split = Split.VALIDATION if to_validation else Split.TRAIN
+    Report.objects.filter(pk=report.pk).update(split=report.split)
+    return report.split
 
 
 class SplitError(ValueError):

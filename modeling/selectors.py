@@ -3,11 +3,14 @@
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count
 
-from annotation.models import Category, Membership, Project, Role
+from annotation import models as annotation_models
+from annotation.models import Category, Membership, Project, Report, Role, Split
 from ctir_site.celery import app as celery_app
 
 from .ml.candidates import CANDIDATES, LABELS
+from .ml.metrics import clopper_pearson
 from .models import (
     ACTIVE_STATUSES,
     JobStatus,
@@ -227,3 +230,29 @@ def lineage(version, limit: int = 20) -> list[dict]:
         current = parent
     chain.append({"version": None, "label": f"base model ({current.base_model})"})
     return chain
+
+
+# With no active model, the interval is shown at the accuracy a new site aims for.
+TARGET_ACCURACY = 0.97
+
+
+def validation_summary(project) -> dict:
+    """How big the validation split is and how precisely it can tell an accuracy: the
+    width of the exact 95% CI at the active model's validation accuracy."""
+    rows = (Report.objects.filter(project=project, split=Split.VALIDATION,
+                                  reference_label__isnull=False)
+            .values("reference_label__category__code").annotate(n=Count("id"))
+            .order_by("reference_label__category__code"))
+    per_category = {row["reference_label__category__code"]: row["n"] for row in rows}
+    n = sum(per_category.values())
+    active = ModelVersion.objects.filter(project=project, is_active=True).first()
+    accuracy = active.metric("validation") if active else None
+    at = accuracy if accuracy is not None else TARGET_ACCURACY
+    low, high = clopper_pearson(round(at * n), n)
+    return {
+        "n": n, "per_category": per_category, "accuracy": at, "from_active": active
+        if accuracy is not None else None, "low": low, "high": high, "width": high - low,
+        "first": annotation_models.VALIDATION_FIRST,
+        "every": annotation_models.VALIDATION_EVERY,
+        "cap": annotation_models.VALIDATION_CAP_PER_CATEGORY,
+    }
