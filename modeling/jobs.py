@@ -229,7 +229,9 @@ def prelabel(run_id: int, *, echo: Callable[[str], None] | None = None) -> Prela
         todo = (
             Report.objects.filter(project=run.project)
             .exclude(predictions__model_version=version)
-            .order_by("pk").values_list("pk", "text")
+            # Reports still waiting in the queue first: after a promotion the reports
+            # annotators see next get the new model's suggestion soonest.
+            .order_by("-in_queue", "procedure_date", "accession").values_list("pk", "text")
         )
         total = todo.count()
         PrelabelRun.objects.filter(pk=run_id).update(total=total)
