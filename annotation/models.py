@@ -40,6 +40,10 @@ class Project(models.Model):
     claim_minutes = models.PositiveIntegerField(
         default=15, help_text="How long a served report is held for one annotator."
     )
+    # One more for every reference label written or changed. The modeling app keeps this
+    # number for each model version, so "labels since the last version" (the auto-retrain
+    # policy) is one row read, never a count over the labels.
+    reference_labels_written = models.PositiveBigIntegerField(default=0)
 
     class Meta:
         ordering = ["name"]
@@ -55,6 +59,9 @@ class Category(models.Model):
     description = models.CharField(max_length=300, blank=True)
     key = models.CharField(max_length=1, help_text="Keyboard key that picks this category.")
     colour = models.CharField(max_length=7, default="#64748b")
+    # Reference labels of this category given to reports that had no split; every few of
+    # them go to validation (services.split_draw), so this counter makes the draw stratified.
+    labels_drawn = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["project", "code"]
@@ -140,6 +147,15 @@ class Split(models.TextChoices):
     VALIDATION = "validation", "Validation"
     TEST = "test", "Test"
     UNASSIGNED = "unassigned", "Unassigned"
+
+
+# A validation set that grows from the first labels, for reports that arrive without splits:
+# of each category's labels, the 3rd and every 5th after it (3rd, 8th, 13th, ...) go to
+# validation, up to a cap per category, and are never trained on; the rest go to train.
+# Two train labels per category come first, so three labels a category can train a model.
+VALIDATION_FIRST = 3
+VALIDATION_EVERY = 5
+VALIDATION_CAP_PER_CATEGORY = 60
 
 
 class Report(models.Model):

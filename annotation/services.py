@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.db import DatabaseError, transaction
-from django.db.models import Count
+from django.db.models import Count, F
 from django.utils import timezone
 
 from .double_reading import required_annotations
@@ -23,6 +23,9 @@ from .importing import (
     plan_import,
 )
 from .models import (
+    VALIDATION_CAP_PER_CATEGORY,
+    VALIDATION_EVERY,
+    VALIDATION_FIRST,
     Annotation,
     Category,
     ImportBatch,
@@ -182,6 +185,7 @@ def _write_chunk(project, rows, batch, user, reason, categories, totals):
         if row.label is not None and row.accession not in labelled
     ]
     totals[1] += _labels_create(to_label, LabelMethod.IMPORTED, user, reason)
+    _labels_written_add(project.pk, len(to_label))
     if unlabelled_scope:
         newly_labelled = [r.pk for r, _ in to_label if r.accession in existing]
         Report.objects.filter(pk__in=newly_labelled).update(in_queue=False)
@@ -224,6 +228,8 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
         label = ReferenceLabel.objects.create(
             report=report, category=category, method=method, set_by=user, updated=now
         )
+        if report.split == Split.UNASSIGNED:
+            split_draw(report=report, category=category)
     else:
         label.category, label.method, label.set_by, label.updated = category, method, user, now
         label.save(update_fields=["category", "method", "set_by", "updated"])
@@ -231,8 +237,33 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
         report=report, old_category=old_category, new_category=category, old_method=old_method,
         new_method=method, changed_by=user, changed_at=now, reason=reason,
     )
+    _labels_written_add(report.project_id, 1)
     queue_flag_settle(report=report, labelled=True)
     return label
+
+
+def _labels_written_add(project_id: int, n: int) -> None:
+    """Count reference labels written, in the caller's transaction (see the field)."""
+    if n:
+        Project.objects.filter(pk=project_id).update(
+            reference_labels_written=F("reference_labels_written") + n)
+
+
+def split_draw(*, report: Report, category: Category) -> str:
+    """Give a newly labelled report without a split its split: validation or train.
+
+    Constant time: one counter per category, updated in the label's transaction (which also
+    serialises two annotators labelling the same category at once).
+    """
+    Category.objects.filter(pk=category.pk).update(labels_drawn=F("labels_drawn") + 1)
+    n = Category.objects.filter(pk=category.pk).values_list("labels_drawn", flat=True).get()
+    step = n - VALIDATION_FIRST
+    drawn = step // VALIDATION_EVERY + 1  # validation reports of this category, this one included
+    to_validation = step >= 0 and step % VALIDATION_EVERY == 0 and (
+        drawn <= VALIDATION_CAP_PER_CATEGORY)
+    report.split = Split.VALIDATION if to_validation else Split.TRAIN
+    Report.objects.filter(pk=report.pk).update(split=report.split)
+    return report.split
 
 
 class SplitError(ValueError):

@@ -19,6 +19,13 @@ def send_on_commit(task, *args) -> None:
     transaction.on_commit(lambda: _send(name, args))
 
 
+def send_now(task, *args) -> None:
+    """Send at once and let a broker error reach the caller, for a caller that must know
+    the job was handed over (and undo what it wrote when it was not). Call it after the
+    commit, outside any transaction."""
+    _send(task if isinstance(task, str) else task.name, args)
+
+
 def _send(name: str, args: tuple) -> None:
     if app.conf.task_always_eager:  # send_task ignores the setting that .delay() honours
         app.tasks[name].apply(args=args)

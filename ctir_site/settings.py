@@ -154,10 +154,14 @@ CELERY_TASK_ROUTES = {
     "studies.tasks.time_model_on_study": {"queue": "inference"},
 }
 # The worker runs beat too (`worker -B`, see Procfile): once a minute, running jobs whose
-# worker went silent are marked failed. The schedule lives in memory; nothing to persist.
+# worker went silent are marked failed, and due automatic retrains start. The schedule
+# lives in memory; nothing to persist.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
     "fail-stale-jobs": {"task": "modeling.tasks.fail_stale_jobs", "schedule": 60.0},
+    # Starts the retrains the projects' policies say are due (labels are counted in the
+    # database, so a tick lost while Redis was down is caught up by the next one).
+    "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}

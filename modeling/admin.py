@@ -21,3 +21,8 @@ class PredictionAdmin(admin.ModelAdmin):
     list_display = ["report", "model_version", "category", "margin"]
     list_filter = ["model_version"]
     raw_id_fields = ["report"]
+
+
+@admin.register(models.RetrainPolicy)
+class RetrainPolicyAdmin(admin.ModelAdmin):
+    list_display = ["project", "mode", "every", "checked_at", "note"]

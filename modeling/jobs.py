@@ -3,6 +3,7 @@
 Only workers and management commands import this module; it pulls in torch.
 """
 
+import json
 import logging
 import socket
 import time
@@ -15,7 +16,7 @@ from django.utils import timezone
 
 from annotation.models import Category, Report, Split
 
-from .ml.inference import Classifier
+from .ml.inference import LABEL_MAP_FILE, Classifier
 from .ml.training import Progress, TrainConfig, TrainingCancelled, TrainingDataError, train_model
 from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
 from .services import model_version_promote
@@ -98,15 +99,23 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
     try:
         data = training_data(project)
         labels = list(Category.objects.filter(project=project).values_list("code", flat=True))
-        config = TrainConfig(**version.hyperparameters)
+        config = TrainConfig.from_dict(version.hyperparameters)
+        recorded = config.to_dict()
+        base_model, warm = warm_start(version.hyperparameters.get("warm_start"), labels,
+                                      version.base_model)
+        if warm:
+            recorded["warm_start"] = warm
         ModelVersion.objects.filter(pk=version_id).update(
-            label_snapshot=label_snapshot(project), hyperparameters=config.to_dict()
+            label_snapshot=label_snapshot(project), hyperparameters=recorded
         )
         if echo:
             echo("Candidates: fine-tuned BERT, TF-IDF (char + word n-grams), their ensemble; "
                  "the one to serve is chosen on validation.")
+            if warm:
+                echo(warm.get("fallback") or f"BERT starts from {warm['project']} "
+                     f"v{warm['version']} ({warm['folder']}).")
         result = train_model(
-            base_model=version.base_model, train=data[Split.TRAIN],
+            base_model=base_model, train=data[Split.TRAIN],
             validation=data[Split.VALIDATION], test=data[Split.TEST], labels=labels,
             config=config, out_dir=out_dir, on_progress=on_progress,
             should_stop=lambda: cancel[0],
@@ -126,29 +135,72 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
             history=result.get("history", []),
         )
         version.refresh_from_db()
-        if version.auto_promote and _at_least_as_good_as_active(version):
-            model_version_promote(version=version, user=version.created_by)
+        if version.auto_promote:
+            _promote_if_good_enough(version)
     version.refresh_from_db()
     return version
 
 
+def warm_start(warm: dict | None, labels: list[int], base_model: str) -> tuple[str, dict]:
+    """The folder BERT starts from, and what to record about it.
+
+    A warm start loads the earlier version's whole classifier, head included, so its label
+    order must be this project's; otherwise (or if the folder is gone) the run starts from
+    the base encoder and says why.
+    """
+    if not warm:
+        return base_model, {}
+    folder = Path(warm["folder"])
+    try:
+        trained_on = json.loads((folder / LABEL_MAP_FILE).read_text())["labels"]
+    except (OSError, ValueError, KeyError) as exc:
+        problem = f"its model folder cannot be read ({type(exc).__name__})"
+    else:
+        if [int(c) for c in trained_on] == list(labels):
+            return str(folder), dict(warm)
+        problem = f"it was trained on categories {trained_on}, this project has {labels}"
+    note = (f"Not started from {warm['project']} v{warm['version']}: {problem}; "
+            "started from the base model.")
+    return base_model, {**warm, "fallback": note}
+
+
+def _promote_if_good_enough(version: ModelVersion) -> None:
+    """Promote (which queues pre-labeling) only if at least as good as the active model on
+    the current validation split; say why either way."""
+    good, note = promotion_verdict(version)
+    if good:
+        model_version_promote(version=version, user=version.created_by)
+    ModelVersion.objects.filter(pk=version.pk).update(
+        promotion_note=("Promoted: " if good else "Not promoted: ") + note)
+
+
 def _at_least_as_good_as_active(version: ModelVersion) -> bool:
+    return promotion_verdict(version)[0]
+
+
+def promotion_verdict(version: ModelVersion) -> tuple[bool, str]:
     """Compare served candidates on the current validation split: the active model is
     re-scored on it now, because the validation labels may have changed since the active
     model was trained. Classifier.load serves each version's chosen candidate."""
-    active = version.project.model_versions.filter(is_active=True).first()
+    active = version.project.model_versions.filter(is_active=True).exclude(
+        pk=version.pk).first()
     if active is None:
-        return True
+        return True, "there was no active model."
     data = training_data(version.project)[Split.VALIDATION]
     if not data:
-        return False
+        return False, "there is no validation split to compare on."
     texts, truth = zip(*data, strict=True)
+    new, old = (validation_correct(v, list(texts), list(truth)) for v in (version, active))
+    n = len(truth)
+    served = (version.metrics or {}).get("served", "bert")
+    detail = (f"{served} v{version.number} {new}/{n} correct on the current validation "
+              f"split, active v{active.number} {old}/{n}.")
+    return new >= old, detail
 
-    def accuracy(v):
-        predictions = Classifier.load(v.artifact_dir).predict(list(texts))
-        return sum(p["category"] == t for p, t in zip(predictions, truth, strict=True))
 
-    return accuracy(version) >= accuracy(active)
+def validation_correct(version: ModelVersion, texts: list[str], truth: list[int]) -> int:
+    predictions = Classifier.load(version.artifact_dir).predict(texts)
+    return sum(p["category"] == t for p, t in zip(predictions, truth, strict=True))
 
 
 def _finish(version_id: int, status: str, **fields):
@@ -180,7 +232,9 @@ def prelabel(run_id: int, *, echo: Callable[[str], None] | None = None) -> Prela
         todo = (
             Report.objects.filter(project=run.project)
             .exclude(predictions__model_version=version)
-            .order_by("pk").values_list("pk", "text")
+            # Reports still waiting in the queue first: after a promotion the reports
+            # annotators see next get the new model's suggestion soonest.
+            .order_by("-in_queue", "procedure_date", "accession").values_list("pk", "text")
         )
         total = todo.count()
         PrelabelRun.objects.filter(pk=run_id).update(total=total)

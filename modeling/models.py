@@ -37,6 +37,11 @@ class Job(models.Model):
         abstract = True
 
 
+class Trigger(models.TextChoices):
+    MANUAL = "manual", "Started by hand"
+    AUTO = "auto", "Automatic (retrain policy)"
+
+
 class ModelVersion(Job):
     """One fine-tuning job and, if it succeeded, the model it produced.
 
@@ -55,6 +60,12 @@ class ModelVersion(Job):
     label_snapshot = models.JSONField(default=dict, blank=True)
     artifact_dir = models.CharField(max_length=500, blank=True)
     auto_promote = models.BooleanField(default=False)
+    trigger = models.CharField(max_length=6, choices=Trigger.choices, default=Trigger.MANUAL)
+    # Project.reference_labels_written when this version was queued: the labels gathered
+    # since the newest version are the project's count minus this.
+    labels_written = models.PositiveBigIntegerField(default=0)
+    # Why an auto-promoting run was or was not promoted (the comparison on validation).
+    promotion_note = models.TextField(blank=True)
     cancel_requested = models.BooleanField(default=False)
     is_active = models.BooleanField(default=False)
     worker = models.CharField(max_length=200, blank=True)
@@ -85,6 +96,40 @@ class ModelVersion(Job):
     def metric(self, split: str, name: str = "accuracy", source: str = "bert"):
         block = self.metrics.get("baseline", {}) if source == "baseline" else self.metrics
         return ((block or {}).get(split) or {}).get(name)
+
+
+class RetrainPolicy(models.Model):
+    """When a project retrains by itself: never, or after every N new reference labels.
+
+    No row means off. Beat checks the policies once a minute (modeling.tasks.auto_retrain);
+    labels are counted in the database, so a check missed while the broker is down is
+    made up by the next one.
+    """
+
+    class Mode(models.TextChoices):
+        OFF = "off", "Off"
+        EVERY = "every", "After every N new reference labels"
+
+    project = models.OneToOneField(Project, models.CASCADE, related_name="retrain_policy")
+    mode = models.CharField(max_length=5, choices=Mode.choices, default=Mode.OFF)
+    every = models.PositiveIntegerField(default=50)
+    # Why the last due check did not start a run (a job was running, the broker was down).
+    note = models.CharField(max_length=300, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "retrain policies"
+
+    def __str__(self):
+        return f"{self.project.slug}: {self.mode} {self.every}"
+
+    @property
+    def is_on(self) -> bool:
+        return self.mode == self.Mode.EVERY
 
 
 class PrelabelRun(Job):

@@ -3,11 +3,22 @@
 import redis
 from django.conf import settings
 from django.core.cache import cache
+from django.db.models import Count
 
+from annotation import models as annotation_models
+from annotation.models import Category, Membership, Project, Report, Role, Split
 from ctir_site.celery import app as celery_app
 
 from .ml.candidates import CANDIDATES, LABELS, SHORT_LABELS
-from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun
+from .ml.metrics import clopper_pearson
+from .models import (
+    ACTIVE_STATUSES,
+    JobStatus,
+    ModelVersion,
+    PrelabelRun,
+    RetrainPolicy,
+    Trigger,
+)
 
 HEALTH_CACHE_SECONDS = 10
 
@@ -167,3 +178,102 @@ def latest_coverage_warning(versions) -> str:
         if coverage:
             return coverage.get("warning", "") if coverage.get("poor") else ""
     return ""
+
+
+def labels_since_last_version(project) -> int:
+    """Reference labels written or changed since the newest version was queued: two stored
+    numbers, one indexed row each, whatever the number of labels."""
+    written = Project.objects.filter(pk=project.pk).values_list(
+        "reference_labels_written", flat=True).first() or 0
+    last = ModelVersion.objects.filter(project=project).order_by("-number").values_list(
+        "labels_written", flat=True).first()
+    return max(written - (last or 0), 0)
+
+
+def retrain_policy(project) -> dict:
+    """The policy for the Models page: settings, labels gathered, the last automatic run."""
+    policy = RetrainPolicy.objects.filter(project=project).first() or RetrainPolicy(
+        project=project)
+    last_auto = ModelVersion.objects.filter(project=project, trigger=Trigger.AUTO).order_by(
+        "-number").first()
+    return {
+        "policy": policy,
+        "since": labels_since_last_version(project),
+        "last_auto": last_auto,
+        "modes": RetrainPolicy.Mode.choices,
+    }
+
+
+def category_codes(project) -> list[int]:
+    return list(Category.objects.filter(project=project).order_by("code").values_list(
+        "code", flat=True))
+
+
+WARM_START_CHOICES = 20
+
+
+def warm_start_choices(project, user) -> list[ModelVersion]:
+    """Versions a new version of this project may start from: succeeded ones of projects
+    this user administers (this one included) with the same category codes."""
+    codes = category_codes(project)
+    administered = Membership.objects.filter(user=user, role=Role.ADMIN).values("project")
+    versions = (
+        ModelVersion.objects.filter(status=JobStatus.SUCCEEDED, project__in=administered)
+        .exclude(artifact_dir="").select_related("project")
+        .order_by("-created")[:WARM_START_CHOICES * 5]
+    )
+    same = {}
+    choices = []
+    for version in versions:
+        if version.project_id not in same:
+            same[version.project_id] = category_codes(version.project) == codes
+        if same[version.project_id]:
+            choices.append(version)
+    return choices[:WARM_START_CHOICES]
+
+
+def lineage(version, limit: int = 20) -> list[dict]:
+    """What this version started from, back to the base encoder: v3 <- v2 <- base model."""
+    chain = [{"version": version, "label": f"v{version.number}"}]
+    current = version
+    for _ in range(limit):
+        warm = (current.hyperparameters or {}).get("warm_start")
+        if not warm or warm.get("fallback"):
+            break
+        parent = ModelVersion.objects.filter(project__slug=warm["project"],
+                                             number=warm["version"]).first()
+        same = warm["project"] == version.project.slug
+        label = f"v{warm['version']}" if same else f"{warm['project']} v{warm['version']}"
+        if parent is None:
+            chain.append({"version": None, "label": f"{label} (deleted)"})
+            return chain
+        chain.append({"version": parent if same else None, "label": label})
+        current = parent
+    chain.append({"version": None, "label": f"base model ({current.base_model})"})
+    return chain
+
+
+# With no active model, the interval is shown at the accuracy a new site aims for.
+TARGET_ACCURACY = 0.97
+
+
+def validation_summary(project) -> dict:
+    """How big the validation split is and how precisely it can tell an accuracy: the
+    width of the exact 95% CI at the active model's validation accuracy."""
+    rows = (Report.objects.filter(project=project, split=Split.VALIDATION,
+                                  reference_label__isnull=False)
+            .values("reference_label__category__code").annotate(n=Count("id"))
+            .order_by("reference_label__category__code"))
+    per_category = {row["reference_label__category__code"]: row["n"] for row in rows}
+    n = sum(per_category.values())
+    active = ModelVersion.objects.filter(project=project, is_active=True).first()
+    accuracy = active.metric("validation") if active else None
+    at = accuracy if accuracy is not None else TARGET_ACCURACY
+    low, high = clopper_pearson(round(at * n), n)
+    return {
+        "n": n, "per_category": per_category, "accuracy": at, "from_active": active
+        if accuracy is not None else None, "low": low, "high": high, "width": high - low,
+        "first": annotation_models.VALIDATION_FIRST,
+        "every": annotation_models.VALIDATION_EVERY,
+        "cap": annotation_models.VALIDATION_CAP_PER_CATEGORY,
+    }

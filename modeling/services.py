@@ -11,8 +11,9 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation.models import Project
-from ctir_site.queue import send_on_commit
+from ctir_site.queue import send_now, send_on_commit
 
+from . import selectors
 from .ml.recipe import (
     DEFAULT_EPOCHS,
     DEFAULT_MAX_LENGTH,
@@ -20,7 +21,7 @@ from .ml.recipe import (
     DEFAULT_MIN_STEPS,
     DEFAULT_SEEDS,
 )
-from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun
+from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun, RetrainPolicy, Trigger
 
 DEFAULT_RECIPE = {
     "epochs": DEFAULT_EPOCHS, "seeds": DEFAULT_SEEDS, "max_length": DEFAULT_MAX_LENGTH,
@@ -56,20 +57,123 @@ def recipe_clean(**values) -> dict:
 @transaction.atomic
 def model_version_create(
     *, project: Project, user=None, recipe: dict | None = None, auto_promote: bool = False,
-    enqueue: bool = True,
+    enqueue: bool = True, trigger: str = Trigger.MANUAL, start_from=None,
 ) -> ModelVersion:
-    # Lock the project row so two admins clicking at once get v5 and v6, not two v5s.
-    Project.objects.select_for_update().get(pk=project.pk)
+    """Queue a training job. ``start_from``: None starts from the active model when its
+    categories match (else the base encoder), "base" from the base encoder, or a succeeded
+    ModelVersion (of any project with the same category codes) from that version."""
+    # Lock the project row so two admins clicking at once get v5 and v6, not two v5s; the
+    # lock also holds the label count still while it is copied onto the version.
+    locked = Project.objects.select_for_update().get(pk=project.pk)
     number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    hyperparameters = recipe_clean(**(recipe or {}))
+    warm = _warm_start_source(project, start_from)
+    if warm is not None:
+        hyperparameters["warm_start"] = {"project": warm.project.slug, "version": warm.number,
+                                         "folder": warm.artifact_dir}
     version = ModelVersion.objects.create(
         project=project, number=number, base_model=str(settings.CTIR_BASE_MODEL),
-        hyperparameters=recipe_clean(**(recipe or {})), auto_promote=auto_promote,
-        created_by=user, phase="queued",
+        hyperparameters=hyperparameters, auto_promote=auto_promote,
+        created_by=user, phase="queued", trigger=trigger,
+        labels_written=locked.reference_labels_written,
         progress={"message": "Waiting for a training worker"},
     )
     if enqueue:
         send_on_commit("modeling.tasks.train_model_version", version.pk)
     return version
+
+
+def _warm_start_source(project: Project, start_from) -> ModelVersion | None:
+    if start_from == "base":
+        return None
+    if start_from is None:
+        start_from = project.model_versions.filter(is_active=True).first()
+        if start_from is None:
+            return None
+    if start_from.status != JobStatus.SUCCEEDED or not start_from.artifact_dir:
+        raise JobError(f"v{start_from.number} has no trained model to start from")
+    if selectors.category_codes(start_from.project) != selectors.category_codes(project):
+        if start_from.project_id == project.pk:
+            return None  # the categories changed since: the old head does not fit
+        raise JobError(f"{start_from.project.slug} v{start_from.number} has other categories")
+    return start_from
+
+
+# --- Automatic retraining ---------------------------------------------------------------------
+
+EVERY_BOUNDS = (1, 100_000)
+
+
+def retrain_policy_set(*, project: Project, mode: str, every, user=None) -> RetrainPolicy:
+    if mode not in RetrainPolicy.Mode.values:
+        raise JobError(f"unknown policy {mode!r}")
+    try:
+        every = int(every)
+    except (TypeError, ValueError):
+        raise JobError("the number of labels must be a whole number") from None
+    low, high = EVERY_BOUNDS
+    if not low <= every <= high:
+        raise JobError(f"the number of labels must be between {low} and {high}")
+    policy, _ = RetrainPolicy.objects.update_or_create(
+        project=project, defaults={"mode": mode, "every": every, "updated_by": user, "note": ""}
+    )
+    return policy
+
+
+def auto_retrain_due() -> list[str]:
+    """Check every project whose policy is on; start the retrains that are due."""
+    outcomes = []
+    for policy in RetrainPolicy.objects.filter(mode=RetrainPolicy.Mode.EVERY).select_related(
+            "project"):
+        outcomes.append(f"{policy.project.slug}: {auto_retrain_check(project=policy.project)}")
+    return outcomes
+
+
+def auto_retrain_check(*, project: Project) -> str:
+    """Start an automatic, auto-promoting retrain of this project if its policy says one is
+    due and no training job of the project is queued or running. Returns what happened.
+
+    Constant work whatever the number of labels: the count since the last version is two
+    stored numbers. Not called from the labeling path; beat calls it once a minute.
+    """
+    with transaction.atomic():
+        # The policy row lock makes two checks at once start one run, not two.
+        policy = RetrainPolicy.objects.select_for_update().filter(project=project).first()
+        if policy is None or not policy.is_on:
+            return "off"
+        since = selectors.labels_since_last_version(project)
+        if since < policy.every:
+            return f"waiting ({since} of {policy.every} labels)"
+        busy = project.model_versions.filter(status__in=ACTIVE_STATUSES).first()
+        if busy is not None:
+            return _policy_note(policy, f"Due, waiting for v{busy.number} to finish first.")
+        version = model_version_create(project=project, auto_promote=True, enqueue=False,
+                                       trigger=Trigger.AUTO, recipe=_last_recipe(project))
+        version.progress = {"message": f"Started automatically after {since} new reference "
+                                       "labels; waiting for a training worker"}
+        version.save(update_fields=["progress"])
+        _policy_note(policy, "")
+    try:
+        send_now("modeling.tasks.train_model_version", version.pk)
+    except Exception as exc:  # the broker is down: undo, and the next check tries again
+        ModelVersion.objects.filter(pk=version.pk, status=JobStatus.QUEUED).delete()
+        return _policy_note(
+            policy, f"Due, but the task queue did not answer ({type(exc).__name__}); "
+            "retrying every minute.")
+    return f"started v{version.number}"
+
+
+def _last_recipe(project: Project) -> dict:
+    """An automatic run repeats the newest version's recipe (what the admins chose last)."""
+    last = project.model_versions.order_by("-number").first()
+    used = last.hyperparameters if last else {}
+    return {k: used[k] for k in DEFAULT_RECIPE if k in used}
+
+
+def _policy_note(policy: RetrainPolicy, note: str) -> str:
+    now = timezone.now()
+    RetrainPolicy.objects.filter(pk=policy.pk).update(note=note[:300], checked_at=now)
+    return note or "ok"
 
 
 def model_version_cancel(*, version: ModelVersion) -> str:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from .services import stale_jobs_fail
+from .services import auto_retrain_due, stale_jobs_fail
 
 # Training on CPU takes minutes; on a slow host allow hours, but never forever.
 TRAIN_TIME_LIMIT = 4 * 3600
@@ -26,3 +26,9 @@ def prelabel_project(run_id: int) -> str:
 def fail_stale_jobs() -> int:
     """Beat runs this every minute (settings.CELERY_BEAT_SCHEDULE), not the Models page."""
     return stale_jobs_fail()
+
+
+@shared_task(ignore_result=True)
+def auto_retrain() -> list[str]:
+    """Beat runs this every minute: start the retrains the projects' policies say are due."""
+    return auto_retrain_due()

@@ -6,6 +6,7 @@ urlpatterns = [
     path("p/<slug:slug>/models/", views.models_page, name="models"),
     path("p/<slug:slug>/models/jobs/", views.models_jobs, name="models_jobs"),
     path("p/<slug:slug>/models/train/", views.model_train, name="model_train"),
+    path("p/<slug:slug>/models/policy/", views.retrain_policy_edit, name="retrain_policy"),
     path("p/<slug:slug>/models/prelabel/", views.prelabel_now, name="prelabel_now"),
     path("p/<slug:slug>/models/v<int:number>/", views.model_detail, name="model_detail"),
     path("p/<slug:slug>/models/v<int:number>/cancel/", views.model_cancel, name="model_cancel"),

@@ -29,6 +29,9 @@ def models_page(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     context = _jobs_context(project)
     context["health"] = selectors.queue_health()
+    context["retrain"] = selectors.retrain_policy(project)
+    context["warm_choices"] = selectors.warm_start_choices(project, request.user)
+    context["validation"] = selectors.validation_summary(project)
     context["recipe"] = services.DEFAULT_RECIPE
     context["limits"] = services.LIMITS
     context["step_bounds"] = services.STEP_BOUNDS
@@ -70,11 +73,44 @@ def model_train(request, slug):
     except services.JobError as exc:
         messages.error(request, f"Training not started: {exc}.")
         return redirect("models", slug=slug)
-    version = services.model_version_create(
-        project=project, user=request.user, recipe=recipe,
-        auto_promote=request.POST.get("auto_promote") == "on",
-    )
-    messages.success(request, f"v{version.number} is queued for training.")
+    choice = request.POST.get("start_from", "")
+    start_from = "base" if choice == "base" else None
+    if choice not in ("", "base"):
+        start_from = next((v for v in selectors.warm_start_choices(project, request.user)
+                           if str(v.pk) == choice), None)
+        if start_from is None:
+            messages.error(request, "Training not started: that version cannot be started "
+                           "from here.")
+            return redirect("models", slug=slug)
+    try:
+        version = services.model_version_create(
+            project=project, user=request.user, recipe=recipe,
+            auto_promote=request.POST.get("auto_promote") == "on", start_from=start_from,
+        )
+    except services.JobError as exc:
+        messages.error(request, f"Training not started: {exc}.")
+        return redirect("models", slug=slug)
+    warm = version.hyperparameters.get("warm_start")
+    messages.success(request, f"v{version.number} is queued for training" + (
+        f", starting from {warm['project']} v{warm['version']}." if warm else "."))
+    return redirect("models", slug=slug)
+
+
+@login_required
+@require_POST
+def retrain_policy_edit(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        policy = services.retrain_policy_set(
+            project=project, mode=request.POST.get("mode", ""),
+            every=request.POST.get("every"), user=request.user,
+        )
+    except services.JobError as exc:
+        messages.error(request, f"Policy not saved: {exc}.")
+    else:
+        messages.success(request, f"Automatic retraining after every {policy.every} new "
+                         "reference labels is on." if policy.is_on
+                         else "Automatic retraining is off.")
     return redirect("models", slug=slug)
 
 
@@ -136,4 +172,6 @@ def model_detail(request, slug, number):
         "coverage": (version.metrics or {}).get("coverage"),
         "blocks": selectors.metric_blocks(candidates),
         "curve": selectors.validation_curve(version.history or []),
+        "lineage": selectors.lineage(version),
+        "warm": (version.hyperparameters or {}).get("warm_start"),
     })

@@ -56,17 +56,39 @@ def queue_candidates(project: Project, user, now):
     return reports.order_by("procedure_date", "accession")
 
 
+# The candidates a model version can serve (modeling.ml.candidates names them; annotation
+# sits below modeling and reads only the name stored in the version's metrics).
+CANDIDATE_NAMES = {"bert": "fine-tuned BERT", "tfidf": "TF-IDF", "ensemble": "BERT + TF-IDF"}
+
+
 def suggestion_for(report: Report) -> dict | None:
-    """The active model's prediction for this report, or None (no model, or not pre-labelled)."""
+    """The active model's prediction for this report, read afresh for every report served,
+    so a model promoted while an annotator works suggests from their next report on.
+
+    While a newly promoted model's pre-labeling has not reached this report yet, the
+    prediction of the most recently promoted model that has one stands in (and says so);
+    None when no model has predicted it.
+    """
     prediction = (
-        report.predictions.filter(model_version__is_active=True)
-        .select_related("category", "model_version").first()
+        report.predictions.filter(Q(model_version__is_active=True)
+                                  | Q(model_version__promoted_at__isnull=False))
+        .select_related("category", "model_version")
+        .order_by("-model_version__is_active",
+                  F("model_version__promoted_at").desc(nulls_last=True)).first()
     )
     if prediction is None:
         return None
+    version = prediction.model_version
+    served = (version.metrics or {}).get("served", "bert")
+    active = None
+    if not version.is_active:
+        active = report.project.model_versions.filter(is_active=True).values_list(
+            "number", flat=True).first()
     return {
         "version_id": prediction.model_version_id,
-        "version_number": prediction.model_version.number,
+        "version_number": version.number,
+        "candidate": CANDIDATE_NAMES.get(served, served),
+        "pending_version_number": active,
         "category": prediction.category,
         "probability": prediction.probabilities.get(str(prediction.category.code)),
         "probabilities": {int(k): v for k, v in prediction.probabilities.items()},

@@ -15,6 +15,7 @@ URLS = [
     ("get", "models_jobs", {}),
     ("post", "model_train", {}),
     ("post", "prelabel_now", {}),
+    ("post", "retrain_policy", {}),
     ("get", "model_detail", {"number": 1}),
     ("post", "model_cancel", {"number": 1}),
     ("post", "model_promote", {"number": 1}),

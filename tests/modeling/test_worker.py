@@ -168,3 +168,34 @@ def test_a_killed_worker_leaves_a_failed_run_not_a_running_one(project, worker):
     version.refresh_from_db()
     assert version.status == JobStatus.FAILED
     assert "stopped responding" in version.error
+
+
+def test_worker_runs_one_automatic_cycle_labels_train_promote_prelabel(project, worker):
+    from ctir_site.queue import send_now
+    from modeling.models import RetrainPolicy, Trigger
+
+    services.retrain_policy_set(project=project, mode=RetrainPolicy.Mode.EVERY, every=48)
+    # An admin's earlier attempt, cancelled: automatic runs repeat its (short) recipe.
+    services.model_version_cancel(version=services.model_version_create(
+        project=project, recipe={"epochs": 1, "seeds": 1, "max_length": 64}, enqueue=False))
+    send_now("modeling.tasks.auto_retrain")  # what beat sends once a minute
+    time.sleep(1)
+    assert ModelVersion.objects.count() == 1  # not due: no labels yet
+    _project_with_labels(project)  # 48 reference labels
+    send_now("modeling.tasks.auto_retrain")
+    version = _wait_for(
+        lambda: ModelVersion.objects.filter(
+            number=2, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).first(),
+        400, "the automatic run", worker)
+    assert version.status == JobStatus.SUCCEEDED, version.error
+    assert version.trigger == Trigger.AUTO
+    version = _wait_for(lambda: ModelVersion.objects.filter(pk=version.pk, is_active=True)
+                        .first(), 30, "the promotion", worker)
+    assert version.promotion_note == "Promoted: there was no active model."
+    run = _wait_for(
+        lambda: version.prelabel_runs.filter(status=JobStatus.SUCCEEDED).first(),
+        120, "pre-labeling", worker)
+    assert run.done == 48 == Prediction.objects.filter(model_version=version).count()
+    send_now("modeling.tasks.auto_retrain")  # nothing new since v2: no second run
+    time.sleep(1)
+    assert ModelVersion.objects.count() == 2

@@ -384,3 +384,42 @@ def test_a_whole_page_shows_its_messages_in_place_only(login, project, annotator
     content = login(annotator).get(url + "?back=1").content.decode()
     assert content.count("There is no earlier answer of yours to go back to.") == 1
     assert 'hx-swap-oob' not in content
+
+
+def test_the_annotate_page_names_the_suggesting_model_and_follows_a_promotion(
+        login, project, annotator):
+    from modeling.models import JobStatus, ModelVersion, Prediction
+
+    add_unlabelled(project, 3)
+    now = timezone.now()
+    v1 = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                     status=JobStatus.SUCCEEDED, is_active=True,
+                                     promoted_at=now, metrics={"served": "tfidf"})
+    v2 = ModelVersion.objects.create(project=project, number=2, base_model="x",
+                                     status=JobStatus.SUCCEEDED, metrics={"served": "ensemble"})
+    two, four = (Category.objects.get(project=project, code=c) for c in (2, 4))
+    reports = list(project.reports.order_by("accession"))
+    for report in reports:
+        Prediction.objects.create(report=report, model_version=v1, category=four,
+                                  probabilities={"4": 0.8, "2": 0.2}, margin=0.6, ms=1)
+    Prediction.objects.create(report=reports[1], model_version=v2, category=two,
+                              probabilities={"2": 0.9, "4": 0.1}, margin=0.8, ms=1)
+    client = login(annotator)
+    url = reverse("annotate", args=[project.slug])
+    page = client.get(url).content.decode()
+    assert "Model v1 (TF-IDF) suggests <strong>4" in page
+    # v2 is promoted while the annotator works; no reload: the htmx answer brings it.
+    ModelVersion.objects.filter(pk=v1.pk).update(is_active=False)
+    ModelVersion.objects.filter(pk=v2.pk).update(is_active=True, promoted_at=timezone.now())
+    token = page.split('name="token" value="')[1].split('"')[0]
+    page = client.post(url, {"token": token, "category": "4"},
+                       HTTP_HX_REQUEST="true").content.decode()
+    assert "U00001" in page and "Model v2 (BERT + TF-IDF) suggests <strong>2" in page
+    assert "suggestion-pending" not in page
+    token = page.split('name="token" value="')[1].split('"')[0]
+    page = client.post(url, {"token": token, "category": "2"},
+                       HTTP_HX_REQUEST="true").content.decode()
+    # v2 has not reached this report yet: v1's suggestion stands in, and says so.
+    assert "U00002" in page and "Model v1 (TF-IDF) suggests" in page
+    assert "The newly promoted v2 has not pre-labelled this report yet." in page
+    assert Annotation.objects.get(report=reports[1]).suggestion_model_version_id == v2.pk
