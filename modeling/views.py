@@ -59,6 +59,14 @@ def _refused_without_worker(request, project, queue: str, job: str):
     return redirect("models", slug=project.slug)
 
 
+def _start_from(request, project, choice: str):
+    """"base", a version the admin may start from, or None (the default, or not allowed)."""
+    if choice in ("", "base"):
+        return "base" if choice == "base" else None
+    return next((v for v in selectors.warm_start_choices(project, request.user)
+                 if str(v.pk) == choice), None)
+
+
 @login_required
 @require_POST
 def model_train(request, slug):
@@ -74,14 +82,11 @@ def model_train(request, slug):
         messages.error(request, f"Training not started: {exc}.")
         return redirect("models", slug=slug)
     choice = request.POST.get("start_from", "")
-    start_from = "base" if choice == "base" else None
-    if choice not in ("", "base"):
-        start_from = next((v for v in selectors.warm_start_choices(project, request.user)
-                           if str(v.pk) == choice), None)
-        if start_from is None:
-            messages.error(request, "Training not started: that version cannot be started "
-                           "from here.")
-            return redirect("models", slug=slug)
+    start_from = _start_from(request, project, choice)
+    if start_from is None and choice not in ("", "base"):
+        messages.error(request, "Training not started: that version cannot be started "
+                       "from here.")
+        return redirect("models", slug=slug)
     try:
         version = services.model_version_create(
             project=project, user=request.user, recipe=recipe,
