@@ -32,7 +32,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from ctir_demo.cohort import STYLES, generate_cohort  # noqa: E402
 from modeling.ml.candidates import CANDIDATES  # noqa: E402
-from modeling.ml.inference import Classifier  # noqa: E402
+from modeling.ml.inference import Classifier, served_candidate  # noqa: E402
 from modeling.ml.tiny import minilm_path  # noqa: E402
 from modeling.ml.training import TrainConfig, train_model  # noqa: E402
 
@@ -71,7 +71,7 @@ def _score(model_dir, rows) -> dict:
 
 
 def _served(model_dir) -> str:
-    return json.loads((Path(model_dir) / "label_map.json").read_text())["served"]
+    return served_candidate(model_dir)
 
 
 def loso(config, tmp: Path) -> list[dict]:

@@ -143,6 +143,12 @@ def predict_logits(
     return logits, seconds
 
 
+def served_candidate(model_dir: str | Path) -> str:
+    """The candidate a model folder serves, without loading it (old folders serve BERT)."""
+    label_map = json.loads((Path(model_dir) / LABEL_MAP_FILE).read_text())
+    return label_map.get("served", BERT)
+
+
 class Classifier:
     """A model folder written by ``training.train_model``, serving one of its candidates.
 
@@ -174,7 +180,7 @@ class Classifier:
     ) -> Classifier:
         model_dir = Path(model_dir)
         label_map = json.loads((model_dir / LABEL_MAP_FILE).read_text())
-        candidate = candidate or label_map.get("served", BERT)
+        candidate = candidate or served_candidate(model_dir)
         if candidate not in CANDIDATES:
             raise ValueError(f"unknown candidate {candidate!r}; one of {CANDIDATES}")
         if candidate != BERT and not (model_dir / TFIDF_FILE).exists():

@@ -23,7 +23,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, project, model, file: Path, all_candidates, **options):
         from modeling.ml.candidates import CANDIDATES
-        from modeling.ml.inference import Classifier
+        from modeling.ml.inference import served_candidate
 
         target = get_project(project)
         versions = ModelVersion.objects.filter(project=target, status=JobStatus.SUCCEEDED)
@@ -47,7 +47,8 @@ class Command(BaseCommand):
             for error in plan.errors[:50]:
                 self.stderr.write(f"{file.name}: {error}")
             raise CommandError(f"{len(plan.errors)} problem(s) in {file.name}")
-        served = Classifier.load(version.artifact_dir, device="cpu").candidate
+        # Only the name: each candidate scored below loads its own members once.
+        served = served_candidate(version.artifact_dir)
         names = [served] + ([n for n in CANDIDATES if n != served] if all_candidates else [])
         scores = {name: _score(version.artifact_dir, name, rows) for name in names}
         result = dict(scores[served])
