@@ -20,6 +20,7 @@ Plain Python and regular expressions; no model, no download.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 
@@ -209,12 +210,85 @@ def _sentence_roles(text: str) -> list[tuple[str, int]]:
 _ROLE = {0: "key", 1: "body", 2: "bg"}
 
 
+# Dictated and hurried reports misspell the words that matter ("biospy", "absess",
+# "pneumothroax"). A word the glossary does not match is read as one of these when it is
+# one edit (insertion, deletion, substitution or swap of neighbours) away and starts with
+# the same letter. Only words of six letters or more: shorter ones have too many
+# legitimate neighbours ("lives" is not "liver").
+_FUZZY_WORDS = (
+    "biopsy", "biopsies", "biopsied", "sampled", "specimen", "specimens", "drainage",
+    "drained", "catheter", "pigtail", "aspiration", "aspirated", "sclerotherapy",
+    "pneumothorax", "nodule", "nodular", "consolidation", "pulmonary", "parenchyma",
+    "subpleural", "hepatic", "pancreas", "pancreatic", "kidney", "adrenal", "spleen",
+    "splenic", "lymph", "mediastinal", "mediastinum", "peritoneal", "omentum", "omental",
+    "mesenteric", "mesentery", "retroperitoneal", "pleural", "subcutaneous", "muscle",
+    "lesion", "tumour", "metastasis", "metastatic", "vertebra", "vertebral", "vertebrae",
+    "pedicle", "transpedicular", "lumbar", "sacrum", "sacral", "iliac", "acetabulum",
+    "sternum", "scapula", "humerus", "femoral", "marrow", "cortex", "cortical", "sclerotic",
+    "lytic", "abscess", "empyema", "effusion", "collection", "loculated", "ascites",
+    "biloma", "urinoma", "lymphocele", "seroma", "haematoma", "hematoma", "pseudocyst",
+    "bleeding", "haemorrhage", "hemorrhage", "aborted", "abandoned", "cancelled",
+)
+_WORD = re.compile(r"[A-Za-z]{5,}")
+
+
+def _deletions(word: str) -> set[str]:
+    return {word[:i] + word[i + 1:] for i in range(len(word))}
+
+
+def _within_one_edit(a: str, b: str) -> bool:
+    if a == b:
+        return True
+    if abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        diff = [i for i in range(len(a)) if a[i] != b[i]]
+        return len(diff) == 1 or (len(diff) == 2 and diff[1] == diff[0] + 1
+                                  and a[diff[0]] == b[diff[1]] and a[diff[1]] == b[diff[0]])
+    short, long = (a, b) if len(a) < len(b) else (b, a)
+    return short in _deletions(long)
+
+
+def _fuzzy_index() -> dict[str, set[str]]:
+    index: dict[str, set[str]] = {}
+    for word in _FUZZY_WORDS:
+        if len(word) < 6:
+            continue
+        for key in {word} | _deletions(word):
+            index.setdefault(key, set()).add(word)
+    return index
+
+
+_FUZZY = _fuzzy_index()
+
+
+@functools.lru_cache(maxsize=65536)
+def _fuzzy_concept(word: str) -> str | None:
+    """The concept of a misspelt glossary word, or None."""
+    word = word.lower()
+    candidates = set().union(*(_FUZZY.get(k, ()) for k in {word} | _deletions(word)))
+    for canonical in sorted(candidates):
+        if canonical[0] == word[0] and _within_one_edit(word, canonical):
+            match = _EN.fullmatch(canonical)
+            if match:
+                return _EN_NAMES[int(match.lastgroup[1:])]
+    return None
+
+
 def _line_concepts(line: str) -> list[tuple[str, bool]]:
     found = []
     for match in _EN.finditer(line):
         concept = _EN_NAMES[int(match.lastgroup[1:])]
         negated = bool(_NEGATION_BEFORE.search(line[: match.start()]))
         found.append((match.start(), concept, negated))
+    matched = {start for start, _, _ in found}
+    for word in _WORD.finditer(line):
+        if word.start() in matched:
+            continue
+        concept = _fuzzy_concept(word.group())
+        if concept:
+            negated = bool(_NEGATION_BEFORE.search(line[: word.start()]))
+            found.append((word.start(), concept, negated))
     for match in _JA.finditer(line):
         concept = _JA_CONCEPT[match.group(0)]
         negated = bool(_NEGATION_AFTER_JA.match(line[match.end():]))

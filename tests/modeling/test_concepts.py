@@ -89,3 +89,14 @@ def test_the_ensemble_leaves_an_unreadable_report_to_tfidf():
     out = ensemble_probabilities(bert, tfidf, np.array([False, True]))
     assert np.allclose(out[0], [0.55, 0.45])
     assert np.allclose(out[1], [0.2, 0.8])
+
+
+def test_misspelt_glossary_words_are_read_one_edit_away():
+    bag = tokens("CT guided biospy of rigth lung nodle, no pneumothroax")
+    assert {"key:biopsy", "key:lung", "key:nodule", "key:neg:pneumothorax"} <= bag
+    assert {"key:abscess", "key:drainage"} <= tokens("absess drainge, 8 Fr pigtial")
+
+
+def test_short_words_and_other_first_letters_are_not_stretched():
+    assert tokens("The patient lives alone.") == set()  # "lives" is not "liver"
+    assert "drainage" not in tokens("brainage")  # not the same first letter
