@@ -11,6 +11,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from .columns import ColumnMapping
 from .double_reading import required_annotations
 from .importing import (
     LOOKUP_CHUNK,
@@ -71,16 +72,22 @@ class ImportResult:
 
 
 def reports_import(
-    *, project: Project, path: Path, filename: str | None = None, user: User | None = None
+    *, project: Project, path: Path, filename: str | None = None, user: User | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportResult:
-    """Import a CSV/JSONL file: all of it or, if any row is bad, nothing (ImportRejected)."""
-    plan = plan_import(project, path, filename)
+    """Import a CSV/JSONL/XLSX file: all of it or, if any row is bad, nothing (ImportRejected).
+
+    `mapping` says which of the file's columns feed which field (None: guessed from the
+    header); a file that imports is read the same way next time (Project.import_mapping).
+    """
+    plan = plan_import(project, path, filename, mapping)
     if not plan.ok:
         raise ImportRejected(plan)
     if plan.changes_nothing:
         return ImportResult(plan=plan, batch=None)
     second_pass = ImportPlan(filename=plan.filename)
-    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass)
+    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass,
+                             plan.mapping)
     with _refusal_reported(plan), transaction.atomic():
         batch = ImportBatch.objects.create(
             project=project, filename=plan.filename, sha256=plan.sha256, imported_by=user,
@@ -99,7 +106,16 @@ def reports_import(
             raise ImportRejected(second_pass if second_pass.errors else plan)
         batch.reports_created, batch.labels_created, batch.unchanged = created, labels, unchanged
         batch.save(update_fields=["reports_created", "labels_created", "unchanged"])
+        import_mapping_remember(project=project, mapping=plan.mapping)
     return ImportResult(plan=plan, batch=batch)
+
+
+def import_mapping_remember(*, project: Project, mapping: ColumnMapping | None) -> None:
+    """Keep the columns and date format of the last file that imported, for the next one."""
+    if mapping is None or mapping.to_dict() == project.import_mapping:
+        return
+    project.import_mapping = mapping.to_dict()
+    project.save(update_fields=["import_mapping"])
 
 
 @contextmanager
