@@ -385,7 +385,7 @@ def _xlsx_records(path: Path):
                 continue
             extra = [i for i, v in enumerate(values[len(header):], start=len(header)) if v != ""]
             if extra:
-                yield number, None, RowError(number, f"column {get_column_letter(extra[0] + 1)}", (
+                yield number, None, RowError(number, get_column_letter(extra[0] + 1), (
                     f"a value in a column with no name in the header row (the header has "
                     f"{len(header)} columns)"), unit="row")
                 continue
@@ -587,8 +587,9 @@ def plan_import(project: Project, path: Path, filename: str | None = None,
         plan.errors.append(RowError(0, "", str(exc)))
     if plan.rows == 0 and not plan.errors:
         plan.errors.append(RowError(0, "", f"{filename}: no report rows found"))
-    if plan.unit != "line":
-        plan.errors = [dataclasses.replace(e, unit=plan.unit) for e in plan.errors]
+    if plan.unit != "line":  # file-level problems (line 0) stay as they are
+        plan.errors = [dataclasses.replace(e, unit=plan.unit) if e.line else e
+                       for e in plan.errors]
     return plan
 
 
