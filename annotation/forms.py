@@ -71,8 +71,21 @@ class CategoryForm(forms.ModelForm):
         return data
 
 
+# Offered to the rows of a new project's category form, in order.
+PALETTE = ["#0ea5e9", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#64748b"]
+
+
 class BaseCategoryFormSet(forms.BaseFormSet):
     """The categories of a new project: at least two, codes and keys unique among them."""
+
+    def get_form_kwargs(self, index):
+        # Suggested values for each row, as the row's own initial (not the formset's, which
+        # would make every row required): a row left without a name is skipped.
+        kwargs = super().get_form_kwargs(index)
+        if index is not None:
+            kwargs["initial"] = {"code": index + 1, "key": str(index + 1),
+                                 "colour": PALETTE[index % len(PALETTE)]}
+        return kwargs
 
     def clean(self):
         if any(self.errors):

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_http_methods
 from . import services
 from .access import ADMIN_ONLY, project_for
 from .forms import (
+    PALETTE,
     CategoryForm,
     CategoryFormSet,
     MemberAddForm,
@@ -25,18 +26,14 @@ from .forms import (
 from .inputs import whole_number
 from .models import Category, Membership, Project
 
-# Offered to the rows of a new project's category form, in order.
-PALETTE = ["#0ea5e9", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#64748b"]
-
 
 @login_required
 @require_http_methods(["GET", "POST"])
 def project_create(request):
     if not request.user.is_superuser:
         raise PermissionDenied("Only a superuser creates projects")
-    initial = [{"code": i + 1, "key": str(i + 1), "colour": c} for i, c in enumerate(PALETTE)]
     form = ProjectForm(request.POST or None)
-    categories = CategoryFormSet(request.POST or None, initial=initial, prefix="cat")
+    categories = CategoryFormSet(request.POST or None, prefix="cat")
     if request.method == "POST" and form.is_valid() and categories.is_valid():
         project = services.project_create(
             **{k: form.cleaned_data[k] for k in ("name", "slug", "description", "guideline")},

@@ -26,7 +26,7 @@ def superuser(db):
 
 
 def category_rows(*rows):
-    data = {"cat-TOTAL_FORMS": "6", "cat-INITIAL_FORMS": "0", "cat-MIN_NUM_FORMS": "0",
+    data = {"cat-TOTAL_FORMS": str(len(rows)), "cat-INITIAL_FORMS": "0", "cat-MIN_NUM_FORMS": "0",
             "cat-MAX_NUM_FORMS": "50"}
     for i, (code, name, key, colour) in enumerate(rows):
         data.update({f"cat-{i}-code": str(code), f"cat-{i}-name": name,
