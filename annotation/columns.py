@@ -32,8 +32,10 @@ SYNONYMS = {
     "procedure_date": ("procedure date", "exam date", "examination date", "study date",
                        "date of exam", "date of procedure", "date", "exam dt"),
     "text": ("text", "report", "report text", "full report", "report body", "narrative"),
-    "label": ("label", "category", "class"),
-    "split": ("split", "set", "subset"),
+    # Only ctir's own names: an export's "Category" or "Class" is often something else
+    # (patient class, exam category), and a wrong guess here would refuse the whole file.
+    "label": ("label",),
+    "split": ("split",),
 }
 DATE_COLUMN_NAMES = frozenset(("procedure date", *SYNONYMS["procedure_date"]))
 # With no whole-report column, these sections are joined, in the file's order.

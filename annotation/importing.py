@@ -441,9 +441,11 @@ class RowChecker:
         self.project = project
         self.date_format = date_format
         # A retired category is kept for the labels it has, but takes no new ones.
-        self.categories = {c.code: c for c in Category.objects.filter(project=project,
-                                                                       retired=False)}
+        everything = list(Category.objects.filter(project=project))
+        self.categories = {c.code: c for c in everything if not c.retired}
         self.category_names = {c.name.lower(): c.code for c in self.categories.values()}
+        self.retired = {key: c for c in everything if c.retired
+                        for key in (str(c.code), c.name.lower())}
 
     def category_code(self, value) -> int | None:
         raw = _text(value)
@@ -510,7 +512,10 @@ class RowChecker:
         label = self.category_code(record.get("label"))
         if label == -1:
             known = ", ".join(f"{c.code} {c.name}" for c in self.categories.values())
-            bad("label", f"unknown category {_text(record.get('label'))!r} (known: {known})")
+            retired = self.retired.get(_text(record.get("label")).lower())
+            bad("label", f"category {retired} is retired and takes no new labels (in use: "
+                         f"{known})" if retired else
+                f"unknown category {_text(record.get('label'))!r} (known: {known})")
         split_raw = _text(record.get("split")).lower()
         split = SPLIT_VALUES.get(split_raw, "bad")
         if split == "bad":

@@ -7,6 +7,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from annotation import services
+from annotation.importing import plan_import
 from annotation.models import (
     Category,
     CategoryChange,
@@ -111,7 +112,7 @@ def test_a_key_another_category_has_is_refused(login, project, admin_user):
     assert Category.objects.get(pk=lung.pk).key == "3"
 
 
-def test_a_category_in_use_is_retired_not_deleted(login, project, admin_user):
+def test_a_category_in_use_is_retired_not_deleted(login, project, admin_user, tmp_path):
     add_reports(project, 4)
     used = ReferenceLabel.objects.first().category
     client = login(admin_user)
@@ -127,6 +128,13 @@ def test_a_category_in_use_is_retired_not_deleted(login, project, admin_user):
     annotate = client.get(reverse("annotate", args=[project.slug])).content.decode()
     keys = set(re.findall(r'name="category" value="\d+" data-key="(.)"', annotate))
     assert keys == {"1", "2", "3", "4"} - {used.key}
+    csv = tmp_path / "late.csv"
+    csv.write_text("accession,patient_id,sex,age,procedure_date,text,label\n"
+                   f"L1,P1,F,50,2020-01-01,Drainage,{used.code}\n")
+    assert [str(e) for e in plan_import(project, csv).errors] == [
+        f"line 2, column label: category {used} is retired and takes no new labels (in use: "
+        + ", ".join(str(c) for c in Category.objects.filter(project=project, retired=False))
+        + ")"]
     client.post(url, {"action": "restore", "category": used.pk})
     assert not Category.objects.get(pk=used.pk).retired
 
