@@ -105,7 +105,7 @@ CategoryFormSet = forms.formset_factory(CategoryForm, formset=BaseCategoryFormSe
 
 class MemberAddForm(forms.Form):
     username = forms.CharField(max_length=150)
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ANNOTATOR)
 
     def clean_username(self):
         name = self.cleaned_data["username"].strip()
@@ -118,7 +118,7 @@ class MemberAddForm(forms.Form):
 class MemberCreateForm(forms.Form):
     username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()])
     email = forms.EmailField(required=False, help_text="Optional; no mail is sent.")
-    role = forms.ChoiceField(choices=Role.choices)
+    role = forms.ChoiceField(choices=Role.choices, initial=Role.ANNOTATOR)
 
     def clean_username(self):
         name = self.cleaned_data["username"].strip()

@@ -81,6 +81,7 @@ def import_reports(request, slug):
 
 
 def _import_page(request, project, context, status=200):
+    context["is_admin"] = True  # the page is for admins only; the nav shows their links
     context["batches"] = project.import_batches.select_related("imported_by")[:10]
     return render(request, "annotation/import.html", context, status=status)
 

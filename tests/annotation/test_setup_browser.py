@@ -67,6 +67,17 @@ def test_a_department_sets_up_a_task_and_labels_in_it(browser, page, live_server
     shot(page, "2-members-link")
     assert "/set-password/" in link
 
+    page.goto(f"{base}/p/unexpected/settings/")
+    assert "Routine" in page.inner_text("#categories")
+    shot(page, "2b-settings")
+    page.goto(f"{base}/p/unexpected/settings/categories/{project.categories.get(code=2).pk}/")
+    page.fill("#id_name", "Soon (this week)")
+    page.click("#category-edit button.primary")
+    page.wait_for_url(f"{base}/p/unexpected/settings/")
+    page.goto(f"{base}/p/unexpected/settings/categories/{project.categories.get(code=2).pk}/")
+    assert "Soon (this week)" in page.inner_text("#history")
+    shot(page, "2c-category-edit")
+
     page.goto(f"{base}/p/unexpected/import/")
     page.set_input_files("input[name=file]", str(export_xlsx(tmp_path / "ris-export.xlsx")))
     page.click("form[enctype] button.primary")
@@ -114,3 +125,4 @@ def test_a_department_sets_up_a_task_and_labels_in_it(browser, page, live_server
     answers = Annotation.objects.filter(report__project=project).order_by("id")
     assert [(a.report.accession, a.category.name, a.user.username) for a in answers] == [
         ("UF-1", "Urgent", "nina"), ("UF-2", "Routine", "nina")]
+    assert project.categories.get(code=2).name == "Soon (this week)"

@@ -1,7 +1,8 @@
 """A two-category project trains, promotes and pre-labels like the four-category one."""
 
+from annotation import services as annotation_services
 from annotation.management.commands.seed_demo import _write
-from ctir_demo.pancreas import generate_pancreas_cohort
+from ctir_demo.pancreas import CATEGORIES, generate_pancreas_cohort
 from modeling import jobs, services
 from modeling.models import JobStatus, Prediction
 
@@ -9,13 +10,11 @@ TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
 
 
 def test_a_binary_project_trains_on_two_classes(db, model_settings):
-    from annotation.management.commands.seed_demo import seed_pancreas
-    from annotation.models import Project, Report
-
-    seed_pancreas(2025)
-    project = Project.objects.get(slug="pancreas-ca")
+    project = annotation_services.project_create(
+        name="Pancreas", slug="pancreas-ca", categories=[
+            {"code": code, "name": name, "description": description, "key": key,
+             "colour": colour} for code, name, description, key, colour in CATEGORIES])
     # A smaller cohort than the demo's, so the tiny model trains in seconds.
-    Report.objects.filter(project=project).delete()
     _write(project, generate_pancreas_cohort(7, {"train": 16, "validation": 6, "test": 6}),
            with_labels=True)
     version = services.model_version_create(project=project, recipe=TINY, enqueue=False)
