@@ -23,13 +23,16 @@ CATEGORIES = [
      "treatment: diagnosis, staging or resectability", "y", "#dc2626"),
     (NO, "No", "Anything else: no pancreatic cancer, or one already treated", "n", "#64748b"),
 ]
-GUIDELINE = """Answer Yes when the report stages a pancreatic cancer that has not been treated
-yet: a new pancreatic mass read as adenocarcinoma, staging or resectability before surgery or
-neoadjuvant therapy.
-Answer No otherwise: no pancreatic mass; pancreatitis; a cystic lesion (IPMN, serous
-cystadenoma); a mass that is ruled out; a pancreatic cancer after chemotherapy, radiotherapy
-or resection (restaging, follow-up, recurrence).
-Negated findings did not happen; history alone does not make a Yes."""
+# One paragraph a line: the pages show the guideline with its line breaks.
+GUIDELINE = "\n".join([
+    "Answer Yes when the report stages a pancreatic cancer that has not been treated yet: a "
+    "new pancreatic mass read as adenocarcinoma, staging or resectability before surgery or "
+    "neoadjuvant therapy.",
+    "Answer No otherwise: no pancreatic mass; pancreatitis; a cystic lesion (IPMN, serous "
+    "cystadenoma); a mass that is ruled out; a pancreatic cancer after chemotherapy, "
+    "radiotherapy or resection (restaging, follow-up, recurrence).",
+    "Negated findings did not happen; history alone does not make a Yes.",
+])
 COUNTS = {"train": 160, "validation": 30, "test": 50}
 YES_SHARE = 0.4
 START, END = datetime.date(2019, 1, 1), datetime.date(2024, 6, 30)

@@ -7,10 +7,11 @@ import json
 import re
 from collections import Counter
 
+import pytest
 from django.urls import reverse
 
 from annotation.management.commands.seed_demo import PANCREAS_SLUG, seed_pancreas
-from annotation.models import Category, Membership, Project, Report
+from annotation.models import Annotation, Category, Membership, Project, Report
 from ctir_demo.pancreas import generate_pancreas_cohort, generate_pancreas_reports
 
 
@@ -59,3 +60,26 @@ def test_the_labeling_page_offers_y_and_n_and_takes_an_answer(client, db):
     assert answer.category == Category.objects.get(project=project, code=2)
     dashboard = client.get(reverse("dashboard", args=[project.slug])).content.decode()
     assert "Pretreatment pancreatic cancer" in dashboard and "<kbd>n</kbd> No" in dashboard
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_annotator_answers_the_binary_task_with_y_and_n(browser_login, live_server):
+    from tests.annotation.test_setup_browser import shot
+
+    seed_pancreas(2025)
+    project = Project.objects.get(slug=PANCREAS_SLUG)
+    page = browser_login("annotator1", "ctir-annotator1")
+    page.goto(f"{live_server.url}/p/{PANCREAS_SLUG}/annotate/")
+    shot(page, "8-pancreas-annotate")
+    page.mouse.move(200, 200)
+    for key in ("y", "n"):
+        before = page.inner_text(".report-meta strong")
+        page.keyboard.press(key)
+        page.wait_for_function(
+            "prev => document.querySelector('.report-meta strong').textContent !== prev",
+            arg=before)
+    answers = Annotation.objects.filter(report__project=project).order_by("id")
+    assert [a.category.code for a in answers] == [1, 2]
+    page.goto(f"{live_server.url}/p/{PANCREAS_SLUG}/")
+    shot(page, "9-pancreas-dashboard")
