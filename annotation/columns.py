@@ -68,6 +68,14 @@ class ColumnMapping:
             return name
         return f"{' + '.join(sources)} ({name})"
 
+    def describe(self) -> str:
+        """'procedure_date <- Exam Date, text <- Findings + Impression; dates DD/MM/YYYY', naming
+        only what differs from ctir's own layout ('' when nothing does)."""
+        moved = [f"{name} <- {' + '.join(sources)}" for name, sources in self.columns.items()
+                 if sources != (name,)]
+        dates = f"dates {DATE_FORMATS[self.date_format]}" if self.date_format != "iso" else ""
+        return "; ".join(part for part in (", ".join(moved), dates) if part)
+
     def used_columns(self) -> set[str]:
         return {column for sources in self.columns.values() for column in sources}
 

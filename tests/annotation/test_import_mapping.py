@@ -230,6 +230,9 @@ def test_the_command_takes_a_mapping_and_a_date_format(project, tmp_path):
                  "accession=Acc", "--map", "patient_id=Patient", "--map",
                  "text=Impression+Findings", "--date-format", "mdy", stdout=out)
     assert "imported 1 new reports" in out.getvalue()
+    assert ("Columns read: accession <- Acc, patient_id <- Patient, sex <- Sex, age <- Age, "
+            "procedure_date <- Exam Date, text <- Impression + Findings; dates MM/DD/YYYY"
+            ) in out.getvalue()
     report = Report.objects.get(accession="C1")
     assert report.procedure_date == datetime.date(2020, 3, 4)
     assert report.text == "Impression: Drained\n\nFindings: Collection"  # in the order given

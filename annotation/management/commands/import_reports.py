@@ -42,6 +42,8 @@ class Command(BaseCommand):
             ) from None
         for warning in result.plan.warnings:
             self.stderr.write(f"warning: {warning}")
+        if result.plan.mapping and result.plan.mapping.describe():
+            self.stdout.write(f"Columns read: {result.plan.mapping.describe()}")
         self.stdout.write(result.message)
 
     def _mapping(self, project, file: Path, pairs: list[str], date_format: str | None):
