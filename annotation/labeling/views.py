@@ -27,7 +27,8 @@ def annotate(request, slug):
     if request.method == "POST":
         served, report = services.served_from_token(
             token=request.POST.get("token", ""), user=request.user, project=project)
-        categories = list(Category.objects.filter(project=project))
+        # A retired category keeps its labels but takes no new answers.
+        categories = list(Category.objects.filter(project=project, retired=False))
         if request.POST.get("action") == "skip":
             services.report_skip(report=report, user=request.user)
         else:
@@ -57,7 +58,8 @@ def _workspace(request, project, *, previous, partial, categories=None):
         project=project, user=request.user)
     context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
                "report": report, "previous": previous,
-               "categories": categories or list(Category.objects.filter(project=project)),
+               "categories": categories or list(
+                   Category.objects.filter(project=project, retired=False)),
                "progress": selectors.annotator_progress(project, request.user)}
     if report is not None:
         suggestion = selectors.suggestion_for(report)

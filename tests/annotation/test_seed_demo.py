@@ -37,6 +37,9 @@ def test_seed_demo_builds_the_study_cohort(project):
     study = ReaderStudy.objects.get()
     assert study.status == "open" and study.cases.count() == 332
     assert "annotator1  password ctir-annotator1" in out.getvalue()
+    # The second, binary demo task, in its own project; the first cohort is as it was.
+    assert "Second demo task pancreas-ca" in out.getvalue()
+    assert Report.objects.filter(project__slug="pancreas-ca").count() == 280
     again = io.StringIO()
     call_command("seed_demo", "--if-empty", stdout=again)
     assert "already has reports" in again.getvalue()

@@ -7,7 +7,11 @@ PAGES = [
     ("dashboard", {}),
     ("import_reports", {}),
     ("export_labels", {"fmt": "csv"}),
+    ("project_settings", {}),
+    ("category_edit", {"category_id": 1}),
+    ("project_members", {}),
 ]
+ADMIN_PAGES = [p for p in PAGES if p[0] != "dashboard"]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), PAGES)
@@ -28,6 +32,18 @@ def test_an_outsider_gets_404(login, project, outsider, name, kwargs):
 def test_a_reader_gets_403(login, project, reader, name, kwargs):
     response = login(reader).get(reverse(name, kwargs={"slug": project.slug, **kwargs}))
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ADMIN_PAGES)
+def test_an_annotator_gets_403_on_admin_pages(login, project, annotator, name, kwargs):
+    response = login(annotator).get(reverse(name, kwargs={"slug": project.slug, **kwargs}))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["project_create"])
+def test_pages_outside_projects_require_login_and_a_superuser(client, login, admin_user, name):
+    assert client.get(reverse(name))["Location"].startswith(reverse("login"))
+    assert login(admin_user).get(reverse(name)).status_code == 403
 
 
 def test_an_annotator_sees_the_dashboard_but_not_import_or_export(login, project, annotator):

@@ -7,8 +7,9 @@ from django.db import transaction
 from annotation import services
 from annotation.importing import ParsedRow
 from annotation.management.commands._common import get_project
-from annotation.models import Report, Role
+from annotation.models import Project, Report, Role
 from annotation.signals import demo_seeded
+from ctir_demo import pancreas
 from ctir_demo.cohort import generate_cohort, generate_reports
 from ctir_demo.japanese import (
     generate_japanese_cohort,
@@ -59,6 +60,7 @@ class Command(BaseCommand):
                               f"{incoming} newer unlabelled reports waiting in the labeling queue.")
         seed_users(target)
         demo_seeded.send(sender=self.__class__, project=target)
+        self.stdout.write(seed_pancreas(seed))
         self.stdout.write("Demo logins (local use only):")
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  {role:<10} {username:<11} password {password}")
@@ -96,6 +98,33 @@ def _write(project, cohort_rows, with_labels: bool) -> int:
             project=project, rows=rows, batch=None, user=None, reason="demo cohort"
         )
     return created
+
+
+PANCREAS_SLUG = "pancreas-ca"
+PANCREAS_INCOMING = 40
+
+
+def seed_pancreas(seed: int) -> str:
+    """The second demo task, binary, in its own project (added once; its users as in the
+    first); returns what to tell the user."""
+    project = Project.objects.filter(slug=PANCREAS_SLUG).first()
+    if project is None:
+        project = services.project_create(
+            name="Pretreatment pancreatic cancer (CT)", slug=PANCREAS_SLUG,
+            description="Binary: does this CT report stage a pancreatic cancer before "
+                        "treatment?", guideline=pancreas.GUIDELINE,
+            categories=[{"code": code, "name": name, "description": description, "key": key,
+                         "colour": colour}
+                        for code, name, description, key, colour in pancreas.CATEGORIES])
+    seed_users(project)
+    if Report.objects.filter(project=project).exists():
+        return f"Second demo task {PANCREAS_SLUG}: already has reports, left as it is."
+    created = _write(project, pancreas.generate_pancreas_cohort(seed), with_labels=True)
+    incoming = _write(project, pancreas.generate_pancreas_reports(
+        PANCREAS_INCOMING, seed + 1, start=datetime.date(2024, 7, 1),
+        end=datetime.date(2025, 10, 31)), with_labels=False)
+    return (f"Second demo task {PANCREAS_SLUG} (yes/no, keys Y and N): {created} labelled "
+            f"reports and {incoming} waiting in its labeling queue.")
 
 
 def seed_users(project):
