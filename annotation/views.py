@@ -76,7 +76,7 @@ def import_reports(request, slug):
                 context["form_error"] = str(exc)
             else:
                 staged = _stage_upload(upload, suffix)
-                context.update(_preview(project, staged, upload.name, mapping=None))
+                context.update(_preview(request, project, staged, upload.name, mapping=None))
     return _import_page(request, project, context, status)
 
 
@@ -86,14 +86,16 @@ def _import_page(request, project, context, status=200):
     return render(request, "annotation/import.html", context, status=status)
 
 
-def _preview(project, staged: Path, name: str, mapping: ColumnMapping | None) -> dict:
+def _preview(request, project, staged: Path, name: str, mapping: ColumnMapping | None) -> dict:
     """Check the staged file; keep it while the admin may still fix the mapping."""
     plan = plan_import(project, staged, name, mapping)
     if plan.changes_nothing or not plan.columns:
         staged.unlink(missing_ok=True)  # nothing a new mapping could change
     used = plan.mapping or ColumnMapping()
-    token = signing.dumps({"file": staged.name, "name": name, "mapping": used.to_dict()},
-                          salt=UPLOAD_SALT)
+    # Bound to this project and this admin: a token copied into another project's form, or
+    # posted by someone else, imports nothing.
+    token = signing.dumps({"file": staged.name, "name": name, "mapping": used.to_dict(),
+                           "project": project.pk, "user": request.user.pk}, salt=UPLOAD_SALT)
     fields = [{"name": f, "label": FIELD_LABELS[f], "chosen": used.source(f),
                "multiple": f == "text"} for f in FIELDS]
     return {"plan": plan, "token": token, "mapping_fields": fields,
@@ -101,12 +103,17 @@ def _preview(project, staged: Path, name: str, mapping: ColumnMapping | None) ->
 
 
 def _staged_from_token(request, project):
-    """(token contents, staged path), or None after a message for an expired upload."""
+    """(token contents, staged path), or None after a message (expired, someone else's)."""
     try:
         token = signing.loads(request.POST.get("token", ""), salt=UPLOAD_SALT,
                               max_age=UPLOAD_MAX_AGE)
     except signing.BadSignature:
         messages.error(request, "This upload has expired; please upload the file again.")
+        return None
+    if token.get("project") != project.pk or token.get("user") != request.user.pk:
+        # Left in place: the upload still belongs to whoever previewed it, where they did.
+        messages.error(request, "This upload was previewed by another user or in another "
+                       "project; upload the file again here to import it.")
         return None
     staged = Path(settings.CTIR_UPLOAD_DIR) / Path(token["file"]).name
     if not staged.exists():
@@ -122,7 +129,8 @@ def _import_remap(request, project):
     token, staged = found
     header = read_header(staged, file_format(token["name"]))
     mapping = _mapping_from_form(request.POST, header)
-    return _import_page(request, project, _preview(project, staged, token["name"], mapping)
+    return _import_page(request, project, _preview(request, project, staged, token["name"],
+                                                   mapping)
                         | {"project": project, "remapped": True})
 
 

@@ -36,8 +36,11 @@ def annotate(request, slug):
                              if str(c.code) == request.POST.get("category")), None)
             if category is None:
                 raise Http404("No such category")
-            services.annotation_submit(served=served, user=request.user, category=category,
-                                       active_ms=_active_ms(request))
+            try:
+                services.annotation_submit(served=served, user=request.user,
+                                           category=category, active_ms=_active_ms(request))
+            except services.AnswerRefused as exc:
+                messages.warning(request, str(exc))
         if not request.htmx:
             return redirect("annotate", slug=project.slug)
         return _workspace(request, project, previous=None, partial=True,

@@ -103,3 +103,29 @@ def test_export_download_streams_csv(login, project, admin_user):
     assert response["Content-Disposition"].startswith('attachment; filename="ct-ir-labels-')
     assert body.splitlines()[0].startswith("accession,patient_id,sex,age,procedure_date")
     assert len(body.splitlines()) == 4
+
+
+def test_an_upload_token_imports_only_for_its_admin_and_project(login, project, admin_user,
+                                                                 outsider, other_project):
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotation.models import Membership, Role
+
+    csv = (b"accession,patient_id,sex,age,procedure_date,text,label\n"
+           b"W1,P1,F,50,2020-01-01,Drainage of a psoas abscess,1\n")
+    url = reverse("import_reports", args=[project.slug])
+    token = login(admin_user).post(url, {"file": SimpleUploadedFile("ris.csv", csv)}
+                                   ).context["token"]
+    second_admin = User.objects.create_user("second-admin")
+    Membership.objects.create(project=project, user=second_admin, role=Role.ADMIN)
+    refused = login(second_admin).post(url, {"confirm": "1", "token": token}, follow=True)
+    assert b"previewed by another user or in another project" in refused.content
+    elsewhere = login(outsider).post(reverse("import_reports", args=[other_project.slug]),
+                                     {"confirm": "1", "token": token}, follow=True)
+    assert b"previewed by another user or in another project" in elsewhere.content
+    assert not Report.objects.exists()
+    # The refusals left the staged file alone: its own admin still imports it.
+    done = login(admin_user).post(url, {"confirm": "1", "token": token}, follow=True)
+    assert b"imported 1 new reports" in done.content
+    assert list(Report.objects.values_list("project__slug", flat=True)) == [project.slug]
