@@ -1,5 +1,6 @@
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -41,8 +42,14 @@ class Command(BaseCommand):
             "--language", choices=LANGUAGES, default="en",
             help="en: English reports; ja: Japanese; mixed: each report English or Japanese",
         )
+        parser.add_argument(
+            "--demo-users", action="store_true",
+            help="create the demo logins even with DEBUG off (published passwords, one of "
+            "them a superuser): only on a machine nobody else can reach",
+        )
 
-    def handle(self, *args, project, seed, if_empty, language="en", **options):
+    def handle(self, *args, project, seed, if_empty, language="en", demo_users=False,
+               **options):
         target = get_project(project)
         has_reports = Report.objects.filter(project=target).exists()
         if has_reports and if_empty:
@@ -58,12 +65,26 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo cohort{where}: {created} reports with reference labels, "
                               "split 1142 / 131 / 332 by date, and "
                               f"{incoming} newer unlabelled reports waiting in the labeling queue.")
+        if not (settings.DEBUG or demo_users):
+            self.stdout.write(self.style.WARNING(NO_DEMO_USERS))
+            demo_seeded.send(sender=self.__class__, project=target)
+            return
         seed_users(target)
         demo_seeded.send(sender=self.__class__, project=target)
         self.stdout.write(seed_pancreas(seed))
         self.stdout.write("Demo logins (local use only):")
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  {role:<10} {username:<11} password {password}")
+
+
+# The demo logins' passwords are in this file and the README, and `admin` is a superuser: on
+# a server they would be anyone's way in, so outside DEBUG they need the explicit flag.
+NO_DEMO_USERS = (
+    "DEBUG is off, so no demo logins were created or changed (their passwords are published "
+    "and admin is a superuser), and no demo reader study was opened. On a machine only you "
+    "can reach, run seed_demo --demo-users; on a server, create real accounts with "
+    "manage.py createsuperuser and the Django admin."
+)
 
 
 INCOMING_REPORTS = 200
