@@ -112,7 +112,8 @@ class ServedReport:
 
 
 ANNOTATE_SALT = "ctir.annotate.served"
-# A form left open overnight still submits; an older one is refused, not guessed at.
+# A correction (Z) left open overnight still submits; an older one is refused, not guessed
+# at. A first answer needs more: a live claim on the report (_answer_allowed).
 SERVED_TOKEN_MAX_AGE = 24 * 3600
 
 
