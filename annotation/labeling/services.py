@@ -209,8 +209,8 @@ def _answer_allowed(*, report: Report, user: User, now) -> None:
     if not ReportClaim.objects.filter(report=report, user=user, expires_at__gt=now).exists():
         raise AnswerRefused(
             f"{report.accession} was held for you for {report.project.claim_minutes} minutes "
-            "and that time has run out, so it may have gone to someone else; your answer was "
-            "not recorded. Here is the next report.")
+            "and that time ran out, so it may have gone to someone else: your answer was not "
+            "recorded. If it is served to you again, answer it again.")
 
 
 def reference_from_annotations(*, report: Report, user: User | None) -> str:
