@@ -81,6 +81,7 @@ def test_seed_demo_makes_no_superuser_outside_debug_unless_asked(project, settin
     assert "--demo-users" in out.getvalue() and "ctir-admin" not in out.getvalue()
     assert not User.objects.exists() and not ReaderStudy.objects.exists()
     assert Report.objects.filter(project=project).count() == 1805
+    assert Report.objects.filter(project__slug="pancreas-ca").count() == 280
     # An existing account of that name is never made superuser nor given the demo password.
     admin = User.objects.create_user("admin", password="their-own-password")
     call_command("seed_demo", stdout=io.StringIO())

@@ -65,13 +65,14 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo cohort{where}: {created} reports with reference labels, "
                               "split 1142 / 131 / 332 by date, and "
                               f"{incoming} newer unlabelled reports waiting in the labeling queue.")
-        if not (settings.DEBUG or demo_users):
-            self.stdout.write(self.style.WARNING(NO_DEMO_USERS))
-            demo_seeded.send(sender=self.__class__, project=target)
-            return
-        seed_users(target)
+        logins = settings.DEBUG or demo_users
+        if logins:
+            seed_users(target)
         demo_seeded.send(sender=self.__class__, project=target)
-        self.stdout.write(seed_pancreas(seed))
+        self.stdout.write(seed_pancreas(seed, users=logins))
+        if not logins:
+            self.stdout.write(self.style.WARNING(NO_DEMO_USERS))
+            return
         self.stdout.write("Demo logins (local use only):")
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  {role:<10} {username:<11} password {password}")
@@ -125,9 +126,9 @@ PANCREAS_SLUG = "pancreas-ca"
 PANCREAS_INCOMING = 40
 
 
-def seed_pancreas(seed: int) -> str:
+def seed_pancreas(seed: int, users: bool = True) -> str:
     """The second demo task, binary, in its own project (added once; its users as in the
-    first); returns what to tell the user."""
+    first, when `users`); returns what to tell the user."""
     project = Project.objects.filter(slug=PANCREAS_SLUG).first()
     if project is None:
         project = services.project_create(
@@ -137,7 +138,8 @@ def seed_pancreas(seed: int) -> str:
             categories=[{"code": code, "name": name, "description": description, "key": key,
                          "colour": colour}
                         for code, name, description, key, colour in pancreas.CATEGORIES])
-    seed_users(project)
+    if users:
+        seed_users(project)
     if Report.objects.filter(project=project).exists():
         return f"Second demo task {PANCREAS_SLUG}: already has reports, left as it is."
     created = _write(project, pancreas.generate_pancreas_cohort(seed), with_labels=True)
