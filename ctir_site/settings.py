@@ -130,7 +130,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # that pair is locked for CTIR_LOGIN_LOCKOUT_MINUTES. Per pair, not per address alone, so one
 # person mistyping behind a hospital's shared address does not lock out the department.
 AUTHENTICATION_BACKENDS = [
-    "axes.backends.AxesStandaloneBackend",
+    "ctir_site.throttle.LoginThrottle",  # django-axes' AxesStandaloneBackend
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = env.int("CTIR_LOGIN_FAILURE_LIMIT", default=5)

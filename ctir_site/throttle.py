@@ -1,7 +1,20 @@
-"""Login throttling (django-axes): the client address it counts, and the lockout page."""
+"""Login throttling (django-axes): its backend, the client address it counts, the lockout
+page."""
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.shortcuts import render
+
+
+class LoginThrottle(AxesStandaloneBackend):
+    """django-axes' lockout check for every login that comes with a request: the login page,
+    the Django admin's. authenticate() without one (the test client's login(), a shell) is
+    no login over the web, and axes would refuse it outright instead of checking it."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)
 
 
 def client_address(request) -> str | None:

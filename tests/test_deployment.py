@@ -29,8 +29,10 @@ BIN = Path(sys.executable).parent
 
 def production_env(**extra) -> dict:
     """The environment of a server: no DEBUG, none of the HTTPS switches, a real key."""
+    # (the browser fixture sets DJANGO_ALLOW_ASYNC_UNSAFE in this process, for tests only)
     env = {k: v for k, v in os.environ.items()
-           if k != "DEBUG" and not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
+           if k not in ("DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+           and not k.startswith(("SECURE_", "SESSION_", "CSRF_"))}
     env.update(SECRET_KEY=secrets.token_urlsafe(50), PATH=f"{BIN}:{env.get('PATH', '')}",
                **extra)
     return env
