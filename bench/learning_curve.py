@@ -1,7 +1,7 @@
 """How many labels a new site must give before the suggestions can be trusted.
 
     .venv/bin/python bench/learning_curve.py [--site unseen:synoptic] [--seeds 3]
-        [--points 20,50,100,200] [--bert-steps 30] [--png docs/img/learning_curve.png]
+        [--points 20,50,100,200] [--bert-steps 10] [--source DIR] [--png PATH]
 
 One annotator at a new site labels the site's reports in queue order from zero. After
 every point (20, 50, ... labels) ctir retrains and the served candidate is scored on the
@@ -14,7 +14,8 @@ Each arm runs ``--seeds`` times; the table gives medians. The site's labels are 
 way a project's growing validation set is: every fifth label goes to validation.
 
 The source model is trained on the demo cohort (without the site's style when the site is
-one of the demo's styles). The site is one of:
+one of the demo's styles), or given with ``--source`` (a demo model, for a site that is
+not one of the demo's styles). The site is one of:
 - ``style:NAME``  a demo house style, held out of the source data;
 - ``unseen:NAME`` a style from ctir_demo.unseen, which the generator never produces;
 - ``ja``          the Japanese demo (ctir_demo.japanese).
@@ -175,13 +176,16 @@ def main() -> None:
                         help="the site's later reports scored after each retrain")
     parser.add_argument("--points", default="20,50,100,200")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--bert-steps", type=int, default=30)
+    parser.add_argument("--bert-steps", type=int, default=10)
+    parser.add_argument("--max-length", type=int, default=128)
     parser.add_argument("--source-steps", type=int, default=150)
+    parser.add_argument("--source", type=Path,
+                        help="a model folder trained on the source data (default: train one)")
     parser.add_argument("--png", type=Path)
     args = parser.parse_args()
     points = [int(p) for p in args.points.split(",")]
     began = time.perf_counter()
-    reduced = dict(seeds=1, epochs=1, checks=1, patience=1)
+    reduced = dict(seeds=1, epochs=1, checks=1, patience=1, max_length=args.max_length)
     site_config = TrainConfig(min_steps=args.bert_steps, max_steps=args.bert_steps, **reduced)
     source_config = TrainConfig(min_steps=args.source_steps, max_steps=args.source_steps,
                                 **reduced)
@@ -194,7 +198,7 @@ def main() -> None:
     curves: dict[str, list] = {}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        source = _source_model(args.site, source_config, tmp / "source")
+        source = args.source or _source_model(args.site, source_config, tmp / "source")
         print(json.dumps({"source_trained_s": round(time.perf_counter() - began)}), flush=True)
         for order, start in ARMS:
             arm = f"{order}, {start}"
