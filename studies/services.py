@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Category, Membership, Project, Report, Role, Split
-from ctir_site.queue import send_on_commit
+from ctir_site.queue import broker_problem, send_on_commit
 from modeling.selectors import trained_versions
 
 from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
@@ -41,6 +41,7 @@ def study_create(
     reports = list(reports.order_by("procedure_date", "accession"))
     if not reports:
         raise StudyError("the study has no cases (the test split is empty?)")
+    _model_version_check(project, model_version_id)
     study = ReaderStudy.objects.create(
         project=project, name=name, mode=mode, model_version_id=model_version_id,
         instructions=instructions, seed=secrets.randbelow(2**31) if seed is None else seed,
@@ -88,10 +89,16 @@ def study_status_set(*, study: ReaderStudy, status: str) -> ReaderStudy:
     return study
 
 
-def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> ReaderStudy:
-    if model_version_id is not None and not trained_versions(study.project_id).filter(
+def _model_version_check(project, model_version_id: int | None) -> None:
+    """Here, not in a view: every way of making or changing a study passes, so its timing
+    job never loads another project's model, or one that never finished training."""
+    if model_version_id is not None and not trained_versions(project).filter(
             pk=model_version_id).exists():
         raise StudyError("no such trained model version in this project")
+
+
+def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> ReaderStudy:
+    _model_version_check(study.project_id, model_version_id)
     if study.model_version_id != model_version_id:
         study.model_version_id, study.model_timing = model_version_id, {}
         study.save(update_fields=["model_version_id", "model_timing"])
@@ -102,7 +109,23 @@ def study_model_timing_request(*, study: ReaderStudy) -> None:
     """Ask a worker to time the study's model version on its cases (studies.jobs)."""
     if not study.model_version_id:
         raise StudyError("choose the model version to compare with first")
-    send_on_commit("studies.tasks.time_model_on_study", study.pk)
+    _model_version_check(study.project_id, study.model_version_id)  # it may have gone since
+    _timing_job_set(study.pk, {"status": "queued", "requested_at": timezone.now().isoformat()})
+
+    def failed(exc: BaseException) -> None:
+        _timing_job_set(study.pk, {"status": "failed", "error": broker_problem(
+            exc, "press “Time the model on these cases” again")})
+
+    send_on_commit("studies.tasks.time_model_on_study", study.pk, failed=failed)
+
+
+def _timing_job_set(study_id: int, job: dict) -> None:
+    """The timing request's state, kept beside the last measurement until a new one
+    replaces both (studies.jobs writes model_timing whole)."""
+    with transaction.atomic():
+        study = ReaderStudy.objects.select_for_update().get(pk=study_id)
+        study.model_timing = {**(study.model_timing or {}), "job": job}
+        study.save(update_fields=["model_timing"])
 
 
 def current_position(session: StudyReader) -> int:

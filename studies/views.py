@@ -88,8 +88,13 @@ def study_update(request, slug, study_id):
             messages.success(request, "Model version saved.")
         if "measure_model" in request.POST:
             studies.study_model_timing_request(study=study)
-            messages.info(request, "The model is being timed on the cases by a worker; "
-                          "reload in a minute.")
+            study.refresh_from_db(fields=["model_timing"])
+            job = study.model_timing.get("job") or {}
+            if job.get("status") == "failed":  # the broker did not take it
+                messages.error(request, f"The model cannot be timed now: {job['error']}")
+            else:
+                messages.info(request, "The model is being timed on the cases by a worker; "
+                              "reload in a minute.")
     except studies.StudyError as exc:
         messages.error(request, str(exc))
     return redirect("study_detail", slug=slug, study_id=study.pk)

@@ -42,6 +42,9 @@ def worker(transactional_db, model_settings, tmp_path):
         CTIR_MODEL_DIR=str(model_settings.CTIR_MODEL_DIR),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         SECRET_KEY=settings.SECRET_KEY,
+        # The test database is test_<name>, so the worker would derive another instance
+        # from it: give it this process's, or it consumes queues nobody sends to.
+        CTIR_INSTANCE=settings.CTIR_INSTANCE,
     )
     log = open(tmp_path / "worker.log", "w")
     process = subprocess.Popen(
@@ -52,9 +55,7 @@ def worker(transactional_db, model_settings, tmp_path):
             "-A",
             "ctir_site",
             "worker",
-            "--pool=solo",
-            "-Q",
-            "celery,training,inference",
+            "--pool=solo",  # no -Q, like the Procfile: it consumes the instance's queues
             "-n",
             f"test-{os.getpid()}@%h",
             "--loglevel=INFO",
