@@ -200,3 +200,20 @@ def test_worker_runs_one_automatic_cycle_labels_train_promote_prelabel(project, 
     send_now("modeling.tasks.auto_retrain")  # nothing new since v2: no second run
     time.sleep(1)
     assert ModelVersion.objects.count() == 2
+
+
+def test_the_worker_takes_its_instances_queues_and_refuses_another_instances_ids(project,
+                                                                                 worker):
+    from ctir_site.celery import app
+
+    replies = app.control.inspect(timeout=2).active_queues() or {}
+    mine = next(queues for name, queues in replies.items()
+                if name.startswith(f"test-{os.getpid()}@"))
+    assert {q["name"] for q in mine} == set(settings.CTIR_QUEUES.values())
+    version = services.model_version_create(project=project, enqueue=False)
+    # What another instance sharing these queue names would send: an id of its own database.
+    app.send_task("modeling.tasks.train_model_version", args=[version.pk],
+                  kwargs={"instance": "another-ctir"}, queue=settings.CTIR_QUEUES["training"])
+    _wait_for(lambda: "WrongInstance" in worker.log_path.read_text(), 30, "the refusal", worker)
+    version.refresh_from_db()
+    assert version.status == JobStatus.QUEUED and version.started_at is None
