@@ -177,8 +177,8 @@ def study_serve(*, session: StudyReader, new_page: bool = False):
     return session, case, position
 
 
-def _pause_end(session: StudyReader, now, *, counted: bool = True) -> None:
-    if session.paused_at is not None and counted:
+def _pause_end(session: StudyReader, now) -> None:
+    if session.paused_at is not None:
         session.paused_ms += max(int((now - session.paused_at).total_seconds() * 1000), 0)
         session.pauses += 1
     session.paused_at, session.pause_kind = None, ""
