@@ -31,14 +31,15 @@ def broker_down(settings):
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     url = f"redis://127.0.0.1:{port}/0"
-    saved = app.conf.broker_url
     settings.CELERY_BROKER_URL = url
-    app.conf.broker_url = url
+    # Celery reads CELERY_BROKER_URL from the environment before its own setting; the write
+    # URL (the one sending uses) comes first.
+    app.conf.broker_write_url = url
     _fresh_connections()
     # The pages' health check ran while Redis was still up (it is cached for seconds).
     cache.set("ctir:queue_health", HEALTHY, 60)
     yield url
-    app.conf.broker_url = saved
+    app.conf.broker_write_url = None
     _fresh_connections()
 
 

@@ -73,13 +73,13 @@ def test_no_going_back_and_pause_is_not_reading_time(project, study, reader):
     session, case, position = studies.study_serve(session=session, new_page=True)
     assert position == 0
     served = session.served_at
-    # Paused 2 s after it was served, resumed 30 s later, answered 5 s after that.
+    # A 30 s pause; then, on the clock of the answer: served, 2 s reading, the pause, 5 s.
     studies.study_pause(session=session, page=session.page, paused=True)
     StudyReader.objects.filter(pk=session.pk).update(
-        paused_at=served + datetime.timedelta(seconds=2))
+        paused_at=timezone.now() - datetime.timedelta(seconds=30))
     studies.study_pause(session=session, page=session.page, paused=False)
     session.refresh_from_db()
-    assert session.paused_ms >= 30_000 and session.pauses == 1
+    assert 30_000 <= session.paused_ms < 32_000 and session.pauses == 1
     StudyReader.objects.filter(pk=session.pk).update(paused_ms=30_000)
     response = studies.study_answer(session=session, position=0, category=code(project, 1),
                                     active_ms=None, page=session.page,
