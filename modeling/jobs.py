@@ -76,7 +76,8 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
     project = version.project
     out_dir = artifact_folder(project.slug, version.number)
     if out_dir.name != f"v{version.number}":
-        log.warning("v%s goes to %s: %s", version.number, out_dir, ARTIFACT_NOTE)
+        log.warning("v%s goes to %s: %s", version.number, out_dir,
+                    ARTIFACT_NOTE.format(number=version.number))
         if echo:
             echo(f"{out_dir.parent / f'v{version.number}'} is taken by a folder this database "
                  f"did not write; saving in {out_dir} instead (nothing moved or deleted).")

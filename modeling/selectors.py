@@ -231,16 +231,16 @@ def warm_start_choices(project, user) -> list[ModelVersion]:
     return choices[:WARM_START_CHOICES]
 
 
-ARTIFACT_NOTE = ("A folder of this version's plain name (vN) was already there, left by an "
-                 "earlier database or by another instance sharing CTIR_MODEL_DIR, so this "
-                 "one has a unique name; nothing was moved or deleted.")
+ARTIFACT_NOTE = ("A folder named v{number} was already there, left by an earlier database or "
+                 "by another instance sharing CTIR_MODEL_DIR, so this one has a unique name; "
+                 "nothing was moved or deleted.")
 
 
 def artifact_note(version) -> str:
     """Why the version's folder is not the plain vN (modeling.jobs.artifact_folder), or ""."""
     if not version.artifact_dir or Path(version.artifact_dir).name == f"v{version.number}":
         return ""
-    return ARTIFACT_NOTE
+    return ARTIFACT_NOTE.format(number=version.number)
 
 
 def lineage(version, limit: int = 20) -> list[dict]:

@@ -282,5 +282,5 @@ def test_a_leftover_folder_is_never_collided_with_nor_touched(labelled_project, 
     assert (folder / "model.safetensors").exists()
     assert (leftover / "label_map.json").read_text() == '{"old": true}'
     page = login(admin_user).get(reverse("model_detail", args=["ct-ir", 1])).content.decode()
-    assert 'id="artifact-note"' in page and "nothing was moved or deleted" in page
+    assert 'id="artifact-note"' in page and "A folder named v1 was already there" in page
     assert jobs.artifact_folder("ct-ir", 2).name == "v2"  # no leftover: the plain name

@@ -150,7 +150,7 @@ def test_the_results_page_reports_pauses_per_reader(login, project, study, sessi
     studies.study_pause(session=session, page=session.page, paused=False)
     _answer(session, project)
     page = login(admin_user).get(reverse("study_detail", args=[project.slug, study.pk]))
-    assert '<td class="num pauses">1 (1 cases), 12 s</td>' in page.content.decode()
+    assert '<td class="num pauses">1 on 1 case, 12 s</td>' in page.content.decode()
     csv = b"".join(login(admin_user).get(
         reverse("study_csv", args=[project.slug, study.pk])).streaming_content).decode()
     header, row = list(csv_module.reader(io.StringIO(csv)))[:2]

@@ -66,7 +66,7 @@ def _text(r) -> str:
         fold = f"{row['fold']:.1f}" if row.get("fold") else "-"
         lines.append(f"{row['name'][:23]:<24}{acc['correct']:>5}/{acc['n']:<5}  {accuracy:<24}"
                      f"{t['total']:>9.1f}{mean:>15}{median:>22}{fold:>9}")
-    paused = [f"{row['name']} {p['count']} ({p['cases']} cases, {p['seconds']:.0f} s)"
+    paused = [f"{row['name']} {p['count']} on {p['cases']} case(s), {p['seconds']:.0f} s"
               for row in r["rows"] if (p := row.get("pauses"))]
     if paused:
         lines.append("Pauses (not reading time): " + "; ".join(paused))
