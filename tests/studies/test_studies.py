@@ -104,7 +104,7 @@ def test_a_reader_whose_membership_was_removed_cannot_answer(login, project, stu
     # The service refuses too, whatever page or command calls it.
     with pytest.raises(studies.StudyError, match="no longer a reader"):
         studies.study_answer(session=session, position=0, category=code(project, 2),
-                             active_ms=None)
+                             active_ms=None, page=session.page)
     # A reader made annotator is no reader either: they would see the model's suggestions.
     Membership.objects.create(project=project, user=reader, role=Role.ANNOTATOR)
     assert client.get(url).status_code == 404
