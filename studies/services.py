@@ -13,9 +13,11 @@ from django.utils import timezone
 
 from annotation.models import Category, Membership, Project, Report, Role, Split
 from ctir_site.queue import send_on_commit
+from modeling.models import ACTIVE_STATUSES
 from modeling.selectors import trained_versions
 
-from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
+from .models import ModelTimingRun, ReaderStudy, StudyCase, StudyReader, StudyResponse
+from .selectors import active_version
 
 
 class StudyError(ValueError):
@@ -79,12 +81,20 @@ def study_reader_add(*, study: ReaderStudy, user, simulated: bool = False) -> St
 
 
 def study_status_set(*, study: ReaderStudy, status: str) -> ReaderStudy:
+    """Open, close or reopen. Opening or closing fixes the model version compared with:
+    the project's active one, if none was chosen, so a later promotion cannot change it."""
     if status == ReaderStudy.Status.OPEN and not study.readers.exists():
         raise StudyError("add at least one reader before opening the study")
     if status not in ReaderStudy.Status.values:
         raise StudyError(f"unknown status {status!r}")
     study.status = status
-    study.save(update_fields=["status"])
+    fields = ["status"]
+    if status != ReaderStudy.Status.DRAFT and study.model_version_id is None:
+        active = active_version(study.project_id)
+        if active is not None:
+            study.model_version_id = active.pk
+            fields.append("model_version_id")
+    study.save(update_fields=fields)
     return study
 
 
@@ -92,17 +102,33 @@ def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> Read
     if model_version_id is not None and not trained_versions(study.project_id).filter(
             pk=model_version_id).exists():
         raise StudyError("no such trained model version in this project")
+    if model_version_id is None and study.model_version_id is not None and (
+            study.status != ReaderStudy.Status.DRAFT):
+        raise StudyError("an open or closed study keeps a fixed model version; choose one")
     if study.model_version_id != model_version_id:
         study.model_version_id, study.model_timing = model_version_id, {}
         study.save(update_fields=["model_version_id", "model_timing"])
     return study
 
 
-def study_model_timing_request(*, study: ReaderStudy) -> None:
-    """Ask a worker to time the study's model version on its cases (studies.jobs)."""
+@transaction.atomic
+def study_model_timing_request(*, study: ReaderStudy, user=None) -> ModelTimingRun:
+    """Queue a tracked run that times the study's model on its cases (studies.jobs).
+
+    A study without a chosen version is timed with the project's active one, which this
+    fixes as the study's version. One run at a time per study.
+    """
     if not study.model_version_id:
-        raise StudyError("choose the model version to compare with first")
-    send_on_commit("studies.tasks.time_model_on_study", study.pk)
+        active = active_version(study.project_id)
+        if active is None:
+            raise StudyError("the project has no active model version to time; choose one")
+        study_model_set(study=study, model_version_id=active.pk)
+    if study.timing_runs.filter(status__in=ACTIVE_STATUSES).exists():
+        raise StudyError("the model is already being timed on this study")
+    run = ModelTimingRun.objects.create(study=study, model_version_id=study.model_version_id,
+                                        created_by=user)
+    send_on_commit("studies.tasks.time_model_on_study", run.pk)
+    return run
 
 
 def current_position(session: StudyReader) -> int:

@@ -4,8 +4,10 @@ from celery import shared_task
 
 
 @shared_task(acks_late=True, time_limit=1800)
-def time_model_on_study(study_id: int) -> float:
+def time_model_on_study(run_id: int) -> float | None:
+    """Time the model on a study's cases: the ModelTimingRun with this id."""
     # Imported when the task runs: the web process loads this module and must not load torch.
-    from .jobs import time_study_model
+    from .jobs import run_model_timing
 
-    return time_study_model(study_id)["total_s"]
+    timing = run_model_timing(run_id)
+    return timing["total_s"] if timing else None
