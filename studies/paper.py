@@ -34,6 +34,13 @@ def _p(value) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _seconds(value) -> str:
+    """Seconds to three significant figures or so: 391 s, 19.6 s, 0.016 s."""
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 1 else f"{value:.3f}"
+
+
 def results_table(r: dict) -> list[list[str]]:
     """Header and one row per rater: accuracy with exact CI, sensitivity, reading time."""
     header = ["Rater", "Correct / n", "Accuracy, % (95% CI)"] + [
@@ -50,7 +57,7 @@ def results_table(r: dict) -> list[list[str]]:
         rows.append([name, f"{acc['correct']} / {acc['n']}", accuracy] + [
             _pct((row["sensitivity"].get(str(code)) or {}).get("sensitivity"))
             for code in r["labels"]] + [
-            f"{t['total']:.1f}", median, f"{row['fold']:.1f}" if row.get("fold") else "–"])
+            _seconds(t["total"]), median, f"{row['fold']:.1f}" if row.get("fold") else "–"])
     return rows
 
 
@@ -63,10 +70,12 @@ def mrmc_table(r: dict) -> list[list[str]]:
         rows.append([
             c["title"], c["label"], _pct(c["means"][0]), _pct(c["means"][1]),
             _pp(c["estimate"]),
-            f"{_pp(random['ci'][0])} to {_pp(random['ci'][1])}" if random else "–",
+            f"{_pp(random['ci'][0])} to {_pp(random['ci'][1])}"
+            if random and random["p"] is not None else "–",
             _p(random["p"]) if random else "–",
             f"{random['df']:.1f}" if random and random["df"] else "–",
-            f"{_pp(fixed['ci'][0])} to {_pp(fixed['ci'][1])}", _p(fixed["p"]),
+            f"{_pp(fixed['ci'][0])} to {_pp(fixed['ci'][1])}" if fixed["p"] is not None
+            else "–", _p(fixed["p"]),
         ])
     return rows
 
@@ -196,6 +205,10 @@ def figure_time_per_case(r: dict) -> dict[str, bytes] | None:
     ax.boxplot([row["seconds_per_case"] for row in reversed(rows)], orientation="horizontal",
                tick_labels=[row["name"] for row in reversed(rows)], showfliers=True)
     ax.set_xscale("log")  # the model's milliseconds and the readers' seconds on one axis
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("Reading time per case, s (log scale)")
     ax.grid(axis="x", alpha=0.3)
     return _save(fig)
@@ -272,6 +285,16 @@ def methods_paragraph(r: dict) -> str:
         f"({study.seed}), one at a time, without going back. Reading time was the time the "
         "report was on screen with the page active, less pauses.",
     ]
+    timing = r["model_timing"]
+    version = r.get("model_version")
+    if version is not None:
+        source = ("its answers and times measured over the cases on "
+                  f"{timing.get('hardware') or timing.get('worker') or 'a worker'}, with model "
+                  "loading timed apart" if timing.get("answers") else
+                  "its stored predictions on the cases")
+        fixed = "" if r.get("model_chosen") else (" (the project's active version; the "
+                                                  "study had not fixed one)")
+        parts.append(f"The model was version v{version.number}{fixed}: {source}.")
     if r["simulated"]:
         parts.append("NOTE: some readers in this study are simulated; the numbers below are "
                      "a demonstration, not evidence.")
@@ -315,7 +338,7 @@ def methods_paragraph(r: dict) -> str:
     timed = [row for row in r["rows"] if row["time"]["n"]]
     if timed:
         parts.append("Total reading time: " + "; ".join(
-            f"{row['name']} {row['time']['total']:.1f} s"
+            f"{row['name']} {_seconds(row['time']['total'])} s"
             + (f" ({row['fold']:.1f} times the model's)" if row.get("fold") else "")
             for row in timed) + ".")
     return "\n\n".join(parts) + "\n"

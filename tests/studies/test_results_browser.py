@@ -37,21 +37,25 @@ def test_an_admin_plans_power_and_reads_the_mrmc_table(project, admin_user, brow
         truth = case.report.reference_label.category
         Prediction.objects.create(report=case.report, model_version=version, category=truth,
                                   probabilities={str(truth.code): 0.95}, margin=0.9, ms=3.0)
-    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
     call_command("simulate_readers", str(study.pk), "--readers", "4", "--error-rate", "0.15",
                  stdout=io.StringIO())
+    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
 
     page = browser_login("alice-admin", "pw-admin")
     page.goto(f"{live_server.url}/p/{project.slug}/studies/")
-    before = page.inner_text("#cases-needed")
     page.fill("input[name=reader_accuracy]", "88")
     page.fill("input[name=model_accuracy]", "93")
     page.fill("input[name=n_readers]", "6")
     page.fill("input[name=n_cases]", "150")
     page.press("input[name=n_cases]", "Enter")  # htmx swaps the card in place
-    page.wait_for_function(
-        "prev => document.getElementById('cases-needed').innerText !== prev", arg=before)
+    # A later answer replaces an earlier one still on its way (hx-sync): wait for the last.
+    page.wait_for_function("document.getElementById('power-answer').innerText"
+                           ".includes('6 readers and 150 cases')")
     assert page.inner_text("#cases-needed").isdigit()
+    # Typing on while answers come back loses nothing: only the answer is swapped.
+    assert page.input_value("input[name=model_accuracy]") == "93"
+    assert page.input_value("input[name=n_cases]") == "150"
+    assert "with 6 readers and 150 cases" in page.inner_text("#power-answer")
     assert "New study" in page.inner_text("body")  # the page around the card stayed
     _shot(page, "study-setup-power.png")
 

@@ -478,3 +478,13 @@ def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_pa
     assert (tmp_path / "paper" / "tables" / "results.tex").read_text() == latex
     assert (tmp_path / "paper" / "methods.md").read_text() == methods
     assert zipfile.ZipFile(tmp_path / "paper.zip").namelist() == archive.namelist()
+    # The LaTeX compiles where a TeX is installed (apt-get install texlive-latex-recommended).
+    import shutil
+    import subprocess
+
+    if shutil.which("pdflatex"):
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                               "all.tex"], cwd=tmp_path / "paper" / "tables",
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:]
+        assert (tmp_path / "paper" / "tables" / "all.pdf").stat().st_size > 1000
