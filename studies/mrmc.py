@@ -240,7 +240,8 @@ def study_mrmc(
     also aided minus unaided (two modalities; each reader read half of the cases each way,
     so a modality's FOM is over that reader's cases in it) and the model against the aided
     and the unaided readings apart. Sensitivity for a category is the same analysis over
-    the cases whose reference is that category. Comparisons that cannot be computed
+    the cases whose reference is that category. Each figure of merit also has the reader
+    average alone (``readers_mean``) with its CI. Comparisons that cannot be computed
     (too few readers or cases) are listed in ``skipped`` with the reason.
     """
     names = sorted(readers)
@@ -259,6 +260,10 @@ def study_mrmc(
                          dtype=bool).reshape(len(names), len(cases))
         with_model = [i for i, c in enumerate(cases) if c in model]
         model_ok = np.array([float(model[cases[i]] == truth[cases[i]]) for i in with_model])
+        # The reader average itself, for readers at large (Hillis 2007 section 5.3): also
+        # what an unaided study without a model can say.
+        _add(out, key, title, "readers_mean", "Reader average",
+             lambda c=correct: _reader_average(c, alpha))
         plans = []
         if model and crossover:
             plans += [("model_vs_unaided", "Model − readers unaided", ~aided),
@@ -279,6 +284,12 @@ def study_mrmc(
             _add(out, key, title, "aided_vs_unaided", "Aided − unaided",
                  lambda cells=cells: or_two_modalities(*mean_jackknife(cells), alpha))
     return out
+
+
+def _reader_average(correct: np.ndarray, alpha: float) -> dict:
+    result = or_one_modality(*mean_jackknife(correct), alpha)
+    result["means"] = [result["estimate"], None]
+    return result
 
 
 def _versus_model(diff: np.ndarray, model_cells: np.ndarray, alpha: float) -> dict:

@@ -67,6 +67,15 @@ def mrmc_table(r: dict) -> list[list[str]]:
              "Random readers and cases: 95% CI", "P", "df", "Fixed readers: 95% CI", "P"]]
     for c in r["mrmc"]["comparisons"]:
         random, fixed = c["random"], c["fixed"]
+        if c["kind"] == "readers_mean":  # a level with its CI, not a difference
+            rows.append([
+                c["title"], c["label"], _pct(c["means"][0]), "–", "–",
+                f"{_pct(random['ci'][0])} to {_pct(random['ci'][1])}"
+                if random and random["se"] else "–", "–",
+                f"{random['df']:.1f}" if random and random["df"] else "–",
+                f"{_pct(fixed['ci'][0])} to {_pct(fixed['ci'][1])}" if fixed["se"] else "–",
+                "–"])
+            continue
         rows.append([
             c["title"], c["label"], _pct(c["means"][0]), _pct(c["means"][1]),
             _pp(c["estimate"]),
@@ -321,7 +330,14 @@ def methods_paragraph(r: dict) -> str:
                        f"(95% CI {_pct(acc['ci'][0])}–{_pct(acc['ci'][1])})")
     if results:
         parts.append("Accuracy: " + "; ".join(results) + ".")
-    main = next((c for c in r["mrmc"]["comparisons"] if c["fom"] == "accuracy"), None)
+    average = next((c for c in r["mrmc"]["comparisons"]
+                    if (c["fom"], c["kind"]) == ("accuracy", "readers_mean")), None)
+    if average and average["random"] and average["random"]["se"]:
+        parts.append(f"Reader average accuracy {_pct(average['estimate'])}% (95% CI for "
+                     f"readers at large {_pct(average['random']['ci'][0])}–"
+                     f"{_pct(average['random']['ci'][1])}).")
+    main = next((c for c in r["mrmc"]["comparisons"]
+                 if c["fom"] == "accuracy" and c["kind"] != "readers_mean"), None)
     if main:
         sentence = (f"{main['label']} in accuracy: {_pp(main['estimate'])} percentage points")
         if main["random"]:

@@ -346,7 +346,12 @@ def test_results_page_shows_mrmc_beside_mcnemar(login, project, study, admin_use
     _answer_all(study, project, wrong_for="rita-reader")
     study.refresh_from_db()
     mrmc = study_results(study)["mrmc"]
-    accuracy = next(c for c in mrmc["comparisons"] if c["fom"] == "accuracy")
+    accuracy = next(c for c in mrmc["comparisons"]
+                    if (c["fom"], c["kind"]) == ("accuracy", "model_vs_readers"))
+    average = next(c for c in mrmc["comparisons"]
+                   if (c["fom"], c["kind"]) == ("accuracy", "readers_mean"))
+    assert average["estimate"] == pytest.approx(0.875)
+    assert average["random"]["ci"][0] < 0.875 < average["random"]["ci"][1]
     assert mrmc["n_cases"] == 8 and mrmc["readers"] == ["rita-reader", "rob-reader"]
     assert accuracy["kind"] == "model_vs_readers"
     # Model 8/8, readers 6/8 and 8/8: model minus reader average is 1/8.
@@ -365,10 +370,12 @@ def test_results_page_shows_mrmc_beside_mcnemar(login, project, study, admin_use
     call_command("study_report", str(study.pk), stdout=out)
     assert "MRMC, Obuchowski-Rockette with Hillis ddf (2 readers, 8 cases" in out.getvalue()
     assert "Accuracy, Model − readers: 100.0% vs 87.5%, +12.5" in out.getvalue()
+    assert "Accuracy, Reader average: 87.5%; random readers: 95% CI" in out.getvalue()
     out = io.StringIO()
     call_command("study_report", str(study.pk), "--json", stdout=out)
     printed = json.loads(out.getvalue())["mrmc"]
-    assert printed["comparisons"][0]["estimate"] == pytest.approx(0.125)
+    assert [c["estimate"] for c in printed["comparisons"]
+            if c["kind"] == "model_vs_readers"][0] == pytest.approx(0.125)
     api = login(admin_user).get(reverse("api_study_results", args=[project.slug, study.pk]))
     assert api.json()["mrmc"]["n_cases"] == 8
 
@@ -384,7 +391,7 @@ def test_crossover_results_compare_aided_with_unaided(login, project, readers, a
     _answer_all(study, project, wrong_for="rob-reader")
     mrmc = study_results(study)["mrmc"]
     kinds = {c["kind"] for c in mrmc["comparisons"] if c["fom"] == "accuracy"}
-    assert kinds == {"aided_vs_unaided"}  # no model chosen: nothing to compare it with
+    assert kinds == {"readers_mean", "aided_vs_unaided"}  # no model: nothing to compare
     page = login(admin_user).get(reverse("study_detail", args=[project.slug, study.pk]))
     assert "Aided − unaided" in page.content.decode()
 

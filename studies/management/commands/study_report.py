@@ -5,7 +5,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from studies.models import ReaderStudy
 from studies.paper import paper_files, paper_zip
-from studies.selectors import study_results
+from studies.selectors import active_version, study_results
+from studies.services import study_model_set
 
 
 class Command(BaseCommand):
@@ -29,7 +30,12 @@ class Command(BaseCommand):
             raise CommandError(f"no study {study}")
         if measure_model:
             if not target.model_version_id:
-                raise CommandError("the study has no model version to time")
+                # As the results page does: time the active version, fixing it for the study.
+                active = active_version(target.project_id)
+                if active is None:
+                    raise CommandError("the study has no model version to time and the "
+                                       "project no active one")
+                study_model_set(study=target, model_version_id=active.pk)
             # Imported here: the job pulls in torch, which the report alone does not need.
             from studies.jobs import time_study_model
 
@@ -100,6 +106,15 @@ def _mrmc_text(m) -> list[str]:
     lines = [f"MRMC, Obuchowski-Rockette with Hillis ddf ({len(m['readers'])} readers, "
              f"{m['n_cases']} cases; differences in percentage points):"]
     for c in m["comparisons"]:
+        if c["kind"] == "readers_mean":
+            line = f"  {c['title']}, {c['label']}: {c['estimate'] * 100:.1f}%"
+            for key, name in (("random", "random readers"), ("fixed", "fixed readers")):
+                t = c[key]
+                if t is not None and t["se"]:
+                    line += (f"; {name}: 95% CI {t['ci'][0] * 100:.1f} to "
+                             f"{t['ci'][1] * 100:.1f}%")
+            lines.append(line)
+            continue
         first, second = (f"{v * 100:.1f}%" for v in c["means"])
         line = f"  {c['title']}, {c['label']}: {first} vs {second}, {c['estimate'] * 100:+.1f}"
         for key, name in (("random", "random readers"), ("fixed", "fixed readers")):
