@@ -234,7 +234,8 @@ def study_mrmc(
     """The OR comparisons of a reader study, for accuracy and each category's sensitivity.
 
     Cases are those with a reference label that every reader answered (and the model, where
-    the model is compared): the OR model needs a fully crossed design. Comparisons:
+    the model is compared): the OR model needs a fully crossed design. Readers who have not
+    yet answered every such case wait (``waiting``) while any reader has. Comparisons:
     the model against the reader average (the per-case difference model minus reader,
     Hillis 2007 section 5.3, as RJafroc's ``StCadVsRad`` 1T-RRRC); in a crossover study
     also aided minus unaided (two modalities; each reader read half of the cases each way,
@@ -245,8 +246,14 @@ def study_mrmc(
     (too few readers or cases) are listed in ``skipped`` with the reason.
     """
     names = sorted(readers)
+    # While a study runs, a reader who has just started must not shrink everyone's cases:
+    # the readers who have answered every case are analysed, the others named as waiting.
+    finished = [n for n in names if all(c in readers[n] for c in truth)]
+    waiting = [n for n in names if n not in finished] if finished else []
+    names = finished or names
     shared = [c for c in truth if all(c in readers[n] for n in names)]
-    out: dict = {"readers": names, "n_cases": len(shared), "comparisons": [], "skipped": []}
+    out: dict = {"readers": names, "waiting": waiting, "n_cases": len(shared),
+                 "comparisons": [], "skipped": []}
     if not names:
         return out
     foms = [("accuracy", "Accuracy", shared)] + [

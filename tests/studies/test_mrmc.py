@@ -241,10 +241,15 @@ def test_study_mrmc_crossover_and_category_comparisons():
     for j, name in enumerate(["ann", "bob", "cyd", "dan"]):
         readers[name] = {c: (truth[c] if rng.random() < 0.85 else 3 - truth[c],
                              (c // 2 + j) % 2 == 0) for c in cases}
-    readers["ann"].pop(40)  # not finished: case 40 drops out of every comparison
+    readers["ann"].pop(40)  # not finished: waits while the others are analysed
     model = {c: truth[c] for c in cases}
     result = study_mrmc(truth, readers, model, [1, 2], crossover=True)
-    assert result["n_cases"] == 39
+    assert result["n_cases"] == 40 and result["waiting"] == ["ann"]
+    assert result["readers"] == ["bob", "cyd", "dan"]
+    # Nobody finished: the cases all of them answered.
+    readers["bob"].pop(1)
+    partial = study_mrmc(truth, {n: readers[n] for n in ("ann", "bob")}, model, [1, 2])
+    assert partial["n_cases"] == 38 and partial["waiting"] == []
     kinds = {(c["fom"], c["kind"]) for c in result["comparisons"]}
     assert ("accuracy", "aided_vs_unaided") in kinds
     assert ("sensitivity:2", "model_vs_unaided") in kinds
