@@ -162,6 +162,9 @@ CELERY_BEAT_SCHEDULE = {
     # Starts the retrains the projects' policies say are due (labels are counted in the
     # database, so a tick lost while Redis was down is caught up by the next one).
     "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0},
+    # The same for the studies' model-timing runs (modeling cannot import studies).
+    "fail-stale-timing-runs": {"task": "studies.tasks.fail_stale_timing_runs",
+                               "schedule": 60.0},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}

@@ -11,3 +11,11 @@ def time_model_on_study(run_id: int) -> float | None:
 
     timing = run_model_timing(run_id)
     return timing["total_s"] if timing else None
+
+
+@shared_task(ignore_result=True)
+def fail_stale_timing_runs() -> int:
+    """Beat runs this every minute (settings.CELERY_BEAT_SCHEDULE)."""
+    from .services import timing_runs_fail_stale
+
+    return timing_runs_fail_stale()

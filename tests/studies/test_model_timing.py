@@ -104,6 +104,23 @@ def test_a_failed_timing_run_says_why(labelled_project, reader, tmp_path):
     assert run.status == JobStatus.FAILED and "FileNotFoundError" in run.error
 
 
+def test_a_timing_run_whose_worker_went_silent_is_failed(labelled_project, reader):
+    import datetime
+
+    from django.utils import timezone
+
+    version = _finished_version(labelled_project)
+    study = studies.study_create(project=labelled_project, name="S", readers=[reader],
+                                 model_version_id=version.pk)
+    run = studies.study_model_timing_request(study=study)
+    beat = timezone.now() - datetime.timedelta(minutes=10)
+    ModelTimingRun.objects.filter(pk=run.pk).update(status=JobStatus.RUNNING, heartbeat_at=beat)
+    assert studies.timing_runs_fail_stale() == 1
+    run.refresh_from_db()
+    assert run.status == JobStatus.FAILED and "stopped responding" in run.error
+    assert studies.study_model_timing_request(study=study).status == JobStatus.QUEUED
+
+
 @pytest.mark.worker
 def test_a_real_worker_times_the_model_from_the_results_page(project, worker, reader,
                                                               admin_user, login):
