@@ -7,10 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
 from django.db import DatabaseError, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
+from .columns import ColumnMapping
 from .double_reading import required_annotations
 from .importing import (
     LOOKUP_CHUNK,
@@ -28,6 +32,7 @@ from .models import (
     VALIDATION_FIRST,
     Annotation,
     Category,
+    CategoryChange,
     ImportBatch,
     LabelMethod,
     Membership,
@@ -36,6 +41,7 @@ from .models import (
     ReferenceLabel,
     ReferenceLabelChange,
     Report,
+    Role,
     Split,
 )
 
@@ -71,16 +77,22 @@ class ImportResult:
 
 
 def reports_import(
-    *, project: Project, path: Path, filename: str | None = None, user: User | None = None
+    *, project: Project, path: Path, filename: str | None = None, user: User | None = None,
+    mapping: ColumnMapping | None = None,
 ) -> ImportResult:
-    """Import a CSV/JSONL file: all of it or, if any row is bad, nothing (ImportRejected)."""
-    plan = plan_import(project, path, filename)
+    """Import a CSV/JSONL/XLSX file: all of it or, if any row is bad, nothing (ImportRejected).
+
+    `mapping` says which of the file's columns feed which field (None: guessed from the
+    header); a file that imports is read the same way next time (Project.import_mapping).
+    """
+    plan = plan_import(project, path, filename, mapping)
     if not plan.ok:
         raise ImportRejected(plan)
     if plan.changes_nothing:
         return ImportResult(plan=plan, batch=None)
     second_pass = ImportPlan(filename=plan.filename)
-    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass)
+    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass,
+                             plan.mapping)
     with _refusal_reported(plan), transaction.atomic():
         batch = ImportBatch.objects.create(
             project=project, filename=plan.filename, sha256=plan.sha256, imported_by=user,
@@ -99,7 +111,16 @@ def reports_import(
             raise ImportRejected(second_pass if second_pass.errors else plan)
         batch.reports_created, batch.labels_created, batch.unchanged = created, labels, unchanged
         batch.save(update_fields=["reports_created", "labels_created", "unchanged"])
+        import_mapping_remember(project=project, mapping=plan.mapping)
     return ImportResult(plan=plan, batch=batch)
+
+
+def import_mapping_remember(*, project: Project, mapping: ColumnMapping | None) -> None:
+    """Keep the columns and date format of the last file that imported, for the next one."""
+    if mapping is None or mapping.to_dict() == project.import_mapping:
+        return
+    project.import_mapping = mapping.to_dict()
+    project.save(update_fields=["import_mapping"])
 
 
 @contextmanager
@@ -349,3 +370,132 @@ def queue_flag_settle(*, report: Report, labelled: bool = False) -> None:
         out = annotators >= required_annotations(project, report.pk)
     if out:
         Report.objects.filter(pk=report.pk, in_queue=True).update(in_queue=False)
+
+
+# --- Projects, categories, members ------------------------------------------------------------
+
+class CategoryInUse(Exception):
+    """Labels, annotations, predictions or study answers point at it: retire it instead."""
+
+
+CATEGORY_FIELDS = ("name", "description", "key", "colour")
+
+
+@transaction.atomic
+def project_create(*, name: str, slug: str, description: str = "", guideline: str = "",
+                   categories: Iterable[dict]) -> Project:
+    """A project and its categories (dicts with code, name, description, key, colour)."""
+    project = Project.objects.create(name=name, slug=slug, description=description,
+                                     guideline=guideline)
+    for category in categories:
+        Category.objects.create(project=project, **category)
+    return project
+
+
+def project_update(*, project: Project, name: str, description: str, guideline: str) -> Project:
+    project.name, project.description, project.guideline = name, description, guideline
+    project.save(update_fields=["name", "description", "guideline"])
+    return project
+
+
+def category_add(*, project: Project, code: int, name: str, description: str = "", key: str,
+                 colour: str, user: User | None = None) -> Category:
+    category = Category.objects.create(project=project, code=code, name=name,
+                                       description=description, key=key, colour=colour)
+    _category_change(category, "created", "", f"{code} {name}", user)
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, user: User | None, **changes) -> Category:
+    """Change name, description, key or colour; each change goes into the category's history.
+
+    The code never changes: trained models and exports name categories by code, and labels
+    keep pointing at the same row, so a renamed category keeps every label it had.
+    """
+    changed = []
+    for field, value in changes.items():
+        if field not in CATEGORY_FIELDS:
+            raise ValueError(f"a category's {field} cannot be changed")
+        old = getattr(category, field)
+        if old != value:
+            _category_change(category, field, old, value, user)
+            setattr(category, field, value)
+            changed.append(field)
+    if changed:
+        category.save(update_fields=changed)
+    return category
+
+
+def category_retire(*, category: Category, user: User | None, retired: bool = True) -> Category:
+    if category.retired != retired:
+        _category_change(category, "retired", str(category.retired), str(retired), user)
+        category.retired = retired
+        category.save(update_fields=["retired"])
+    return category
+
+
+def category_delete(*, category: Category) -> None:
+    """Delete a category nothing uses; one in use raises CategoryInUse (retire it instead)."""
+    try:
+        with transaction.atomic():
+            # Every table that points at a category protects it (reference labels and their
+            # history, annotations, predictions, study answers): the database says if used.
+            category.delete()
+    except (ProtectedError, RestrictedError):
+        raise CategoryInUse(f"{category} is used by labels, annotations or predictions, so it "
+                            "cannot be deleted; retire it instead") from None
+
+
+def _category_change(category, field, old, new, user):
+    CategoryChange.objects.create(category=category, field=field, old_value=str(old)[:300],
+                                  new_value=str(new)[:300], changed_by=user,
+                                  changed_at=timezone.now())
+
+
+class LastAdmin(Exception):
+    """A project keeps at least one admin (superusers aside)."""
+
+
+@transaction.atomic
+def member_role_set(*, project: Project, user: User, role: str) -> Membership:
+    """Add a member or change their role; the project's last admin cannot step down."""
+    _keep_an_admin(project, user, leaving=role != Role.ADMIN)
+    return membership_set(project=project, user=user, role=role)
+
+
+@transaction.atomic
+def member_remove(*, project: Project, user: User) -> None:
+    _keep_an_admin(project, user, leaving=True)
+    Membership.objects.filter(project=project, user=user).delete()
+
+
+def _keep_an_admin(project, user, *, leaving: bool) -> None:
+    if not leaving:
+        return
+    admins = set(Membership.objects.select_for_update().filter(
+        project=project, role=Role.ADMIN).values_list("user_id", flat=True))
+    if admins == {user.pk}:
+        raise LastAdmin(f"{user.username} is the only admin of {project.name}; make someone "
+                        "else admin first")
+
+
+@transaction.atomic
+def member_create(*, project: Project, username: str, role: str, email: str = "") -> User:
+    """A new user, a member with this role, with no password yet: they choose one through
+    the link set_password_token makes (no e-mail needed; the admin hands the link over)."""
+    user = User(username=username, email=email)
+    user.set_unusable_password()
+    user.save()
+    membership_set(project=project, user=user, role=role)
+    return user
+
+
+def set_password_token(*, user: User) -> tuple[str, str]:
+    """(uidb64, token) for Django's set-password page. One use: the token is made from the
+    password hash and last login, so it stops working once a password is set; it also
+    expires after PASSWORD_RESET_TIMEOUT. Only for users who have never had a password, so a
+    project admin can never take over an account that already works."""
+    if user.has_usable_password() or user.is_superuser or user.is_staff:
+        raise PermissionError(f"{user.username} already has a password")
+    return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import api, project_views, views
 from .labeling import views as labeling
 
 urlpatterns = [
@@ -22,4 +22,17 @@ urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agree
 urlpatterns += [
     path("api/p/<slug:slug>/categories/", api.categories, name="api_categories"),
     path("api/p/<slug:slug>/reports/", api.reports, name="api_reports"),
+]
+
+urlpatterns += [
+    path("projects/new/", project_views.project_create, name="project_create"),
+    path("p/<slug:slug>/settings/", project_views.project_settings, name="project_settings"),
+    path("p/<slug:slug>/settings/categories/<int:category_id>/", project_views.category_edit,
+         name="category_edit"),
+    path("p/<slug:slug>/members/", project_views.project_members, name="project_members"),
+    # Reached without logging in: the signed token is the permission (Django's reset tokens).
+    path("set-password/done/", project_views.PasswordSetDoneView.as_view(),
+         name="password_set_done"),
+    path("set-password/<uidb64>/<token>/", project_views.PasswordSetView.as_view(),
+         name="password_set"),
 ]

@@ -1,10 +1,14 @@
 """ctir settings: one module, every deployment knob comes from the environment."""
 
+import datetime
+import hashlib
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -13,7 +17,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (never committed; see .gitignore) may set any variable below. The real
+# environment wins over it, and without the file nothing is read.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def _bundled_minilm_dir() -> str:
@@ -35,6 +42,27 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS: on by default whenever DEBUG is off, so `check --deploy` passes as shipped; each can
+# be turned off by its variable (README, Production). `make run` (DEBUG=1) serves plain HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Sends the `preload` directive only; a host is preloaded only if someone submits its domain.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Behind a proxy that ends TLS, the request reaching Django is plain HTTP; the proxy says it
+# was HTTPS in a header (e.g. X-Forwarded-Proto). Trusted only when named here, because a
+# client talking to Django directly could send that header itself.
+_PROXY_SSL_HEADER = env("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+    if _PROXY_SSL_HEADER else None
+)
+# How many proxies in front append to X-Forwarded-For; the login throttle counts failures per
+# client address, which only they can tell (0: the peer address is the client's).
+CTIR_PROXY_COUNT = env.int("CTIR_PROXY_COUNT", default=0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -43,6 +71,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "rest_framework",
     "django_htmx",
     "template_partials",
@@ -63,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ctir_site.middleware.HtmxMessagesMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ctir_site.urls"
@@ -97,8 +128,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-# Sessions read from the cache, written through to the database: one query less per request.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Login throttling (django-axes, failures kept in the database so every web process sees
+# them): after CTIR_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
+# that pair is locked for CTIR_LOGIN_LOCKOUT_MINUTES. Per pair, not per address alone, so one
+# person mistyping behind a hospital's shared address does not lock out the department.
+AUTHENTICATION_BACKENDS = [
+    "ctir_site.throttle.LoginThrottle",  # django-axes' AxesStandaloneBackend
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("CTIR_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("CTIR_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ctir_site.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "ctir_site.throttle.client_address"
+AXES_VERBOSE = False  # no banner on every manage.py command; logins are still logged
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -118,6 +162,12 @@ WHITENOISE_USE_FINDERS = True
 if env("CACHE_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": env("CACHE_URL")}}
+    # Read from the shared cache, written through to the database: one query less a request.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    # In the database: a per-process cache would keep a session alive in every other web
+    # process after the user logged out in one of them.
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Uploads wait here between preview and confirm; nothing else is stored on disk by the web app.
 CTIR_DATA_DIR = Path(env("CTIR_DATA_DIR", default=str(BASE_DIR / "var")))
@@ -148,26 +198,57 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+
+def _default_instance(database: dict) -> str:
+    """The database's name: two ctir instances never share one, so they never share queues.
+    A SQLite file is named by its stem and a hash of its full path (every checkout has a
+    db.sqlite3)."""
+    name = str(database.get("NAME") or "ctir")
+    if database["ENGINE"].endswith("sqlite3"):
+        path = str(Path(name).resolve())
+        name = f"{Path(name).stem}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "ctir"
+
+
+# One Redis may serve several ctir instances (a test and a demo, two departments): every
+# queue name starts with the instance, and every job task carries it and refuses a job sent
+# by another instance (ctir_site.queue), so one instance never runs another's ids.
+CTIR_INSTANCE = env("CTIR_INSTANCE", default=_default_instance(DATABASES["default"]))
+if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", CTIR_INSTANCE):
+    raise environ.ImproperlyConfigured(
+        f"CTIR_INSTANCE={CTIR_INSTANCE!r}: use letters, digits, '_' and '-' only")
+# The queues' roles: beat's housekeeping, GPU training, CPU inference. A worker started
+# without -Q consumes all three; a dedicated host takes e.g. `-Q <instance>.training`.
+CTIR_QUEUES = {role: f"{CTIR_INSTANCE}.{role}" for role in ("celery", "training", "inference")}
+CELERY_TASK_DEFAULT_QUEUE = CTIR_QUEUES["celery"]
+# Each queue with its own direct exchange and key, as Celery makes a missing queue.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
+                      for name in CTIR_QUEUES.values()]
 CELERY_TASK_ROUTES = {
-    "modeling.tasks.train_model_version": {"queue": "training"},
-    "modeling.tasks.prelabel_project": {"queue": "inference"},
-    "studies.tasks.time_model_on_study": {"queue": "inference"},
+    "modeling.tasks.train_model_version": {"queue": CTIR_QUEUES["training"]},
+    "modeling.tasks.prelabel_project": {"queue": CTIR_QUEUES["inference"]},
+    "studies.tasks.time_model_on_study": {"queue": CTIR_QUEUES["inference"]},
 }
 # The worker runs beat too (`worker -B`, see Procfile): once a minute, running jobs whose
 # worker went silent are marked failed, and due automatic retrains start. The schedule
 # lives in memory; nothing to persist.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
-    "fail-stale-jobs": {"task": "modeling.tasks.fail_stale_jobs", "schedule": 60.0},
+    "fail-stale-jobs": {"task": "modeling.tasks.fail_stale_jobs", "schedule": 60.0,
+                        "kwargs": {"instance": CTIR_INSTANCE}},
     # Starts the retrains the projects' policies say are due (labels are counted in the
     # database, so a tick lost while Redis was down is caught up by the next one).
-    "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0},
+    "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0,
+                     "kwargs": {"instance": CTIR_INSTANCE}},
     # The same for the studies' model-timing runs (modeling cannot import studies).
     "fail-stale-timing-runs": {"task": "studies.tasks.fail_stale_timing_runs",
-                               "schedule": 60.0},
+                               "schedule": 60.0, "kwargs": {"instance": CTIR_INSTANCE}},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# A broker that is down is told within seconds (the page marks the job failed and says so),
+# not after the operating system's connect timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600, "socket_connect_timeout": 3}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING = {

@@ -43,7 +43,18 @@ def time_study_model(study_id: int, run_id: int | None = None) -> dict:
     study = ReaderStudy.objects.get(pk=study_id)
     runs = ModelTimingRun.objects.filter(pk=run_id)
     run = runs.first()
-    version = ModelVersion.objects.get(pk=run.model_version_id if run else study.model_version_id)
+    # The services check this too; a version deleted or swapped since must still never be
+    # loaded for another project's study.
+    version = ModelVersion.objects.filter(
+        pk=run.model_version_id if run else study.model_version_id,
+        project_id=study.project_id, status=JobStatus.SUCCEEDED,
+    ).first()
+    if version is None:
+        error = ("The study's model version is not a trained model of this project; choose "
+                 "another and time it again.")
+        if run_id is not None:
+            runs.update(status=JobStatus.FAILED, finished_at=timezone.now(), error=error)
+        raise ValueError(error)
     cases = list(study.cases.order_by("pk").values_list("pk", "report__text"))
 
     def beat(**fields):

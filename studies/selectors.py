@@ -7,8 +7,9 @@ import itertools
 from collections import defaultdict
 
 from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef
 
-from annotation.models import Category, Role, Split
+from annotation.models import Category, Membership, Role, Split
 from modeling.models import ACTIVE_STATUSES, JobStatus, ModelVersion, Prediction
 
 from .models import ModelTimingRun, ReaderStudy, StudyCase, StudyReader, StudyResponse
@@ -52,16 +53,24 @@ def project_readers(project):
                                memberships__role=Role.READER).order_by("username")
 
 
+def still_reader():
+    """The session's user is a reader of the study's project now (not only when added):
+    removing a membership, or changing its role, ends their reading at once."""
+    return Exists(Membership.objects.filter(
+        project=OuterRef("study__project"), user=OuterRef("user"), role=Role.READER))
+
+
 def reader_session(user, study_id) -> StudyReader | None:
     """The user's own, real session in an open study; None for anything else."""
     return StudyReader.objects.filter(
-        study_id=study_id, user=user, study__status=ReaderStudy.Status.OPEN, simulated=False,
+        still_reader(), study_id=study_id, user=user, study__status=ReaderStudy.Status.OPEN,
+        simulated=False,
     ).select_related("study").first()
 
 
 def open_sessions(user):
     return StudyReader.objects.filter(
-        user=user, study__status=ReaderStudy.Status.OPEN
+        still_reader(), user=user, study__status=ReaderStudy.Status.OPEN
     ).select_related("study").order_by("study__created")
 
 
@@ -140,11 +149,15 @@ def study_results(study: ReaderStudy) -> dict:
     for response in responses:
         rater = raters.setdefault(response.reader.user.username, {
             "answers": {}, "seconds": {}, "is_model": False, "simulated": False,
-            "responses": []})
+            "responses": [], "pauses": {"count": 0, "cases": 0, "seconds": 0.0}})
         rater["answers"][response.case_id] = response.category.code
         rater["seconds"][response.case_id] = response.seconds
         rater["simulated"] |= response.simulated
         rater["responses"].append(response)
+        # Shown per reader: reading time is time on screen minus these, so they are evidence.
+        rater["pauses"]["count"] += response.pauses
+        rater["pauses"]["cases"] += response.pauses > 0
+        rater["pauses"]["seconds"] += response.paused_ms / 1000
     rows = [_rater_row(name, r, truth, labels) for name, r in raters.items()]
     model_total = (study.model_timing or {}).get("total_s")
     if model_total is None and model_ms:
@@ -189,6 +202,7 @@ def _rater_row(name, rater, truth, labels) -> dict:
                                    strict=True)
         ] if scored else [],
         "seconds_per_case": list(rater["seconds"].values()),
+        "pauses": rater.get("pauses"),  # None for the model
     }
 
 
@@ -309,6 +323,7 @@ def response_rows(study: ReaderStudy):
                                                                truth[r.case_id]),
             "served_at": r.served_at.isoformat(), "answered_at": r.answered_at.isoformat(),
             "active_ms": "" if r.active_ms is None else r.active_ms, "paused_ms": r.paused_ms,
+            "pauses": r.pauses,
             "seconds": round(r.seconds, 3), "aided": int(r.aided),
             "shown_category": r.shown_category.code if r.shown_category else "",
             "shown_probability": "" if r.shown_probability is None else r.shown_probability,
@@ -318,6 +333,6 @@ def response_rows(study: ReaderStudy):
 
 RESPONSE_COLUMNS = [
     "reader", "position", "accession", "answer", "reference", "correct", "served_at",
-    "answered_at", "active_ms", "paused_ms", "seconds", "aided", "shown_category",
+    "answered_at", "active_ms", "paused_ms", "pauses", "seconds", "aided", "shown_category",
     "shown_probability", "simulated",
 ]
