@@ -241,6 +241,9 @@ CELERY_BEAT_SCHEDULE = {
     # database, so a tick lost while Redis was down is caught up by the next one).
     "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0,
                      "kwargs": {"instance": CTIR_INSTANCE}},
+    # The same for the studies' model-timing runs (modeling cannot import studies).
+    "fail-stale-timing-runs": {"task": "studies.tasks.fail_stale_timing_runs",
+                               "schedule": 60.0, "kwargs": {"instance": CTIR_INSTANCE}},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
 # A broker that is down is told within seconds (the page marks the job failed and says so),

@@ -23,5 +23,5 @@ def study_results_api(request, slug, study_id):
         "rows": [{k: row[k] for k in ("name", "is_model", "simulated", "accuracy",
                                        "sensitivity", "time", "fold")} for row in r["rows"]],
         "comparisons": r["comparisons"], "reader_kappas": r["kappas"],
-        "crossover": r["crossover"],
+        "crossover": r["crossover"], "mrmc": r["mrmc"],
     })

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from annotation.models import Category, Project, Report
+from modeling.models import Job
 
 
 class ReaderStudy(models.Model):
@@ -130,3 +131,23 @@ class StudyResponse(models.Model):
             return self.active_ms / 1000
         wall = (self.answered_at - self.served_at).total_seconds() * 1000 - self.paused_ms
         return max(wall, 0) / 1000
+
+
+class ModelTimingRun(Job):
+    """The model timed over a study's cases on a worker: a tracked job the page can poll.
+
+    On success the answers and timing go to ReaderStudy.model_timing, which the results read.
+    """
+
+    study = models.ForeignKey(ReaderStudy, models.CASCADE, related_name="timing_runs")
+    model_version_id = models.PositiveIntegerField()
+    progress = models.JSONField(default=dict, blank=True, help_text="done and total cases")
+    worker = models.CharField(max_length=200, blank=True)
+    hardware = models.CharField(max_length=300, blank=True,
+                                help_text="CPU or GPU the model ran on, as the worker saw it")
+
+    class Meta:
+        ordering = ["-created"]
+
+    def __str__(self):
+        return f"timing of {self.study} ({self.status})"

@@ -10,16 +10,19 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef
 
 from annotation.models import Category, Membership, Role, Split
-from modeling.models import Prediction
+from modeling.models import ACTIVE_STATUSES, JobStatus, ModelVersion, Prediction
 
-from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
+from .models import ModelTimingRun, ReaderStudy, StudyCase, StudyReader, StudyResponse
+from .mrmc import study_mrmc
 from .statistics import (
     accuracy_summary,
-    cohen_kappa,
+    clopper_pearson,
+    cohen_kappa_bootstrap,
     confusion_matrix,
     fold_difference,
     holm_adjust,
     mcnemar_exact,
+    position_trend,
     sensitivity_per_category,
     time_summary,
 )
@@ -84,22 +87,47 @@ def shown_suggestion(study: ReaderStudy, case: StudyCase | None, *, aided: bool)
             "probability": prediction.probabilities.get(str(prediction.category.code))}
 
 
+def active_version(project_id) -> ModelVersion | None:
+    """The project's active (served) model version, if it has finished training."""
+    return ModelVersion.objects.filter(project_id=project_id, is_active=True,
+                                       status=JobStatus.SUCCEEDED).first()
+
+
+def study_model_version(study: ReaderStudy) -> tuple[ModelVersion | None, bool]:
+    """The version a study compares with, and whether it was chosen (fixed) for the study:
+    a draft study without one compares with the project's active version, marked as such."""
+    if study.model_version_id:
+        return ModelVersion.objects.filter(pk=study.model_version_id).first(), True
+    return active_version(study.project_id), False
+
+
+def latest_timing_run(study: ReaderStudy) -> ModelTimingRun | None:
+    return study.timing_runs.first()
+
+
+def timing_running(run: ModelTimingRun | None) -> bool:
+    return run is not None and run.status in ACTIVE_STATUSES
+
+
 def model_answers(study: ReaderStudy) -> tuple[dict[int, int], dict[int, float], str]:
-    """Case id -> the model's category and milliseconds, and where the answers came from."""
+    """Case id -> the model's category and milliseconds, and where the answers came from:
+    "measured" (timed on a worker), "predictions" (the chosen version's stored ones),
+    "active" (the active version's, no version chosen yet) or "none"."""
     timing = study.model_timing or {}
     if timing.get("answers"):
         return ({int(k): v for k, v in timing["answers"].items()},
                 {int(k): v for k, v in timing.get("per_case_ms", {}).items()}, "measured")
-    if not study.model_version_id:
+    version, chosen = study_model_version(study)
+    if version is None:
         return {}, {}, "none"
     rows = Prediction.objects.filter(
-        model_version_id=study.model_version_id,
+        model_version_id=version.pk,
         report_id__in=study.cases.values("report_id"),
     ).values_list("report_id", "category__code", "ms")
     case_of = dict(study.cases.values_list("report_id", "pk"))
     answers = {case_of[r]: code for r, code, _ in rows}
     ms = {case_of[r]: m for r, _, m in rows}
-    return answers, ms, "predictions" if answers else "none"
+    return answers, ms, ("none" if not answers else "predictions" if chosen else "active")
 
 
 def study_results(study: ReaderStudy) -> dict:
@@ -144,7 +172,14 @@ def study_results(study: ReaderStudy) -> dict:
         "kappas": _reader_kappas(raters, labels),
         "crossover": (_crossover(raters, truth) if study.mode == ReaderStudy.Mode.CROSSOVER
                       else []),
+        "mrmc": _mrmc(raters, truth, labels, crossover=study.mode == ReaderStudy.Mode.CROSSOVER),
+        "trends": _position_trends(raters),
+        "suggestions": ([{"name": name, "bins": _wrong_accepted(rater, truth)}
+                         for name, rater in raters.items() if not rater["is_model"]]
+                        if study.mode != ReaderStudy.Mode.UNAIDED else []),
         "model_source": model_source, "model_timing": study.model_timing or {},
+        "model_version": study_model_version(study)[0],
+        "model_chosen": study_model_version(study)[1],
         "model_total_s": model_total,
         "simulated": any(r.get("simulated") for r in raters.values()),
     }
@@ -187,14 +222,54 @@ def _comparisons(raters, truth) -> list[dict]:
     return pairs
 
 
+def _mrmc(raters, truth, labels, *, crossover: bool) -> dict:
+    """Obuchowski-Rockette comparisons over the cases every reader has answered."""
+    readers = {
+        name: {r.case_id: (r.category.code, r.aided) for r in rater["responses"]}
+        for name, rater in raters.items() if not rater["is_model"]
+    }
+    model = next((r["answers"] for r in raters.values() if r["is_model"]), {})
+    return study_mrmc(truth, readers, model, labels, crossover=crossover)
+
+
 def _reader_kappas(raters, labels) -> list[dict]:
     readers = [n for n, r in raters.items() if not r["is_model"]]
     rows = []
     for a, b in itertools.combinations(readers, 2):
         shared = [c for c in raters[a]["answers"] if c in raters[b]["answers"]]
-        rows.append({"a": a, "b": b, "n": len(shared), "kappa": cohen_kappa(
-            [raters[a]["answers"][c] for c in shared],
-            [raters[b]["answers"][c] for c in shared], labels) if shared else None})
+        result = cohen_kappa_bootstrap([raters[a]["answers"][c] for c in shared],
+                                       [raters[b]["answers"][c] for c in shared], labels)
+        rows.append({"a": a, "b": b, **result})
+    return rows
+
+
+def _position_trends(raters) -> list[dict]:
+    """Per reader: reading time against position (learning or fatigue), Spearman's rho."""
+    rows = []
+    for name, rater in raters.items():
+        if rater["is_model"]:
+            continue
+        responses = rater["responses"]
+        rows.append({"name": name, **position_trend([r.position + 1 for r in responses],
+                                                    [r.seconds for r in responses])})
+    return rows
+
+
+def _wrong_accepted(rater, truth) -> list[dict]:
+    """How often a reader took the model's suggestion when it was wrong, by its confidence."""
+    counts = defaultdict(lambda: [0, 0])  # bin -> [accepted, shown]
+    for response in rater["responses"]:
+        shown, real = response.shown_category, truth.get(response.case_id)
+        if response.aided and shown and real and shown.code != real:
+            bin_ = _bin(response.shown_probability or 0)
+            counts[bin_][1] += 1
+            counts[bin_][0] += response.category_id == shown.pk
+    rows = []
+    for lo, hi in CONFIDENCE_BINS:
+        accepted, shown = counts[(lo, hi)]
+        rows.append({"bin": f"{lo:.2f}–{min(hi, 1):.2f}", "accepted": accepted, "shown": shown,
+                     "rate": accepted / shown if shown else None,
+                     "ci": list(clopper_pearson(accepted, shown))})
     return rows
 
 

@@ -13,9 +13,12 @@ from django.utils import timezone
 
 from annotation.models import Category, Membership, Project, Report, Role, Split
 from ctir_site.queue import broker_problem, send_on_commit
+from modeling.models import ACTIVE_STATUSES, JobStatus
 from modeling.selectors import trained_versions
+from modeling.services import HEARTBEAT_SILENCE
 
-from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
+from .models import ModelTimingRun, ReaderStudy, StudyCase, StudyReader, StudyResponse
+from .selectors import active_version
 
 
 class StudyError(ValueError):
@@ -80,12 +83,20 @@ def study_reader_add(*, study: ReaderStudy, user, simulated: bool = False) -> St
 
 
 def study_status_set(*, study: ReaderStudy, status: str) -> ReaderStudy:
+    """Open, close or reopen. Opening or closing fixes the model version compared with:
+    the project's active one, if none was chosen, so a later promotion cannot change it."""
     if status == ReaderStudy.Status.OPEN and not study.readers.exists():
         raise StudyError("add at least one reader before opening the study")
     if status not in ReaderStudy.Status.values:
         raise StudyError(f"unknown status {status!r}")
     study.status = status
-    study.save(update_fields=["status"])
+    fields = ["status"]
+    if status != ReaderStudy.Status.DRAFT and study.model_version_id is None:
+        active = active_version(study.project_id)
+        if active is not None:
+            study.model_version_id = active.pk
+            fields.append("model_version_id")
+    study.save(update_fields=fields)
     return study
 
 
@@ -99,33 +110,54 @@ def _model_version_check(project, model_version_id: int | None) -> None:
 
 def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> ReaderStudy:
     _model_version_check(study.project_id, model_version_id)
+    if model_version_id is None and study.model_version_id is not None and (
+            study.status != ReaderStudy.Status.DRAFT):
+        raise StudyError("an open or closed study keeps a fixed model version; choose one")
     if study.model_version_id != model_version_id:
         study.model_version_id, study.model_timing = model_version_id, {}
         study.save(update_fields=["model_version_id", "model_timing"])
     return study
 
 
-def study_model_timing_request(*, study: ReaderStudy) -> None:
-    """Ask a worker to time the study's model version on its cases (studies.jobs)."""
+@transaction.atomic
+def study_model_timing_request(*, study: ReaderStudy, user=None) -> ModelTimingRun:
+    """Queue a tracked run that times the study's model on its cases (studies.jobs).
+
+    A study without a chosen version is timed with the project's active one, which this
+    fixes as the study's version. One run at a time per study.
+    """
     if not study.model_version_id:
-        raise StudyError("choose the model version to compare with first")
+        active = active_version(study.project_id)
+        if active is None:
+            raise StudyError("the project has no active model version to time; choose one")
+        study_model_set(study=study, model_version_id=active.pk)
     _model_version_check(study.project_id, study.model_version_id)  # it may have gone since
-    _timing_job_set(study.pk, {"status": "queued", "requested_at": timezone.now().isoformat()})
+    if study.timing_runs.filter(status__in=ACTIVE_STATUSES).exists():
+        raise StudyError("the model is already being timed on this study")
+    run = ModelTimingRun.objects.create(study=study, model_version_id=study.model_version_id,
+                                        created_by=user)
 
     def failed(exc: BaseException) -> None:
-        _timing_job_set(study.pk, {"status": "failed", "error": broker_problem(
-            exc, "press “Time the model on these cases” again")})
+        # The message never reached the broker: the run must not wait "queued" forever.
+        ModelTimingRun.objects.filter(pk=run.pk, status=JobStatus.QUEUED).update(
+            status=JobStatus.FAILED, finished_at=timezone.now(), error=broker_problem(
+                exc, "press “Time the model on these cases” again"))
 
-    send_on_commit("studies.tasks.time_model_on_study", study.pk, failed=failed)
+    send_on_commit("studies.tasks.time_model_on_study", run.pk, failed=failed)
+    return run
 
 
-def _timing_job_set(study_id: int, job: dict) -> None:
-    """The timing request's state, kept beside the last measurement until a new one
-    replaces both (studies.jobs writes model_timing whole)."""
-    with transaction.atomic():
-        study = ReaderStudy.objects.select_for_update().get(pk=study_id)
-        study.model_timing = {**(study.model_timing or {}), "job": job}
-        study.save(update_fields=["model_timing"])
+def timing_runs_fail_stale(*, silence=HEARTBEAT_SILENCE) -> int:
+    """Fail the timing runs whose worker went silent, so the page stops waiting for them."""
+    cutoff = timezone.now() - silence
+    count = 0
+    for run in ModelTimingRun.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff):
+        last = timezone.localtime(run.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S")
+        count += ModelTimingRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(
+            status=JobStatus.FAILED, finished_at=timezone.now(),
+            error=f"The worker stopped responding (last heartbeat {last}); time the model "
+            "again.")
+    return count
 
 
 def current_position(session: StudyReader) -> int:

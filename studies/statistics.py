@@ -24,6 +24,7 @@ import math
 from collections.abc import Hashable, Sequence
 
 import numpy as np
+from scipy import stats as _stats
 from sklearn.metrics import confusion_matrix as _confusion_matrix
 from statsmodels.stats.contingency_tables import mcnemar
 from statsmodels.stats.multitest import multipletests
@@ -45,6 +46,7 @@ __all__ = [
     "accuracy_summary",
     "clopper_pearson",
     "cohen_kappa",
+    "cohen_kappa_bootstrap",
     "confusion_matrix",
     "fleiss_kappa",
     "fold_difference",
@@ -52,6 +54,7 @@ __all__ = [
     "holm_adjust",
     "mcnemar_exact",
     "percent_agreement",
+    "position_trend",
     "ratings_to_table",
     "sensitivity_per_category",
     "time_summary",
@@ -198,3 +201,68 @@ def fold_difference(reader_total: float, model_total: float) -> float | None:
     if not (math.isfinite(reader_total) and math.isfinite(model_total)) or model_total <= 0:
         return None
     return reader_total / model_total
+
+
+
+# --------------------------------------------------------------------------------------------
+# Reading behaviour
+# --------------------------------------------------------------------------------------------
+
+
+def cohen_kappa_bootstrap(a: Sequence[Hashable], b: Sequence[Hashable],
+                          labels: Sequence[Hashable], *, n_boot: int = 2000,
+                          alpha: float = 0.05, seed: int = 0) -> dict:
+    """Cohen's kappa with a percentile bootstrap CI over cases (resampling the pairs).
+
+    ``kappa`` as ``cohen_kappa``; ``ci`` ``[lo, hi]`` from ``n_boot`` resamples with a fixed
+    ``seed`` (so a page shows the same interval on every load), ``None`` with fewer than two
+    pairs. Resamples in which both raters used one and the same category count as 1.0, as
+    ``cohen_kappa`` does.
+    """
+    a, b = check_paired(a, b, "ratings")
+    kappa = cohen_kappa(a, b, labels)
+    n = len(a)
+    if n < 2:
+        return {"kappa": kappa, "ci": None, "n": n}
+    index = label_index(labels)
+    check_known(a + b, index, labels)
+    size = len(index)
+    pairs = np.array([index[x] * size + index[y] for x, y in zip(a, b, strict=True)])
+    rng = np.random.default_rng(seed)
+    picks = pairs[rng.integers(0, n, size=(n_boot, n))]
+    # One confusion matrix per resample, from a single bincount over offset codes.
+    offsets = (np.arange(n_boot) * size * size)[:, None]
+    tables = np.bincount((picks + offsets).ravel(), minlength=n_boot * size * size)
+    tables = tables.reshape(n_boot, size, size) / n
+    observed = np.trace(tables, axis1=1, axis2=2)
+    expected = (tables.sum(axis=2) * tables.sum(axis=1)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        kappas = np.where(expected < 1, (observed - expected) / (1 - expected), 1.0)
+    lo, hi = np.percentile(kappas, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return {"kappa": kappa, "ci": [float(lo), float(hi)], "n": n}
+
+
+def position_trend(positions: Sequence[float], seconds: Sequence[float],
+                   alpha: float = 0.05) -> dict:
+    """Spearman's rank correlation of reading time with the case's position in the order.
+
+    Positive: slower later (fatigue); negative: faster later (learning). ``rho``, its
+    two-sided ``p`` (scipy's ``spearmanr``) and a ``ci`` by Fisher's z with the
+    Bonett-Wright standard error ``sqrt((1 + rho^2 / 2) / (n - 3))``; all ``None`` with
+    fewer than four cases or constant times.
+    """
+    x, y = check_paired(positions, seconds, "values")
+    n = len(x)
+    empty = {"n": n, "rho": None, "p": None, "ci": None}
+    if n < 4 or len(set(y)) < 2 or len(set(x)) < 2:
+        return empty
+    result = _stats.spearmanr(x, y)
+    rho = float(result.statistic)
+    if not math.isfinite(rho):
+        return empty
+    if abs(rho) >= 1:
+        return {"n": n, "rho": rho, "p": float(result.pvalue), "ci": [rho, rho]}
+    half = _stats.norm.ppf(1 - alpha / 2) * math.sqrt((1 + rho**2 / 2) / (n - 3))
+    z = math.atanh(rho)
+    return {"n": n, "rho": rho, "p": float(result.pvalue),
+            "ci": [math.tanh(z - half), math.tanh(z + half)]}

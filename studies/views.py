@@ -1,20 +1,26 @@
 """Reader-study pages: set-up and results for admins, the timed reading page for readers."""
 
+import math
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import BadRequest
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from annotation import inputs
 from annotation.access import ADMIN_ONLY, project_for
 from annotation.exporting import csv_lines
 from annotation.models import Category
+from modeling.models import JobStatus
 from modeling.selectors import trained_versions
 
-from . import selectors
+from . import paper, selectors
 from . import services as studies
 from .models import ReaderStudy
+from .mrmc import plan_versus_model
 
 
 @login_required
@@ -30,7 +36,63 @@ def study_list(request, slug):
         "readers": readers, "versions": trained_versions(project),
         "modes": ReaderStudy.Mode.choices,
         "case_sets": selectors.case_set_choices(project),
+        "power": _power_form(request.GET, readers.count(), project),
     })
+
+
+# The planner's defaults: the study we follow (two readers at 92.2% and 94.0%, the model at
+# 97.9%, 332 test cases) with a reader spread and case correlation typical of such studies.
+POWER_DEFAULTS = {"reader_accuracy": 93.1, "model_accuracy": 97.9, "n_readers": 2,
+                  "n_cases": 332, "reader_sd": 3.0, "case_correlation": 0.3, "target": 80.0}
+POWER_FIELDS = {  # name: (label, lowest, highest, whole number)
+    "reader_accuracy": ("expected reader accuracy (%)", 0.1, 99.9, False),
+    "model_accuracy": ("expected model accuracy (%)", 0.1, 99.9, False),
+    "n_readers": ("readers", 2, 100, True),
+    "n_cases": ("cases", 2, 100_000, True),
+    "reader_sd": ("spread of reader accuracy (SD, points)", 0, 30, False),
+    "case_correlation": ("case correlation", 0, 0.95, False),
+    "target": ("target power (%)", 1, 99, False),
+}
+
+
+def _power_form(params, n_readers: int, project) -> dict:
+    """The planner's inputs from the query string (defaults where absent) and its answer."""
+    values = {**POWER_DEFAULTS, "n_readers": max(n_readers, 2)}
+    if "n_cases" not in params:
+        values["n_cases"] = selectors.case_set_reports(project, "test").count() or 332
+    for name, (label, lowest, highest, whole) in POWER_FIELDS.items():
+        text = str(params.get(name, "")).strip()
+        if not text:
+            continue
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and lowest <= number <= highest) or (
+                whole and number != int(number)):
+            kind = "a whole number" if whole else "a number"
+            raise BadRequest(f"The {label} must be {kind} from {lowest} to {highest}, "
+                             f"not {text[:40]!r}")
+        values[name] = int(number) if whole else number
+    plan = plan_versus_model(
+        reader_accuracy=values["reader_accuracy"] / 100,
+        model_accuracy=values["model_accuracy"] / 100, n_readers=values["n_readers"],
+        n_cases=values["n_cases"], reader_sd=values["reader_sd"] / 100,
+        case_correlation=values["case_correlation"], target=values["target"] / 100)
+    return {"values": values, "plan": plan}
+
+
+@login_required
+@require_GET
+def study_power(request, slug):
+    """The power planner on its own: the set-up page's card, or just the card for htmx."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    if not request.htmx:
+        return redirect(f"{reverse('study_list', args=[slug])}?{request.GET.urlencode()}"
+                        "#power")
+    readers = selectors.project_readers(project)
+    return render(request, "studies/studies.html#power", {
+        "project": project, "power": _power_form(request.GET, readers.count(), project)})
 
 
 def _study_create_from_form(request, project, readers):
@@ -58,17 +120,41 @@ def _study(project, study_id) -> ReaderStudy:
     return get_object_or_404(ReaderStudy, project=project, pk=study_id)
 
 
+def _model_context(study) -> dict:
+    version, chosen = selectors.study_model_version(study)
+    run = selectors.latest_timing_run(study)
+    return {"model_version": version, "model_chosen": chosen, "timing_run": run,
+            "timing_running": selectors.timing_running(run)}
+
+
 @login_required
 @require_GET
 def study_detail(request, slug, study_id):
     project = project_for(request, slug, ADMIN_ONLY)
     study = _study(project, study_id)
+    if request.htmx and request.GET.get("part") == "model":
+        # The model card polls while its timing runs; once it has ended, the whole page
+        # reloads so the results table shows the measured answers and times.
+        context = _model_context(study)
+        if not context["timing_running"]:
+            return HttpResponse(headers={"HX-Refresh": "true"})
+        return render(request, "studies/study_detail.html#model_card", {
+            "project": project, "study": study, "versions": trained_versions(project),
+            "model_source": selectors.model_answers(study)[2], **context})
     results = selectors.study_results(study)
     return render(request, "studies/study_detail.html", {
         "project": project, "is_admin": True, "r": results, "study": study,
         "sessions": study.readers.select_related("user"),
-        "versions": trained_versions(project),
+        "versions": trained_versions(project), "model_source": results["model_source"],
+        **_model_context(study),
         "plots": _plots(results),
+        "paper_tables": [("results", "Accuracy and reading time per rater"),
+                         ("mrmc", "MRMC comparisons"), ("mcnemar", "McNemar tests"),
+                         ("behaviour", "Reading behaviour and agreement")],
+        "paper_figures": [("accuracy", "Accuracy with 95% CI per rater"),
+                          ("time_per_case", "Reading time per case"),
+                          ("confusion", "Confusion matrices"),
+                          ("time_by_position", "Reading time against case position")],
     })
 
 
@@ -80,21 +166,24 @@ def study_update(request, slug, study_id):
     try:
         if "status" in request.POST:
             studies.study_status_set(study=study, status=request.POST["status"])
-            messages.success(request, f"The study is now {study.get_status_display().lower()}.")
+            version = selectors.study_model_version(study)[0]
+            fixed = f"; it compares with model v{version.number}" if version and (
+                study.model_version_id) else ""
+            messages.success(request, f"The study is now "
+                             f"{study.get_status_display().lower()}{fixed}.")
         if "model_version" in request.POST:
             version = inputs.whole_number(request.POST.get("model_version"),
                                           name="model_version") or None
             studies.study_model_set(study=study, model_version_id=version)
             messages.success(request, "Model version saved.")
         if "measure_model" in request.POST:
-            studies.study_model_timing_request(study=study)
-            study.refresh_from_db(fields=["model_timing"])
-            job = study.model_timing.get("job") or {}
-            if job.get("status") == "failed":  # the broker did not take it
-                messages.error(request, f"The model cannot be timed now: {job['error']}")
+            run = studies.study_model_timing_request(study=study, user=request.user)
+            run.refresh_from_db(fields=["status", "error"])
+            if run.status == JobStatus.FAILED:  # the broker did not take it
+                messages.error(request, f"The model cannot be timed now: {run.error}")
             else:
-                messages.info(request, "The model is being timed on the cases by a worker; "
-                              "reload in a minute.")
+                messages.info(request, "The model is queued to be timed on the cases by a "
+                              "worker; the page follows its progress and updates when it ends.")
     except studies.StudyError as exc:
         messages.error(request, str(exc))
     return redirect("study_detail", slug=slug, study_id=study.pk)
@@ -109,6 +198,37 @@ def study_csv(request, slug, study_id):
                                                selectors.response_rows(study)),
                                      content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-responses.csv"'
+    return response
+
+
+PAPER_TYPES = {"csv": "text/csv; charset=utf-8", "md": "text/markdown; charset=utf-8",
+               "tex": "application/x-tex; charset=utf-8", "svg": "image/svg+xml",
+               "png": "image/png"}
+
+
+@login_required
+@require_GET
+def study_paper_file(request, slug, study_id, name):
+    """One paper-ready file: a table, the methods paragraph or a figure."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    study = _study(project, study_id)
+    files = paper.paper_files(study, figures=name.startswith("figures/"))
+    if name not in files:
+        raise Http404("No such file")
+    response = HttpResponse(files[name], content_type=PAPER_TYPES.get(
+        name.rsplit(".", 1)[-1], "application/octet-stream"))
+    filename = f"study-{study.pk}-" + name.replace("/", "-")
+    response["Content-Disposition"] = f'inline; filename="{filename}"'
+    return response
+
+
+@login_required
+@require_GET
+def study_paper_zip(request, slug, study_id):
+    project = project_for(request, slug, ADMIN_ONLY)
+    study = _study(project, study_id)
+    response = HttpResponse(paper.paper_zip(study), content_type="application/zip")
+    response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-paper.zip"'
     return response
 
 

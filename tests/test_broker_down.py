@@ -11,6 +11,7 @@ from ctir_site.celery import app
 from ctir_site.queue import send_on_commit
 from modeling.models import JobStatus, ModelVersion, PrelabelRun
 from studies import services as studies
+from studies.models import ModelTimingRun
 from tests.annotation.test_splits_export import add_reports
 
 # The jobs are sent when the request's transaction really commits.
@@ -99,9 +100,10 @@ def test_measure_model_says_why_and_keeps_no_queued_job(login, project, admin_us
     response = login(admin_user).post(
         reverse("study_update", args=[project.slug, study.pk]), {"measure_model": "1"})
     assert response.status_code == 302
-    study.refresh_from_db()
-    job = study.model_timing["job"]
-    assert job["status"] == "failed" and "is not answering" in job["error"]
+    run = ModelTimingRun.objects.get(study=study)
+    assert run.status == JobStatus.FAILED and run.finished_at is not None
+    assert "is not answering" in run.error and "press “Time the model on these cases”" in (
+        run.error)
     page = login(admin_user).get(response.url).content.decode()
     assert "The model cannot be timed now: The job queue" in page
-    assert 'id="timing-job"' in page
+    assert 'id="timing-run"' in page and 'hx-trigger="every 2s"' not in page  # no polling

@@ -9,7 +9,7 @@ from ctir_site.settings import _default_instance
 from modeling import services
 from modeling.models import JobStatus, ModelVersion
 from modeling.tasks import fail_stale_jobs, prelabel_project, train_model_version
-from studies.tasks import time_model_on_study
+from studies.tasks import fail_stale_timing_runs, time_model_on_study
 
 POSTGRES = "django.db.backends.postgresql"
 SQLITE = "django.db.backends.sqlite3"
@@ -43,7 +43,8 @@ def test_a_task_refuses_an_id_from_another_instance(project, instance):
     for task in (train_model_version, prelabel_project, time_model_on_study):
         result = task.apply(args=[version.pk], kwargs=kwargs)
         assert result.failed() and isinstance(result.result, WrongInstance), task.name
-    assert isinstance(fail_stale_jobs.apply(kwargs=kwargs).result, WrongInstance)
+    for beat in (fail_stale_jobs, fail_stale_timing_runs):
+        assert isinstance(beat.apply(kwargs=kwargs).result, WrongInstance), beat.name
     version.refresh_from_db()
     assert version.status == JobStatus.QUEUED and version.started_at is None
 

@@ -33,3 +33,19 @@ def get(mapping, key):
     """mapping[key], or mapping[str(key)]: JSON objects have string keys, codes are ints."""
     mapping = mapping or {}
     return mapping[key] if key in mapping else mapping.get(str(key))
+
+
+@register.filter
+def pp(value, digits=1):
+    """A difference of proportions in percentage points, signed: 0.049 -> '+4.9'."""
+    if value is None or value == "":
+        return "–"
+    return f"{float(value) * 100:+.{int(digits)}f}".replace("-", "−")
+
+
+@register.filter
+def pvalue(value):
+    """P as journals print it: three decimals, '< 0.001' below that, a dash when undefined."""
+    if value is None or value == "":
+        return "–"
+    return "< 0.001" if float(value) < 0.001 else f"{float(value):.3f}"

@@ -1,4 +1,5 @@
 import json
+import math
 
 import numpy as np
 import pytest
@@ -11,12 +12,14 @@ from statsmodels.stats.proportion import proportion_confint
 from studies.statistics import (
     accuracy_summary,
     cohen_kappa,
+    cohen_kappa_bootstrap,
     fleiss_kappa,
     fold_difference,
     gwet_ac1,
     holm_adjust,
     mcnemar_exact,
     percent_agreement,
+    position_trend,
     ratings_to_table,
     sensitivity_per_category,
     time_summary,
@@ -269,3 +272,43 @@ def test_module_imports_neither_django_nor_torch():
         elif isinstance(node, ast.ImportFrom) and node.module:
             roots.add(node.module.split(".")[0])
     assert not roots & {"django", "torch"}
+
+
+
+# --- Reading behaviour -----------------------------------------------------------------------
+
+
+def test_kappa_bootstrap_interval_brackets_kappa_and_narrows_with_more_cases():
+    rng = np.random.default_rng(0)
+    truth = rng.integers(1, 5, 400)
+    a = np.where(rng.random(400) < 0.85, truth, rng.integers(1, 5, 400)).tolist()
+    b = np.where(rng.random(400) < 0.85, truth, rng.integers(1, 5, 400)).tolist()
+    full = cohen_kappa_bootstrap(a, b, [1, 2, 3, 4])
+    part = cohen_kappa_bootstrap(a[:50], b[:50], [1, 2, 3, 4])
+    assert full["kappa"] == pytest.approx(cohen_kappa_score(a, b))
+    assert full["ci"][0] < full["kappa"] < full["ci"][1]
+    assert full["ci"][1] - full["ci"][0] < part["ci"][1] - part["ci"][0]
+    # Close to Cohen's (1960) large-sample interval, kappa +- 1.96 sqrt(po (1 - po) / n) /
+    # (1 - pe).
+    po = np.mean(np.array(a) == np.array(b))
+    pe = sum(np.mean(np.array(a) == c) * np.mean(np.array(b) == c) for c in range(1, 5))
+    se = math.sqrt(po * (1 - po) / 400) / (1 - pe)
+    assert full["ci"][1] - full["ci"][0] == pytest.approx(2 * 1.96 * se, rel=0.2)
+    assert cohen_kappa_bootstrap(a, b, [1, 2, 3, 4]) == full  # seeded: the same every time
+    assert cohen_kappa_bootstrap([1, 2, 3], [1, 2, 3], [1, 2, 3])["ci"] == [1.0, 1.0]
+    assert cohen_kappa_bootstrap([1], [2], [1, 2])["ci"] is None
+
+
+def test_position_trend_finds_fatigue_and_learning():
+    positions = list(range(1, 31))
+    slower = position_trend(positions, [10 + p + (p % 3) for p in positions])
+    faster = position_trend(positions, [60 - p + (p % 4) for p in positions])
+    assert slower["rho"] > 0.9 and slower["p"] < 0.001
+    assert faster["rho"] < -0.9 and faster["ci"][0] < faster["rho"] < faster["ci"][1]
+    from scipy.stats import spearmanr
+
+    noisy = [(p * 7919) % 31 for p in positions]
+    assert position_trend(positions, noisy)["rho"] == pytest.approx(
+        spearmanr(positions, noisy).statistic)
+    assert position_trend([1, 2, 3], [3, 2, 1])["rho"] is None
+    assert position_trend(positions, [5.0] * 30)["rho"] is None

@@ -252,6 +252,11 @@ def test_aided_studies_show_the_suggestion(login, project, readers):
     response = StudyResponse.objects.get()
     assert response.aided and response.shown_category.code == 3
     assert response.shown_probability == 0.7
+    # A wrong suggestion taken counts against the 0.60-0.80 confidence bin.
+    truth = response.case.report.reference_label.category.code
+    bins = {b["bin"]: b for b in study_results(study)["suggestions"][0]["bins"]}
+    assert bins["0.60–0.80"]["shown"] == int(truth != 3)
+    assert bins["0.60–0.80"]["accepted"] == int(truth != 3)
 
 
 def test_study_pages_are_for_admins(login, project, study, annotator, outsider):
@@ -307,3 +312,211 @@ def test_admin_creates_a_study_in_the_browser_form(login, project, readers, admi
     client.post(reverse("study_update", args=[project.slug, study.pk]), {"status": "open"})
     study.refresh_from_db()
     assert study.status == "open"
+
+
+# --- Role matrix of the admin pages: login, outsider 404, wrong role 403 --------------------
+
+ADMIN_PAGES = [  # name, needs a study id
+    ("study_list", False), ("study_power", False), ("study_detail", True),
+    ("study_csv", True), ("study_paper_zip", True), ("study_paper_file", True),
+]
+
+
+def _admin_url(name, with_study, project, study):
+    kwargs = {"slug": project.slug} | ({"study_id": study.pk} if with_study else {})
+    if name == "study_paper_file":
+        kwargs["name"] = "tables/results.csv"
+    return reverse(name, kwargs=kwargs)
+
+
+@pytest.mark.parametrize(("name", "with_study"), ADMIN_PAGES)
+def test_every_study_admin_page_requires_login(client, project, study, name, with_study):
+    response = client.get(_admin_url(name, with_study, project, study))
+    assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+@pytest.mark.parametrize(("name", "with_study"), ADMIN_PAGES)
+def test_study_admin_pages_keep_out_outsiders_readers_and_annotators(
+        login, project, study, outsider, reader, annotator, name, with_study):
+    url = _admin_url(name, with_study, project, study)
+    for user, status in ((outsider, 404), (reader, 403), (annotator, 403)):
+        client = login(user)
+        assert client.get(url).status_code == status, (user, url)
+        assert client.get(url, headers={"HX-Request": "true"}).status_code == status
+
+
+# --- MRMC on the results page and in study_report, the power planner -----------------------
+
+
+def _answer_all(study, project, wrong_for=None):
+    """Every reader answers every case; the named reader is wrong on their first two."""
+    for session in study.readers.all():
+        for position in range(len(session.order)):
+            session, case, _ = studies.study_serve(session=session)
+            truth = case.report.reference_label.category.code
+            wrong = session.user.username == wrong_for and position < 2
+            studies.study_answer(session=session, position=position,
+                                 category=code(project, (truth % 4) + 1 if wrong else truth),
+                                 active_ms=3000, page=session.page)
+
+
+def test_results_page_shows_mrmc_beside_mcnemar(login, project, study, admin_user):
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    for case in study.cases.select_related("report__reference_label__category"):
+        truth = case.report.reference_label.category
+        Prediction.objects.create(report=case.report, model_version=version, category=truth,
+                                  probabilities={str(truth.code): 0.9}, margin=0.8, ms=2.0)
+    studies.study_model_set(study=study, model_version_id=version.pk)
+    _answer_all(study, project, wrong_for="rita-reader")
+    study.refresh_from_db()
+    mrmc = study_results(study)["mrmc"]
+    accuracy = next(c for c in mrmc["comparisons"]
+                    if (c["fom"], c["kind"]) == ("accuracy", "model_vs_readers"))
+    average = next(c for c in mrmc["comparisons"]
+                   if (c["fom"], c["kind"]) == ("accuracy", "readers_mean"))
+    assert average["estimate"] == pytest.approx(0.875)
+    assert average["random"]["ci"][0] < 0.875 < average["random"]["ci"][1]
+    assert mrmc["n_cases"] == 8 and mrmc["readers"] == ["rita-reader", "rob-reader"]
+    assert accuracy["kind"] == "model_vs_readers"
+    # Model 8/8, readers 6/8 and 8/8: model minus reader average is 1/8.
+    assert accuracy["means"] == [1.0, pytest.approx(0.875)]
+    assert accuracy["estimate"] == pytest.approx(0.125)
+    assert accuracy["random"]["ci"][0] < 0.125 < accuracy["random"]["ci"][1]
+    page = login(admin_user).get(reverse("study_detail", args=[project.slug, study.pk]))
+    html = page.content.decode()
+    assert 'id="which-test"' in html and "McNemar exact tests" in html
+    assert "MRMC, Obuchowski–Rockette" in html and "Model − readers" in html
+    assert "+12.5" in html  # the difference in points
+    assert "With 2 readers the random-reader interval is wide" in html
+    assert 'id="behaviour"' in html and "Spearman ρ" in html
+    assert "95% CI" in html.split('id="kappas"')[1].split("</table>")[0]
+    out = io.StringIO()
+    call_command("study_report", str(study.pk), stdout=out)
+    assert "MRMC, Obuchowski-Rockette with Hillis ddf (2 readers, 8 cases" in out.getvalue()
+    assert "Accuracy, Model − readers: 100.0% vs 87.5%, +12.5" in out.getvalue()
+    assert "Accuracy, Reader average: 87.5%; random readers: 95% CI" in out.getvalue()
+    out = io.StringIO()
+    call_command("study_report", str(study.pk), "--json", stdout=out)
+    printed = json.loads(out.getvalue())["mrmc"]
+    assert [c["estimate"] for c in printed["comparisons"]
+            if c["kind"] == "model_vs_readers"][0] == pytest.approx(0.125)
+    api = login(admin_user).get(reverse("api_study_results", args=[project.slug, study.pk]))
+    assert api.json()["mrmc"]["n_cases"] == 8
+
+
+def test_crossover_results_compare_aided_with_unaided(login, project, readers, admin_user):
+    add_reports(project, 12)
+    from annotation.services import splits_assign
+
+    splits_assign(project=project, counts=(0, 0, 12))
+    study = studies.study_create(project=project, name="X", readers=readers,
+                                 mode=ReaderStudy.Mode.CROSSOVER, seed=5)
+    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
+    _answer_all(study, project, wrong_for="rob-reader")
+    mrmc = study_results(study)["mrmc"]
+    kinds = {c["kind"] for c in mrmc["comparisons"] if c["fom"] == "accuracy"}
+    assert kinds == {"readers_mean", "aided_vs_unaided"}  # no model: nothing to compare
+    page = login(admin_user).get(reverse("study_detail", args=[project.slug, study.pk]))
+    assert "Aided − unaided" in page.content.decode()
+
+
+def test_the_set_up_page_plans_power_and_cases_needed(login, project, readers, admin_user):
+    client = login(admin_user)
+    page = client.get(reverse("study_list", args=[project.slug])).content.decode()
+    # Defaults: the study we follow, two readers: no number of cases reaches 80%.
+    assert 'id="power"' in page and "not reachable" in page
+    params = {"reader_accuracy": "88", "model_accuracy": "93", "n_readers": "6",
+              "n_cases": "150", "reader_sd": "3", "case_correlation": "0.3", "target": "80"}
+    part = client.get(reverse("study_power", args=[project.slug]), params,
+                      headers={"HX-Request": "true"})
+    html = part.content.decode()
+    assert part.status_code == 200 and "<html" not in html and 'id="power"' in html
+    from studies.mrmc import plan_versus_model
+
+    plan = plan_versus_model(reader_accuracy=0.88, model_accuracy=0.93, n_readers=6,
+                             n_cases=150, reader_sd=0.03, case_correlation=0.3)
+    assert f'<strong id="cases-needed">{plan["cases_needed"]}</strong>' in html
+    assert f"Power <strong>{plan['power'] * 100:.1f}%</strong>" in html
+    # Without htmx the same query lands on the set-up page.
+    full = client.get(reverse("study_power", args=[project.slug]), params, follow=True)
+    assert full.redirect_chain and "New study" in full.content.decode()
+    assert f'<strong id="cases-needed">{plan["cases_needed"]}</strong>' in full.content.decode()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("reader_accuracy", "100", "expected reader accuracy (%) must be a number from 0.1"),
+    ("n_readers", "2.5", "readers must be a whole number"),
+    ("n_cases", "lots", "cases must be a whole number from 2 to 100000, not &#x27;lots&#x27;"),
+])
+def test_the_planner_says_what_is_wrong_with_its_input(login, project, admin_user, field,
+                                                       value, message):
+    response = login(admin_user).get(reverse("study_power", args=[project.slug]),
+                                     {field: value}, headers={"HX-Request": "true"})
+    assert response.status_code == 400 and message in response.content.decode()
+
+
+def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_path):
+    import zipfile
+
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    for case in study.cases.select_related("report__reference_label__category"):
+        truth = case.report.reference_label.category
+        Prediction.objects.create(report=case.report, model_version=version, category=truth,
+                                  probabilities={str(truth.code): 0.9}, margin=0.8, ms=2.0)
+    studies.study_model_set(study=study, model_version_id=version.pk)
+    _answer_all(study, project, wrong_for="rita-reader")
+    client = login(admin_user)
+    page = client.get(reverse("study_detail", args=[project.slug, study.pk])).content.decode()
+    assert 'id="paper"' in page and "paper.zip" in page
+    response = client.get(reverse("study_paper_zip", args=[project.slug, study.pk]))
+    assert response["Content-Type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    names = set(archive.namelist())
+    prefix = f"study-{study.pk}/"
+    for table in ("results", "mrmc", "mcnemar"):
+        for ext in ("csv", "md", "tex"):
+            assert f"{prefix}tables/{table}.{ext}" in names
+    for figure in ("accuracy", "time_per_case", "confusion", "time_by_position"):
+        assert archive.read(f"{prefix}figures/{figure}.png").startswith(b"\x89PNG")
+        assert b"<svg" in archive.read(f"{prefix}figures/{figure}.svg")[:1000]
+    results_csv = archive.read(f"{prefix}tables/results.csv").decode().splitlines()
+    assert results_csv[0].startswith('Rater,Correct / n,"Accuracy, % (95% CI)"')
+    assert any(line.startswith("rita-reader,6 / 8,75.0 (") for line in results_csv)
+    markdown = archive.read(f"{prefix}tables/mrmc.md").decode()
+    assert markdown.startswith("| Figure of merit | Comparison |") and "| +12.5 |" in markdown
+    latex = archive.read(f"{prefix}tables/results.tex").decode()
+    assert r"\begin{tabular}" in latex and r"75.0 (" in latex and r"\%" in latex
+    methods = archive.read(f"{prefix}methods.md").decode()
+    assert "2 readers classified 8 reports (8 with a reference label)" in methods
+    assert "rita-reader 75.0% (95% CI" in methods and "Obuchowski and Rockette" in methods
+    assert "Model − readers in accuracy: +12.5 percentage points" in methods
+    responses = archive.read(f"{prefix}responses.csv").decode().splitlines()
+    assert responses[0].startswith("reader,position,accession") and len(responses) == 17
+    # One file alone, with its type; an unknown name is a 404.
+    png = client.get(reverse("study_paper_file",
+                             args=[project.slug, study.pk, "figures/accuracy.png"]))
+    assert png["Content-Type"] == "image/png" and png.content.startswith(b"\x89PNG")
+    tex = client.get(reverse("study_paper_file", args=[project.slug, study.pk,
+                                                       "tables/mrmc.tex"]))
+    assert tex.status_code == 200 and b"\\toprule" in tex.content
+    assert client.get(reverse("study_paper_file", args=[project.slug, study.pk,
+                                                        "../settings.py"])).status_code == 404
+    # study_report writes the same files and the zip.
+    call_command("study_report", str(study.pk), "--paper", str(tmp_path / "paper"),
+                 "--zip", str(tmp_path / "paper.zip"), stdout=io.StringIO(),
+                 stderr=io.StringIO())
+    assert (tmp_path / "paper" / "tables" / "results.tex").read_text() == latex
+    assert (tmp_path / "paper" / "methods.md").read_text() == methods
+    assert zipfile.ZipFile(tmp_path / "paper.zip").namelist() == archive.namelist()
+    # The LaTeX compiles where a TeX is installed (apt-get install texlive-latex-recommended).
+    import shutil
+    import subprocess
+
+    if shutil.which("pdflatex"):
+        done = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error",
+                               "all.tex"], cwd=tmp_path / "paper" / "tables",
+                              capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stdout[-2000:]
+        assert (tmp_path / "paper" / "tables" / "all.pdf").stat().st_size > 1000

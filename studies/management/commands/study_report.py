@@ -1,9 +1,12 @@
 import json
+from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
 from studies.models import ReaderStudy
-from studies.selectors import study_results
+from studies.paper import paper_files, paper_zip
+from studies.selectors import active_version, study_results
+from studies.services import study_model_set
 
 
 class Command(BaseCommand):
@@ -14,19 +17,39 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true")
         parser.add_argument("--measure-model", action="store_true",
                             help="time the model on the cases in this process first")
+        parser.add_argument("--paper", metavar="DIR",
+                            help="also write the paper-ready tables, figures and methods "
+                                 "paragraph into DIR")
+        parser.add_argument("--zip", metavar="FILE", dest="zip_path",
+                            help="also write all paper-ready files and the responses as a zip")
 
-    def handle(self, *args, study, json: bool, measure_model: bool, **options):
+    def handle(self, *args, study, json: bool, measure_model: bool, paper=None, zip_path=None,
+               **options):
         target = ReaderStudy.objects.filter(pk=study).first()
         if target is None:
             raise CommandError(f"no study {study}")
         if measure_model:
             if not target.model_version_id:
-                raise CommandError("the study has no model version to time")
+                # As the results page does: time the active version, fixing it for the study.
+                active = active_version(target.project_id)
+                if active is None:
+                    raise CommandError("the study has no model version to time and the "
+                                       "project no active one")
+                study_model_set(study=target, model_version_id=active.pk)
             # Imported here: the job pulls in torch, which the report alone does not need.
             from studies.jobs import time_study_model
 
             time_study_model(target.pk)
             target.refresh_from_db()
+        if paper:
+            folder = Path(paper)
+            for name, data in paper_files(target).items():
+                (folder / name).parent.mkdir(parents=True, exist_ok=True)
+                (folder / name).write_bytes(data)
+            self.stderr.write(f"Paper-ready files written to {folder}")
+        if zip_path:
+            Path(zip_path).write_bytes(paper_zip(target))
+            self.stderr.write(f"Zip written to {zip_path}")
         results = study_results(target)
         if json:
             self.stdout.write(_json(results))
@@ -44,7 +67,7 @@ def _json(r) -> str:
                                        "sensitivity", "time", "fold", "confusion", "pauses")}
                  for row in r["rows"]],
         "comparisons": r["comparisons"], "reader_kappas": r["kappas"],
-        "crossover": r["crossover"],
+        "crossover": r["crossover"], "mrmc": r["mrmc"],
     }
     return json.dumps(out, default=str)
 
@@ -77,4 +100,35 @@ def _text(r) -> str:
     for k in r["kappas"]:
         kappa = f"{k['kappa']:.3f}" if k["kappa"] is not None else "-"
         lines.append(f"Cohen's kappa {k['a']} - {k['b']}: {kappa} (n={k['n']})")
+    lines += _mrmc_text(r["mrmc"])
     return "\n".join(lines)
+
+
+def _mrmc_text(m) -> list[str]:
+    if not m["comparisons"]:
+        return []
+    lines = [f"MRMC, Obuchowski-Rockette with Hillis ddf ({len(m['readers'])} readers, "
+             f"{m['n_cases']} cases; differences in percentage points):"]
+    for c in m["comparisons"]:
+        if c["kind"] == "readers_mean":
+            line = f"  {c['title']}, {c['label']}: {c['estimate'] * 100:.1f}%"
+            for key, name in (("random", "random readers"), ("fixed", "fixed readers")):
+                t = c[key]
+                if t is not None and t["se"]:
+                    line += (f"; {name}: 95% CI {t['ci'][0] * 100:.1f} to "
+                             f"{t['ci'][1] * 100:.1f}%")
+            lines.append(line)
+            continue
+        first, second = (f"{v * 100:.1f}%" for v in c["means"])
+        line = f"  {c['title']}, {c['label']}: {first} vs {second}, {c['estimate'] * 100:+.1f}"
+        for key, name in (("random", "random readers"), ("fixed", "fixed readers")):
+            t = c[key]
+            if t is None:
+                line += f"; {name}: needs two or more readers"
+                continue
+            p = "-" if t["p"] is None else f"{t['p']:.4f}"
+            df = f", df={t['df']:.1f}" if t.get("df") else ""
+            line += (f"; {name}: 95% CI {t['ci'][0] * 100:+.1f} to {t['ci'][1] * 100:+.1f}, "
+                     f"P={p}{df}")
+        lines.append(line)
+    return lines

@@ -1,0 +1,409 @@
+"""Paper-ready output of a reader study: tables (CSV, Markdown, LaTeX), figures (SVG, PNG),
+a methods-and-results paragraph, and all of it in one zip with the raw responses.
+
+Everything is built from ``selectors.study_results`` and ``selectors.response_rows``, the
+same data as the results page, so the paper and the page cannot disagree. matplotlib is
+imported only when a figure is drawn, with the Agg backend (no display on a server).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from collections import defaultdict
+
+from .selectors import RESPONSE_COLUMNS, response_rows, study_results
+
+# --------------------------------------------------------------------------------------------
+# Tables
+# --------------------------------------------------------------------------------------------
+
+
+def _pct(value, digits=1) -> str:
+    return "–" if value is None else f"{value * 100:.{digits}f}"
+
+
+def _pp(value) -> str:
+    return "–" if value is None else f"{value * 100:+.1f}"
+
+
+def _p(value) -> str:
+    if value is None:
+        return "–"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def _seconds(value) -> str:
+    """Seconds to three significant figures or so: 391 s, 19.6 s, 0.016 s."""
+    if value is None:
+        return "–"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 1 else f"{value:.3f}"
+
+
+def results_table(r: dict) -> list[list[str]]:
+    """Header and one row per rater: accuracy with exact CI, sensitivity, reading time."""
+    header = ["Rater", "Correct / n", "Accuracy, % (95% CI)"] + [
+        f"Sensitivity {code}, %" for code in r["labels"]] + [
+        "Total time, s", "Median (IQR) s per case", "Times the model's time"]
+    rows = [header]
+    for row in r["rows"]:
+        acc, t = row["accuracy"], row["time"]
+        name = row["name"] + (" (simulated)" if row["simulated"] else "")
+        accuracy = (f"{_pct(acc['accuracy'])} ({_pct(acc['ci'][0])}–{_pct(acc['ci'][1])})"
+                    if acc["accuracy"] is not None else "–")
+        median = (f"{t['median']:.2f} ({t['q1']:.2f}–{t['q3']:.2f})"
+                  if t["median"] is not None else "–")
+        rows.append([name, f"{acc['correct']} / {acc['n']}", accuracy] + [
+            _pct((row["sensitivity"].get(str(code)) or {}).get("sensitivity"))
+            for code in r["labels"]] + [
+            _seconds(t["total"]), median, f"{row['fold']:.1f}" if row.get("fold") else "–"])
+    return rows
+
+
+def mrmc_table(r: dict) -> list[list[str]]:
+    """The OR comparisons: difference in points, CI and P for random and for fixed readers."""
+    rows = [["Figure of merit", "Comparison", "First, %", "Second, %", "Difference, points",
+             "Random readers and cases: 95% CI", "P", "df", "Fixed readers: 95% CI", "P"]]
+    for c in r["mrmc"]["comparisons"]:
+        random, fixed = c["random"], c["fixed"]
+        if c["kind"] == "readers_mean":  # a level with its CI, not a difference
+            rows.append([
+                c["title"], c["label"], _pct(c["means"][0]), "–", "–",
+                f"{_pct(random['ci'][0])} to {_pct(random['ci'][1])}"
+                if random and random["se"] else "–", "–",
+                f"{random['df']:.1f}" if random and random["df"] else "–",
+                f"{_pct(fixed['ci'][0])} to {_pct(fixed['ci'][1])}" if fixed["se"] else "–",
+                "–"])
+            continue
+        rows.append([
+            c["title"], c["label"], _pct(c["means"][0]), _pct(c["means"][1]),
+            _pp(c["estimate"]),
+            f"{_pp(random['ci'][0])} to {_pp(random['ci'][1])}"
+            if random and random["p"] is not None else "–",
+            _p(random["p"]) if random else "–",
+            f"{random['df']:.1f}" if random and random["df"] else "–",
+            f"{_pp(fixed['ci'][0])} to {_pp(fixed['ci'][1])}" if fixed["p"] is not None
+            else "–", _p(fixed["p"]),
+        ])
+    return rows
+
+
+def mcnemar_table(r: dict) -> list[list[str]]:
+    rows = [["Comparison", "n", "Only first right", "Only second right", "P", "P (Holm)"]]
+    for c in r["comparisons"]:
+        rows.append([f"{c['first']} vs {c['second']}", str(c["n"]), str(c["b"]), str(c["c"]),
+                     _p(c["p_value"]), _p(c["p_holm"])])
+    return rows
+
+
+def behaviour_table(r: dict) -> list[list[str]]:
+    """Time against position per reader, and the agreement between readers with CIs."""
+    rows = [["Reader(s)", "Measure", "n", "Estimate (95% CI)", "P"]]
+    for t in r["trends"]:
+        estimate = (f"{t['rho']:.2f} ({t['ci'][0]:.2f} to {t['ci'][1]:.2f})"
+                    if t["rho"] is not None else "–")
+        rows.append([t["name"], "Spearman rho, time vs position", str(t["n"]), estimate,
+                     _p(t["p"])])
+    for k in r["kappas"]:
+        estimate = "–" if k["kappa"] is None else f"{k['kappa']:.3f}" + (
+            f" ({k['ci'][0]:.3f} to {k['ci'][1]:.3f})" if k["ci"] else "")
+        rows.append([f"{k['a']} – {k['b']}", "Cohen's kappa (bootstrap CI)", str(k["n"]),
+                     estimate, "–"])
+    return rows
+
+
+def to_csv(rows) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows(rows)
+    return out.getvalue()
+
+
+def to_markdown(rows) -> str:
+    def line(cells):
+        return "| " + " | ".join(str(c).replace("|", "\\|") for c in cells) + " |"
+
+    return "\n".join([line(rows[0]), line(["---"] * len(rows[0]))]
+                     + [line(r) for r in rows[1:]]) + "\n"
+
+
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+          "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+          "^": r"\textasciicircum{}", "–": "--", "−": "$-$", "<": r"$<$", ">": r"$>$"}
+
+
+def latex_escape(text: str) -> str:
+    return "".join(_LATEX.get(ch, ch) for ch in str(text))
+
+
+def to_latex(rows, caption: str) -> str:
+    """A booktabs table; compiles with ``\\usepackage{booktabs}``."""
+    columns = "l" + "r" * (len(rows[0]) - 1)
+    body = [" & ".join(latex_escape(c) for c in row) + r" \\" for row in rows[1:]]
+    return "\n".join([
+        r"\begin{table}[ht]", r"\centering", rf"\caption{{{latex_escape(caption)}}}",
+        r"\resizebox{\textwidth}{!}{%", rf"\begin{{tabular}}{{{columns}}}", r"\toprule",
+        " & ".join(latex_escape(c) for c in rows[0]) + r" \\", r"\midrule", *body,
+        r"\bottomrule", r"\end{tabular}}", r"\end{table}", ""])
+
+
+LATEX_DOCUMENT = r"""\documentclass{article}
+\usepackage[utf8]{inputenc}
+\usepackage[margin=2cm,landscape]{geometry}
+\usepackage{booktabs}
+\usepackage{graphicx}
+\begin{document}
+%s
+\end{document}
+"""
+
+
+# --------------------------------------------------------------------------------------------
+# Figures
+# --------------------------------------------------------------------------------------------
+
+MODEL_COLOUR, READER_COLOUR = "#2563eb", "#f59e0b"
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")  # no display on a server or a worker
+    from matplotlib import pyplot
+
+    return pyplot
+
+
+def _save(fig) -> dict[str, bytes]:
+    out = {}
+    for fmt in ("svg", "png"):
+        buffer = io.BytesIO()
+        # A fixed date keeps the SVG byte-identical from run to run.
+        metadata = {"Date": None} if fmt == "svg" else {}
+        fig.savefig(buffer, format=fmt, dpi=200, bbox_inches="tight", metadata=metadata)
+        out[fmt] = buffer.getvalue()
+    _pyplot().close(fig)
+    return out
+
+
+def figure_accuracy(r: dict) -> dict[str, bytes] | None:
+    rows = [row for row in r["rows"] if row["accuracy"]["n"]]
+    if not rows:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * len(rows)))
+    for i, row in enumerate(reversed(rows)):
+        acc = row["accuracy"]
+        colour = MODEL_COLOUR if row["is_model"] else READER_COLOUR
+        ax.errorbar(acc["accuracy"] * 100, i, xerr=[[(acc["accuracy"] - acc["ci"][0]) * 100],
+                                                    [(acc["ci"][1] - acc["accuracy"]) * 100]],
+                    fmt="o", color=colour, ecolor="#64748b", capsize=3)
+    ax.set_yticks(range(len(rows)), [row["name"] for row in reversed(rows)])
+    ax.set_xlabel("Accuracy, % (exact 95% CI)")
+    ax.set_xlim(min([row["accuracy"]["ci"][0] * 100 for row in rows] + [80]) - 1, 100.5)
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig)
+
+
+def figure_time_per_case(r: dict) -> dict[str, bytes] | None:
+    rows = [row for row in r["rows"] if row["seconds_per_case"]]
+    if not rows:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 0.6 + 0.5 * len(rows)))
+    ax.boxplot([row["seconds_per_case"] for row in reversed(rows)], orientation="horizontal",
+               tick_labels=[row["name"] for row in reversed(rows)], showfliers=True)
+    ax.set_xscale("log")  # the model's milliseconds and the readers' seconds on one axis
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel("Reading time per case, s (log scale)")
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig)
+
+
+def figure_confusion(r: dict) -> dict[str, bytes] | None:
+    rows = [row for row in r["rows"] if row["confusion"]]
+    if not rows:
+        return None
+    plt = _pyplot()
+    columns = min(len(rows), 3)
+    lines = (len(rows) + columns - 1) // columns
+    fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 3 * lines), squeeze=False)
+    labels = [str(code) for code in r["labels"]]
+    for ax, row in zip(axes.ravel(), rows, strict=False):
+        cells = [line["cells"] for line in row["confusion"]]
+        ax.imshow(cells, cmap="Blues")
+        for i, line in enumerate(cells):
+            for j, n in enumerate(line):
+                ax.text(j, i, str(n), ha="center", va="center",
+                        color="white" if n > max(map(max, cells)) / 2 else "black")
+        ax.set_xticks(range(len(labels)), labels)
+        ax.set_yticks(range(len(labels)), labels)
+        ax.set_title(row["name"], fontsize=10)
+        ax.set_xlabel("Answer")
+        ax.set_ylabel("Reference")
+    for ax in axes.ravel()[len(rows):]:
+        ax.axis("off")
+    fig.tight_layout()
+    return _save(fig)
+
+
+def figure_time_by_position(responses: list[dict]) -> dict[str, bytes] | None:
+    by_reader = defaultdict(list)
+    for row in responses:
+        by_reader[row["reader"]].append((row["position"], row["seconds"]))
+    if not by_reader:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.5, 3.5))
+    for name, points in sorted(by_reader.items()):
+        points.sort()
+        ax.plot([p for p, _ in points], [s for _, s in points], marker=".", linewidth=0.8,
+                label=name)
+    ax.set_xlabel("Position in the reader's order")
+    ax.set_ylabel("Reading time, s")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return _save(fig)
+
+
+# --------------------------------------------------------------------------------------------
+# Methods and results paragraph
+# --------------------------------------------------------------------------------------------
+
+
+def methods_paragraph(r: dict) -> str:
+    """The study's methods and main results in prose, numbers filled in, for the paper."""
+    study = r["study"]
+    readers = [row for row in r["rows"] if not row["is_model"]]
+    model = next((row for row in r["rows"] if row["is_model"]), None)
+    design = {
+        "unaided": "Readers saw the report only, without the model's suggestion.",
+        "aided": "Readers saw the model's suggested category and its probability.",
+        "crossover": "In a crossover design each case was read with the model's suggestion "
+                     "by half of the readers and without it by the other half.",
+    }[study.mode]
+    parts = [
+        f"Reader study. {len(readers)} reader{'s' if len(readers) != 1 else ''} "
+        f"classified {r['n_cases']} reports ({r['n_with_reference']} with a reference "
+        f"label) into {len(r['labels'])} categories. {design} Readers were blinded to the "
+        "reference labels and to the other readers' answers; each reader read the cases "
+        "in an own random order drawn from the study's recorded seed "
+        f"({study.seed}), one at a time, without going back. Reading time was the time the "
+        "report was on screen with the page active, less pauses.",
+    ]
+    timing = r["model_timing"]
+    version = r.get("model_version")
+    if version is not None:
+        source = ("its answers and times measured over the cases on "
+                  f"{timing.get('hardware') or timing.get('worker') or 'a worker'}, with model "
+                  "loading timed apart" if timing.get("answers") else
+                  "its stored predictions on the cases")
+        fixed = "" if r.get("model_chosen") else (" (the project's active version; the "
+                                                  "study had not fixed one)")
+        parts.append(f"The model was version v{version.number}{fixed}: {source}.")
+    if r["simulated"]:
+        parts.append("NOTE: some readers in this study are simulated; the numbers below are "
+                     "a demonstration, not evidence.")
+    stats = ("Accuracy is given with exact Clopper-Pearson 95% confidence intervals. Paired "
+             "accuracy was compared with exact McNemar tests, with Holm's adjustment for "
+             "multiple comparisons, and agreement between readers with Cohen's kappa. ")
+    if r["mrmc"]["comparisons"]:
+        stats += ("To generalise to readers beyond those who took part, accuracy and "
+                  "per-category sensitivity were also compared with the multi-reader "
+                  "multi-case method of Obuchowski and Rockette with Hillis' denominator "
+                  "degrees of freedom, treating readers and cases as random, with "
+                  "covariances estimated by the jackknife over cases; results for fixed "
+                  "readers are also given.")
+    parts.append(stats)
+    results = []
+    for row in readers:
+        acc = row["accuracy"]
+        if acc["accuracy"] is not None:
+            results.append(f"{row['name']} {_pct(acc['accuracy'])}% "
+                           f"(95% CI {_pct(acc['ci'][0])}–{_pct(acc['ci'][1])})")
+    if model and model["accuracy"]["accuracy"] is not None:
+        acc = model["accuracy"]
+        results.append(f"the model {_pct(acc['accuracy'])}% "
+                       f"(95% CI {_pct(acc['ci'][0])}–{_pct(acc['ci'][1])})")
+    if results:
+        parts.append("Accuracy: " + "; ".join(results) + ".")
+    average = next((c for c in r["mrmc"]["comparisons"]
+                    if (c["fom"], c["kind"]) == ("accuracy", "readers_mean")), None)
+    if average and average["random"] and average["random"]["se"]:
+        parts.append(f"Reader average accuracy {_pct(average['estimate'])}% (95% CI for "
+                     f"readers at large {_pct(average['random']['ci'][0])}–"
+                     f"{_pct(average['random']['ci'][1])}).")
+    main = next((c for c in r["mrmc"]["comparisons"]
+                 if c["fom"] == "accuracy" and c["kind"] != "readers_mean"), None)
+    if main:
+        sentence = (f"{main['label']} in accuracy: {_pp(main['estimate'])} percentage points")
+        if main["random"]:
+            sentence += (f" (random readers and cases: 95% CI {_pp(main['random']['ci'][0])} "
+                         f"to {_pp(main['random']['ci'][1])}, P = {_p(main['random']['p'])}")
+            sentence += ")" if main["random"]["df"] is None else (
+                f", df = {main['random']['df']:.1f})")
+        sentence += (f"; for these readers (fixed): 95% CI {_pp(main['fixed']['ci'][0])} to "
+                     f"{_pp(main['fixed']['ci'][1])}, P = {_p(main['fixed']['p'])}.")
+        parts.append(sentence)
+    for c in r["comparisons"]:
+        parts.append(f"McNemar, {c['first']} vs {c['second']}: P = {_p(c['p_value'])} "
+                     f"(Holm {_p(c['p_holm'])}, n = {c['n']}).")
+    timed = [row for row in r["rows"] if row["time"]["n"]]
+    if timed:
+        parts.append("Total reading time: " + "; ".join(
+            f"{row['name']} {_seconds(row['time']['total'])} s"
+            + (f" ({row['fold']:.1f} times the model's)" if row.get("fold") else "")
+            for row in timed) + ".")
+    return "\n\n".join(parts) + "\n"
+
+
+# --------------------------------------------------------------------------------------------
+# The bundle
+# --------------------------------------------------------------------------------------------
+
+TABLES = {"results": ("Accuracy and reading time per rater", results_table),
+          "mrmc": ("Multi-reader multi-case comparisons (Obuchowski-Rockette, Hillis ddf)",
+                   mrmc_table),
+          "mcnemar": ("Exact McNemar tests", mcnemar_table),
+          "behaviour": ("Reading behaviour: time against position, agreement",
+                        behaviour_table)}
+FIGURES = {"accuracy": figure_accuracy, "time_per_case": figure_time_per_case,
+           "confusion": figure_confusion}
+
+
+def paper_files(study, *, figures: bool = True) -> dict[str, bytes]:
+    """Every paper-ready file of a study, by its path inside the zip."""
+    r = study_results(study)
+    responses = list(response_rows(study))
+    files: dict[str, bytes] = {}
+    latex_tables = []
+    for name, (caption, build) in TABLES.items():
+        rows = build(r)
+        files[f"tables/{name}.csv"] = to_csv(rows).encode()
+        files[f"tables/{name}.md"] = to_markdown(rows).encode()
+        latex = to_latex(rows, caption)
+        files[f"tables/{name}.tex"] = latex.encode()
+        latex_tables.append(latex)
+    files["tables/all.tex"] = (LATEX_DOCUMENT % "\n".join(latex_tables)).encode()
+    files["methods.md"] = methods_paragraph(r).encode()
+    files["responses.csv"] = to_csv(
+        [RESPONSE_COLUMNS] + [[row[c] for c in RESPONSE_COLUMNS] for row in responses]
+    ).encode()
+    if figures:
+        drawn = {name: draw(r) for name, draw in FIGURES.items()}
+        drawn["time_by_position"] = figure_time_by_position(responses)
+        for name, formats in drawn.items():
+            for fmt, data in (formats or {}).items():
+                files[f"figures/{name}.{fmt}"] = data
+    return files
+
+
+def paper_zip(study) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path, data in paper_files(study).items():
+            archive.writestr(f"study-{study.pk}/{path}", data)
+    return buffer.getvalue()
