@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import views
 from .labeling import views as labeling
 
 urlpatterns = [
@@ -18,8 +18,3 @@ urlpatterns += [
     path("p/<slug:slug>/reports/<int:report_id>/", views.report_detail, name="report_detail"),
 ]
 urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agreement")]
-
-urlpatterns += [
-    path("api/p/<slug:slug>/categories/", api.categories, name="api_categories"),
-    path("api/p/<slug:slug>/reports/", api.reports, name="api_reports"),
-]

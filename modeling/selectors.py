@@ -232,6 +232,19 @@ def warm_start_choices(project, user) -> list[ModelVersion]:
     return choices[:WARM_START_CHOICES]
 
 
+def start_from_choice(project, user, choice: str):
+    """What a training request's start_from means: None (the default: the active model when
+    it fits, else the base encoder), "base", or a version this user may start from (by id).
+    Raises LookupError for a version they may not start from."""
+    choice = str(choice or "").strip()
+    if choice in ("", "base"):
+        return "base" if choice == "base" else None
+    version = next((v for v in warm_start_choices(project, user) if str(v.pk) == choice), None)
+    if version is None:
+        raise LookupError(choice)
+    return version
+
+
 def lineage(version, limit: int = 20) -> list[dict]:
     """What this version started from, back to the base encoder: v3 <- v2 <- base model."""
     chain = [{"version": version, "label": f"v{version.number}"}]
