@@ -185,11 +185,13 @@ REPORT_FILTERS = [
     request={"application/json": ReportBatchSerializer,
              "multipart/form-data": ReportFileSerializer},
     responses={201: ImportDoneSerializer, 200: ImportDoneSerializer,
-               400: ImportRejectedSerializer, 413: DetailSerializer},
+               400: ImportRejectedSerializer, 409: DetailSerializer,
+               413: DetailSerializer},
     description="Import reports, all or nothing: a JSON batch (`reports`, one object per "
     "report with the columns of an import file) or a CSV / JSON Lines file. One bad row and "
     "nothing is written; the 400 lists every problem by line and column, as the import page "
-    "does. Rows already here and unchanged are counted, not written again.",
+    "does. Rows already here and unchanged are counted, not written again. 409 while "
+    "another import of the project runs.",
 )
 @api_view(["GET", "POST"])
 @parser_classes([JSONParser, MultiPartParser])
@@ -226,6 +228,8 @@ def _reports_import(request, project):
         try:
             result = services.reports_import(project=project, path=path, filename=filename,
                                              user=request.user)
+        except services.ImportBusy as exc:
+            return Response({"detail": str(exc)}, status=409)
         except services.ImportRejected as exc:
             plan = exc.plan
             return Response({

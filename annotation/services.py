@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, F
 from django.utils import timezone
 
+from ctir_site.queue import send_on_commit
+
+from . import import_progress
 from .double_reading import required_annotations
 from .importing import (
     LOOKUP_CHUNK,
@@ -18,6 +21,7 @@ from .importing import (
     ParsedRow,
     RowChecker,
     RowError,
+    estimate_rows,
     file_format,
     iter_checked_rows,
     plan_import,
@@ -29,6 +33,7 @@ from .models import (
     Annotation,
     Category,
     ImportBatch,
+    ImportJob,
     LabelMethod,
     Membership,
     Patient,
@@ -70,11 +75,30 @@ class ImportResult:
         )
 
 
+class ImportBusy(Exception):
+    """Another import of the project is queued or running; the message says which."""
+
+
+def import_busy_check(*, project: Project, job: ImportJob | None = None) -> None:
+    running = ImportJob.objects.filter(project=project, status__in=ImportJob.ACTIVE).exclude(
+        pk=job.pk if job else None).select_related("created_by").first()
+    if running is not None:
+        who = f" by {running.created_by}" if running.created_by else ""
+        raise ImportBusy(f"An import of {project.name} is {running.status} ({running.filename}, "
+                         f"started{who} at {timezone.localtime(running.created):%H:%M}); "
+                         "wait for it to finish, then import again.")
+
+
 def reports_import(
-    *, project: Project, path: Path, filename: str | None = None, user: User | None = None
+    *, project: Project, path: Path, filename: str | None = None, user: User | None = None,
+    progress=None, job: ImportJob | None = None,
 ) -> ImportResult:
-    """Import a CSV/JSONL file: all of it or, if any row is bad, nothing (ImportRejected)."""
-    plan = plan_import(project, path, filename)
+    """Import a CSV/JSONL file: all of it or, if any row is bad, nothing (ImportRejected).
+
+    Refused (ImportBusy) while an import job of the project runs, other than ``job``.
+    ``progress(phase, rows, total)`` hears of each chunk checked and written."""
+    import_busy_check(project=project, job=job)
+    plan = plan_import(project, path, filename, progress=progress)
     if not plan.ok:
         raise ImportRejected(plan)
     if plan.changes_nothing:
@@ -89,6 +113,7 @@ def reports_import(
         created, labels, unchanged = reports_write(
             project=project, rows=rows, batch=batch, user=user,
             reason=f"imported from {plan.filename}",
+            progress=progress and (lambda done: progress("writing", done, plan.rows)),
         )
         # The file was checked a moment ago; if it changed under us, roll back rather than
         # write something nobody previewed.
@@ -115,7 +140,7 @@ def _refusal_reported(plan: ImportPlan):
 
 def reports_write(
     *, project: Project, rows: Iterable[ParsedRow], batch: ImportBatch | None,
-    user: User | None, reason: str,
+    user: User | None, reason: str, progress=None,
 ) -> tuple[int, int, int]:
     """Write checked rows in chunks: new patients, new reports, labels for unlabeled reports.
 
@@ -130,7 +155,11 @@ def reports_write(
         if len(chunk) >= LOOKUP_CHUNK:
             _write_chunk(project, chunk, batch, user, reason, categories, totals)
             chunk = []
+            if progress is not None:
+                progress(sum(totals[::2]))  # created and unchanged: the rows gone through
     _write_chunk(project, chunk, batch, user, reason, categories, totals)
+    if progress is not None:
+        progress(sum(totals[::2]))
     return totals[0], totals[1], totals[2]
 
 
@@ -349,3 +378,55 @@ def queue_flag_settle(*, report: Report, labelled: bool = False) -> None:
         out = annotators >= required_annotations(project, report.pk)
     if out:
         Report.objects.filter(pk=report.pk, in_queue=True).update(in_queue=False)
+
+
+# --- Big imports in the background -------------------------------------------------------------
+
+def import_job_start(*, project: Project, path: Path, filename: str, rows: int,
+                     user: User | None = None) -> ImportJob:
+    """Queue the import of a previewed file for a Celery worker; ImportBusy while another
+    import of the project is queued or running (a partial unique index holds it)."""
+    import_busy_check(project=project)
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(project=project, created_by=user, filename=filename,
+                                           staged=str(path), rows=rows,
+                                           message="Waiting for a worker")
+    except IntegrityError:  # another admin's confirm won the race by a moment
+        import_busy_check(project=project)
+        raise
+    send_on_commit("annotation.tasks.import_reports_job", job.pk)
+    return job
+
+
+def import_job_run(job_id: int) -> ImportJob:
+    """The worker's side: claim the job, import the file with progress, keep the outcome."""
+    now = timezone.now()
+    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.RUNNING, started_at=now, message="Checking the file"):
+        return ImportJob.objects.get(pk=job_id)  # already run (a redelivered task)
+    job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
+    path = Path(job.staged)
+    fields = {"finished_at": None}
+    try:
+        reporter = import_progress.Reporter(job.pk, job.rows or estimate_rows(path))
+        result = reports_import(project=job.project, path=path, filename=job.filename,
+                                user=job.created_by, progress=reporter, job=job)
+        reporter.flush()
+        fields.update(status=ImportJob.Status.SUCCEEDED, message=result.message,
+                      batch=result.batch)
+    except ImportRejected as exc:
+        errors = exc.plan.errors
+        fields.update(status=ImportJob.Status.REJECTED,
+                      errors=[[e.line, e.column, e.reason] for e in errors[:500]],
+                      message=f"{len(errors)} problem(s) found; nothing was imported.")
+    except Exception as exc:  # the reason goes to the page; the worker log has the rest
+        fields.update(status=ImportJob.Status.FAILED,
+                      message=f"The import failed ({type(exc).__name__}: {exc}); nothing "
+                      "was imported.")
+        raise
+    finally:
+        fields["finished_at"] = timezone.now()
+        ImportJob.objects.filter(pk=job.pk).update(**fields)
+        path.unlink(missing_ok=True)
+    return ImportJob.objects.get(pk=job.pk)

@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/import/", views.import_reports, name="import_reports"),
+    path("p/<slug:slug>/import/jobs/<int:job_id>/", views.import_job, name="import_job"),
     path("p/<slug:slug>/export.<str:fmt>", views.export_labels, name="export_labels"),
     path("p/<slug:slug>/annotate/", labeling.annotate, name="annotate"),
     path("p/<slug:slug>/adjudicate/", labeling.adjudication, name="adjudication"),

@@ -12,13 +12,14 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling
 
 from . import selectors, services
 from .access import ADMIN_ONLY, project_for
 from .exporting import export_lines
 from .importing import ImportFormatError, file_format, plan_import
 from .labeling.views import adjudicate_from_form
-from .models import Category, Report, Role, Split
+from .models import Category, ImportJob, Report, Role, Split
 
 UPLOAD_SALT = "ctir.import.upload"
 UPLOAD_MAX_AGE = 6 * 3600  # a staged upload older than this can no longer be confirmed
@@ -76,9 +77,13 @@ def import_reports(request, slug):
                     staged.unlink(missing_ok=True)
                 context["plan"] = plan
                 context["token"] = signing.dumps(
-                    {"file": staged.name, "name": upload.name}, salt=UPLOAD_SALT
+                    {"file": staged.name, "name": upload.name, "rows": plan.rows},
+                    salt=UPLOAD_SALT,
                 )
     context["batches"] = project.import_batches.select_related("imported_by")[:10]
+    context["job"] = job = selectors.import_job_latest(project)
+    if job is not None:
+        context["progress"] = selectors.import_job_progress(job)
     return render(request, "annotation/import.html", context, status=status)
 
 
@@ -120,10 +125,15 @@ def _import_confirm(request, project):
     if not staged.exists():
         messages.error(request, "This upload was already imported or has expired.")
         return redirect("import_reports", slug=project.slug)
+    if token.get("rows", 0) >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
+        return _import_in_background(request, project, staged, token)
     try:
         result = services.reports_import(
             project=project, path=staged, filename=token["name"], user=request.user
         )
+    except services.ImportBusy as exc:
+        messages.error(request, str(exc))
+        return redirect("import_reports", slug=project.slug)
     except services.ImportRejected as exc:
         return render(request, "annotation/import.html", {
             "project": project, "plan": exc.plan,
@@ -133,6 +143,33 @@ def _import_confirm(request, project):
         staged.unlink(missing_ok=True)
     messages.success(request, result.message)
     return redirect("dashboard", slug=project.slug)
+
+
+def _import_in_background(request, project, staged: Path, token: dict):
+    """A big file: a Celery worker imports it while the page shows its progress."""
+    try:
+        job = services.import_job_start(project=project, path=staged, filename=token["name"],
+                                        rows=token["rows"], user=request.user)
+    except services.ImportBusy as exc:
+        staged.unlink(missing_ok=True)
+        messages.error(request, str(exc))
+    else:
+        messages.info(request, f"{job.filename}: {job.rows:,} rows are being imported in the "
+                      "background; this page shows how far it has got.")
+    return redirect("import_reports", slug=project.slug)
+
+
+@login_required
+@require_GET
+def import_job(request, slug, job_id):
+    """The polled progress fragment of an import job; polling stops when it has ended."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    job = get_object_or_404(ImportJob, project=project, pk=job_id)
+    response = render(request, "annotation/import.html#job", {
+        "project": project, "job": job, "progress": selectors.import_job_progress(job)})
+    if request.htmx and not job.is_active:
+        return HttpResponseStopPolling(response.content)
+    return response
 
 
 @login_required

@@ -130,6 +130,9 @@ CTIR_BASE_MODEL = env("CTIR_BASE_MODEL", default=_bundled_minilm_dir())
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CTIR_MAX_UPLOAD_BYTES = env.int("CTIR_MAX_UPLOAD_MB", default=100) * 1024 * 1024
+# A confirmed browser import of at least this many rows runs on a Celery worker, with a
+# progress bar on the import page, instead of inside the request.
+CTIR_BACKGROUND_IMPORT_ROWS = env.int("CTIR_BACKGROUND_IMPORT_ROWS", default=5000)
 
 # The REST API (/api/v1/, docs/api.md): personal tokens (`Authorization: Bearer ctir_…`,
 # made on /account/tokens/) for scripts, the session for the browsable docs. The token class
