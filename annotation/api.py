@@ -219,7 +219,9 @@ def _reports_import(request, project):
                 file_format(upload.name)
             except ImportFormatError as exc:
                 raise ValidationError({"file": [str(exc)]}) from None
-            path, filename = Path(folder) / Path(upload.name).name, upload.name
+            # The client's file name is only shown, never used as a path.
+            path = Path(folder) / ("upload" + Path(upload.name).suffix.lower())
+            filename = upload.name
             with open(path, "wb") as handle:
                 for chunk in upload.chunks():
                     handle.write(chunk)
@@ -269,8 +271,9 @@ def _batch_as_jsonl(data, folder: Path) -> tuple[Path, str]:
     path = folder / "batch.jsonl"
     with open(path, "w", encoding="utf-8") as handle:
         for row in rows:
-            # A row that is no object stays what it was, so the check names its line.
-            handle.write(json.dumps(row, ensure_ascii=False).replace("\n", " ") + "\n")
+            # A row that is no object stays what it was, so the check names its line; ASCII
+            # escapes keep a lone surrogate writable, for the check to refuse by name.
+            handle.write(json.dumps(row) + "\n")
     return path, filename
 
 

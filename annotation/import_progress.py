@@ -19,15 +19,17 @@ def _client():
                                 socket_connect_timeout=2, decode_responses=True)
 
 
-def _key(job_id: int) -> str:
-    return f"ctir:import:{job_id}"
+def _key(job) -> str:
+    # The creation time too: a database made anew reuses ids, and must not find the old
+    # job's counters under them.
+    return f"ctir:import:{job.pk}:{job.created.timestamp():.6f}"
 
 
 class Reporter:
     """The import service's progress callback for one job: `reporter(phase, done, total)`."""
 
-    def __init__(self, job_id: int, estimate: int):
-        self.job_id, self.estimate = job_id, estimate
+    def __init__(self, job, estimate: int):
+        self.key, self.estimate = _key(job), estimate
         self.phase, self.phase_started, self.last = "", 0.0, 0.0
         self.state = {"checked": 0, "written": 0, "total": estimate}
         self.client = _client()
@@ -46,18 +48,18 @@ class Reporter:
     def flush(self, now: float | None = None) -> None:
         self.last = now or time.time()
         try:
-            self.client.hset(_key(self.job_id), mapping={
+            self.client.hset(self.key, mapping={
                 **self.state, "phase": self.phase, "phase_started": self.phase_started,
                 "beat": self.last})
-            self.client.expire(_key(self.job_id), TTL_SECONDS)
+            self.client.expire(self.key, TTL_SECONDS)
         except redis.RedisError:
             pass
 
 
-def read(job_id: int) -> dict:
+def read(job) -> dict:
     """The counters as numbers; {} before the first write or when Redis does not answer."""
     try:
-        raw = _client().hgetall(_key(job_id))
+        raw = _client().hgetall(_key(job))
     except redis.RedisError:
         return {}
     numbers = {}

@@ -230,7 +230,7 @@ def import_job_progress(job: ImportJob) -> dict:
     check has counted the rows, their number is estimated from the file's line breaks.
     The time left assumes the writing pass goes as fast as the check went.
     """
-    live = import_progress.read(job.pk)
+    live = import_progress.read(job)
     total = max(live.get("total") or job.rows or 1, 1)
     checked, written = live.get("checked", 0), live.get("written", 0)
     if job.status == ImportJob.Status.SUCCEEDED:

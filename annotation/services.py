@@ -1,5 +1,6 @@
 """Every write to annotation data goes through here."""
 
+import datetime
 import math
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -79,7 +80,33 @@ class ImportBusy(Exception):
     """Another import of the project is queued or running; the message says which."""
 
 
+# A running import reports progress every chunk (seconds apart); this much silence means its
+# worker is gone, and the project must not stay locked against imports for ever.
+IMPORT_SILENCE_SECONDS = 10 * 60
+
+
+def import_jobs_fail_stale(*, project: Project | None = None) -> int:
+    """Mark running import jobs whose worker went silent as failed (nothing was written:
+    the import's transaction died with the worker)."""
+    jobs = ImportJob.objects.filter(status=ImportJob.Status.RUNNING)
+    if project is not None:
+        jobs = jobs.filter(project=project)
+    failed = 0
+    for job in jobs:
+        beat = import_progress.read(job).get("beat")
+        last = (datetime.datetime.fromtimestamp(beat, tz=datetime.UTC) if beat
+                else job.started_at)
+        if last and (timezone.now() - last).total_seconds() > IMPORT_SILENCE_SECONDS:
+            failed += ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+                message=f"The worker stopped responding (last sign of life "
+                f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S}); nothing was imported. "
+                "Import the file again.")
+    return failed
+
+
 def import_busy_check(*, project: Project, job: ImportJob | None = None) -> None:
+    import_jobs_fail_stale(project=project)
     running = ImportJob.objects.filter(project=project, status__in=ImportJob.ACTIVE).exclude(
         pk=job.pk if job else None).select_related("created_by").first()
     if running is not None:
@@ -409,7 +436,7 @@ def import_job_run(job_id: int) -> ImportJob:
     path = Path(job.staged)
     fields = {"finished_at": None}
     try:
-        reporter = import_progress.Reporter(job.pk, job.rows or estimate_rows(path))
+        reporter = import_progress.Reporter(job, job.rows or estimate_rows(path))
         result = reports_import(project=job.project, path=path, filename=job.filename,
                                 user=job.created_by, progress=reporter, job=job)
         reporter.flush()

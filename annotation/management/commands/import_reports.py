@@ -21,8 +21,7 @@ class TerminalProgress:
             return
         bar = self.bars.get(phase)
         if bar is None:
-            for other in self.bars.values():
-                other.close()
+            self.close()  # the check is done: its bar ends at the rows it counted
             bar = self.bars[phase] = tqdm(
                 total=total or self.estimate, desc=f"{phase:>8}", unit=" rows",
                 file=self.stream, dynamic_ncols=True, mininterval=0.5)
@@ -32,7 +31,9 @@ class TerminalProgress:
 
     def close(self) -> None:
         for bar in self.bars.values():
-            bar.close()
+            if not bar.disable:
+                bar.total = bar.n
+                bar.close()
 
 
 class Command(BaseCommand):
