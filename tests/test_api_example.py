@@ -36,7 +36,7 @@ def test_the_example_imports_trains_waits_and_downloads(project, admin_user, wor
     _, token = token_create(user=admin_user, name="example")
     out = tmp_path / "predictions.csv"
     env = dict(os.environ, CTIR_URL=live_server.url, CTIR_TOKEN=token, CTIR_PROJECT="ct-ir",
-               EPOCHS="1", MAX_LENGTH="64", OUT=str(out))
+               EPOCHS="1", MAX_LENGTH="32", OUT=str(out))
     done = subprocess.run([sys.executable, str(EXAMPLE), str(upload)], env=env, cwd=ROOT,
                           capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stdout + done.stderr + worker.log_path.read_text()[-3000:]
