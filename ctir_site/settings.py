@@ -151,8 +151,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "ctir API",
     "DESCRIPTION": "Projects, reports, annotations, model versions, predictions and reader "
-    "studies, with the same role rules as the pages. Authenticate with a personal token "
-    "(Authorization: Bearer <token>, made on /account/tokens/).",
+    "studies, with the same role rules as the pages. Authenticate with a personal token, "
+    "made on [your token page](/account/tokens/), as `Authorization: Bearer ctir_…` (or "
+    "press Authorize and paste it). Walk-through: docs/api.md.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
