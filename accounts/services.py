@@ -25,6 +25,8 @@ def token_create(*, user: User, name: str) -> tuple[ApiToken, str]:
     name = (name or "").strip()
     if not name:
         raise TokenError("Give the token a name, so you know later what uses it")
+    if any(ord(ch) < 32 for ch in name):
+        raise TokenError("The name holds a control character; use plain text")
     if len(name) > 100:
         raise TokenError("The name is longer than 100 characters")
     if ApiToken.objects.filter(user=user, revoked_at__isnull=True).count() >= MAX_ACTIVE_TOKENS:

@@ -6,9 +6,11 @@ same service as the page does.
 
 import json
 import tempfile
+import uuid
 from pathlib import Path
 
 from django.conf import settings
+from django.shortcuts import get_object_or_404
 from django.utils.dateparse import parse_datetime
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
 from rest_framework import serializers
@@ -21,10 +23,10 @@ from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate
 
 from . import inputs, selectors, services
 from .access import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, project_for
-from .importing import ImportFormatError, file_format
+from .importing import ImportFormatError, estimate_rows, file_format
 from .labeling import selectors as labeling_selectors
 from .labeling import services as labeling_services
-from .models import Annotation, Category, Project, Report, Role
+from .models import Annotation, Category, ImportJob, Project, Report, Role
 
 # A JSON batch is written out as JSON Lines and checked and imported exactly like a file;
 # bigger imports go as a file upload (multipart) or `manage.py import_reports`.
@@ -166,6 +168,27 @@ class ImportDoneSerializer(serializers.Serializer):
     warnings = serializers.ListField(child=serializers.CharField())
 
 
+class ImportProgressSerializer(serializers.Serializer):
+    checked = serializers.IntegerField()
+    written = serializers.IntegerField()
+    total = serializers.IntegerField()
+    percent = serializers.IntegerField()
+    eta_seconds = serializers.IntegerField(allow_null=True)
+    phase = serializers.CharField()
+
+
+class ImportJobSerializer(serializers.ModelSerializer):
+    batch = serializers.IntegerField(source="batch_id", allow_null=True)
+    errors = serializers.ListField(child=serializers.ListField(), help_text="[line, column, "
+                                   "reason] of each problem (the first 500)")
+    progress = ImportProgressSerializer(read_only=True, required=False)
+
+    class Meta:
+        model = ImportJob
+        fields = ["id", "filename", "rows", "status", "message", "errors", "batch", "created",
+                  "started_at", "finished_at", "progress"]
+
+
 REPORT_FILTERS = [
     OpenApiParameter("split", str, enum=["train", "validation", "test", "unassigned"]),
     OpenApiParameter("status", str, enum=list(selectors.REPORT_STATUSES)),
@@ -185,13 +208,16 @@ REPORT_FILTERS = [
     request={"application/json": ReportBatchSerializer,
              "multipart/form-data": ReportFileSerializer},
     responses={201: ImportDoneSerializer, 200: ImportDoneSerializer,
-               400: ImportRejectedSerializer, 409: DetailSerializer,
+               202: ImportJobSerializer, 400: ImportRejectedSerializer,
+               409: DetailSerializer,
                413: DetailSerializer},
     description="Import reports, all or nothing: a JSON batch (`reports`, one object per "
     "report with the columns of an import file) or a CSV / JSON Lines file. One bad row and "
     "nothing is written; the 400 lists every problem by line and column, as the import page "
-    "does. Rows already here and unchanged are counted, not written again. 409 while "
-    "another import of the project runs.",
+    "does. Rows already here and unchanged are counted, not written again. A file of "
+    "CTIR_BACKGROUND_IMPORT_ROWS rows or more (5,000 by default) is imported by a worker: "
+    "202 with the job, to follow at imports/<id>/. 409 while another import of the project "
+    "runs.",
 )
 @api_view(["GET", "POST"])
 @parser_classes([JSONParser, MultiPartParser])
@@ -225,6 +251,9 @@ def _reports_import(request, project):
             with open(path, "wb") as handle:
                 for chunk in upload.chunks():
                     handle.write(chunk)
+            rows = estimate_rows(path) - (path.suffix == ".csv")  # less the header
+            if rows >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
+                return _import_in_background(request, project, path, filename, rows)
         else:
             path, filename = _batch_as_jsonl(request.data, Path(folder))
         try:
@@ -250,6 +279,34 @@ def _reports_import(request, project):
     }, status=201 if batch else 200)
 
 
+def _import_in_background(request, project, path: Path, filename: str, rows: int):
+    """A big file goes to a Celery worker, as from the import page: 202 and the job."""
+    staged = _upload_dir() / f"{uuid.uuid4().hex}{path.suffix}"
+    path.rename(staged)
+    try:
+        job = services.import_job_start(project=project, path=staged, filename=filename,
+                                        rows=rows, user=request.user)
+    except services.ImportBusy as exc:
+        staged.unlink(missing_ok=True)
+        return Response({"detail": str(exc)}, status=409)
+    return Response(_job_data(job), status=202)
+
+
+def _job_data(job) -> dict:
+    return {**ImportJobSerializer(job).data,
+            "progress": selectors.import_job_progress(job)}
+
+
+@extend_schema(tags=[TAG_REPORTS], responses=ImportJobSerializer, operation_id="import_job")
+@api_view(["GET"])
+def import_job(request, slug, job_id):
+    """A background import (a file of CTIR_BACKGROUND_IMPORT_ROWS rows or more answered 202):
+    its status, rows checked and written, the time left, and any row problems."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    job = get_object_or_404(ImportJob, project=project, pk=job_id)
+    return Response(_job_data(job))
+
+
 def _upload_dir() -> Path:
     folder = Path(settings.CTIR_UPLOAD_DIR)
     folder.mkdir(parents=True, exist_ok=True)
@@ -266,7 +323,7 @@ def _batch_as_jsonl(data, folder: Path) -> tuple[Path, str]:
         raise ValidationError({"reports": [
             f"{len(rows):,} rows; a batch holds at most {MAX_BATCH_ROWS:,}. Send several "
             "batches, or the whole file as `file`."]})
-    name = str(data.get("name") or "api-batch").strip()[:200]
+    name = str(data.get("name") or "api-batch").replace("\x00", "").strip()[:200] or "api-batch"
     filename = name if name.lower().endswith((".jsonl", ".ndjson")) else f"{name}.jsonl"
     path = folder / "batch.jsonl"
     with open(path, "w", encoding="utf-8") as handle:
@@ -393,7 +450,8 @@ def annotations(request, slug):
     if request.project_role != Role.ADMIN:
         rows = rows.filter(user=request.user)
     elif params.get("user"):
-        rows = rows.filter(user__username=params["user"])
+        # PostgreSQL refuses NUL in any text, even in a lookup that would find nothing.
+        rows = rows.filter(user__username=params["user"].replace("\x00", ""))
     report = inputs.whole_number(params.get("report"), name="report")
     if report is not None:
         rows = rows.filter(report_id=report)

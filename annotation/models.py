@@ -326,7 +326,8 @@ class ImportJob(models.Model):
     )
     filename = models.CharField(max_length=255)
     staged = models.CharField(max_length=500, help_text="The uploaded file, until the job ends.")
-    rows = models.PositiveIntegerField(default=0, help_text="Rows the preview counted.")
+    rows = models.PositiveIntegerField(
+        default=0, help_text="Rows the preview counted (for an API upload, its line breaks).")
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     message = models.TextField(blank=True)
     # Row problems when the file changed between preview and import: [line, column, reason].

@@ -18,6 +18,7 @@ urlpatterns = [
     path(P, annotation_api.project_detail, name="api_project"),
     path(P + "categories/", annotation_api.categories, name="api_categories"),
     path(P + "reports/", annotation_api.reports, name="api_reports"),
+    path(P + "imports/<int:job_id>/", annotation_api.import_job, name="api_import_job"),
     path(P + "queue/next/", annotation_api.queue_next, name="api_queue_next"),
     path(P + "queue/skip/", annotation_api.queue_skip, name="api_queue_skip"),
     path(P + "annotations/", annotation_api.annotations, name="api_annotations"),

@@ -31,7 +31,8 @@ def wait(url, what):
         job = call("GET", url)
         if job["status"] not in ("queued", "running"):
             return job
-        print(f"  {what}: {job['status']} {job.get('progress', {}).get('message', '')}")
+        progress = job.get("progress") or {}  # a message (training) or a percentage (import)
+        print(f"  {what}: {job['status']}", progress.get("message", progress.get("percent", "")))
         time.sleep(2)
 
 
@@ -43,7 +44,15 @@ if response.status_code == 400:
         print(f"line {error['line']}, column {error['column']}: {error['reason']}")
     sys.exit("nothing was imported")
 response.raise_for_status()
-print(response.json()["detail"])
+if response.status_code == 202:  # a big file: a worker imports it; follow its progress
+    job = wait(f"{api}/imports/{response.json()['id']}/", "import")
+    for line, column, reason in job["errors"]:
+        print(f"line {line}, column {column}: {reason}")
+    if job["status"] != "succeeded":
+        sys.exit(job["message"])
+    print(job["message"])
+else:
+    print(response.json()["detail"])
 
 # 2. Train a new version (a Celery worker on the training queue runs it) and wait for it.
 recipe = {"epochs": int(os.environ.get("EPOCHS", "3")), "seeds": 1,

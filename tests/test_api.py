@@ -28,6 +28,7 @@ ROUTES = [
     ("get", "api_categories", {}, ALL),
     ("get", "api_reports", {}, ADMIN),
     ("post", "api_reports", {}, ADMIN),
+    ("get", "api_import_job", {"job_id": 0}, ADMIN),
     ("post", "api_queue_next", {}, STAFF),
     ("post", "api_queue_skip", {}, STAFF),
     ("get", "api_annotations", {}, STAFF),
@@ -186,6 +187,50 @@ def test_a_csv_file_imports_too(project, admin_user):
                                        {"file": upload}, format="multipart")
     assert response.status_code == 201, response.json()
     assert ReferenceLabel.objects.get(report__accession="F1").category.code == 3
+
+
+def test_a_big_file_goes_to_a_worker_and_is_followed(project, admin_user, settings,
+                                                     tmp_path):
+    from pathlib import Path
+
+    from annotation import services
+    from annotation.models import ImportJob
+
+    settings.CTIR_BACKGROUND_IMPORT_ROWS = 3
+    settings.CTIR_UPLOAD_DIR = tmp_path / "uploads"
+    csv = "accession,patient_id,sex,age,procedure_date,text,label\n" + "".join(
+        f"G{i},GP{i},F,50,2020-01-0{i + 1},CT-guided drainage {i},1\n" for i in range(4))
+    client = bearer(admin_user)
+    url = reverse("api_reports", args=[project.slug])
+
+    def upload():
+        handle = io.BytesIO(csv.encode())
+        handle.name = "ris.csv"
+        return client.post(url, {"file": handle}, format="multipart")
+
+    response = upload()
+    assert response.status_code == 202, response.json()
+    body = response.json()
+    assert body["status"] == "queued" and body["rows"] == 4
+    job = ImportJob.objects.get(pk=body["id"])
+    assert Path(job.staged).exists() and not Report.objects.exists()
+    assert upload().status_code == 409  # one import of a project at a time
+    services.import_job_run(job.pk)  # what the worker's task does
+    status = client.get(reverse("api_import_job", args=[project.slug, job.pk])).json()
+    assert status["status"] == "succeeded" and status["progress"]["written"] == 4
+    assert "imported 4 new reports" in status["message"] and Report.objects.count() == 4
+
+
+def test_odd_text_never_500s(project, admin_user, login):
+    client = bearer(admin_user)
+    assert client.get(reverse("api_annotations", args=[project.slug]),
+                      {"user": "a\x00b"}).json()["count"] == 0
+    response = client.post(reverse("api_reports", args=[project.slug]),
+                           {"reports": [row(1)], "name": "nul\x00name"}, format="json")
+    assert response.status_code == 201
+    assert ImportBatch.objects.get().filename == "nulname.jsonl"
+    page = login(admin_user).post(reverse("api_tokens"), {"name": "a\x00b"})
+    assert "control character" in page.content.decode()
 
 
 def test_an_empty_batch_and_a_wrong_file_type_are_400(project, admin_user):

@@ -19,7 +19,7 @@ class Migration(migrations.Migration):
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('filename', models.CharField(max_length=255)),
                 ('staged', models.CharField(help_text='The uploaded file, until the job ends.', max_length=500)),
-                ('rows', models.PositiveIntegerField(default=0, help_text='Rows the preview counted.')),
+                ('rows', models.PositiveIntegerField(default=0, help_text='Rows the preview counted (for an API upload, its line breaks).')),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Imported'), ('rejected', 'Rejected (nothing imported)'), ('failed', 'Failed')], default='queued', max_length=10)),
                 ('message', models.TextField(blank=True)),
                 ('errors', models.JSONField(blank=True, default=list)),
