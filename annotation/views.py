@@ -56,7 +56,7 @@ def dashboard(request, slug):
 def import_reports(request, slug):
     """Upload -> preview (every problem listed) -> confirm. Nothing is written before confirm."""
     project = project_for(request, slug, ADMIN_ONLY)
-    context, status = {"project": project}, 200
+    context, status = {"project": project, "is_admin": True}, 200
     if request.method == "POST" and "confirm" in request.POST:
         return _import_confirm(request, project)
     if request.method == "POST":
@@ -136,7 +136,7 @@ def _import_confirm(request, project):
         return redirect("import_reports", slug=project.slug)
     except services.ImportRejected as exc:
         return render(request, "annotation/import.html", {
-            "project": project, "plan": exc.plan,
+            "project": project, "is_admin": True, "plan": exc.plan,
             "batches": project.import_batches.all()[:10],
         })
     finally:
