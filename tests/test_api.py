@@ -319,6 +319,9 @@ def test_training_is_refused_without_a_worker_and_queued_with_one(project, admin
               {"redis": True, "training": True, "inference": True, "problem": ""}, 60)
     assert "between 1 and 20" in client.post(url, {"epochs": 0}, format="json").json(
         )["detail"]
+    foreign = client.post(url, {"start_from": "999"}, format="json")
+    assert foreign.status_code == 400 and "cannot be started from here" in foreign.json(
+        )["detail"]
     response = client.post(url, {"epochs": 2, "seeds": 1}, format="json")
     assert response.status_code == 201, response.json()
     version = ModelVersion.objects.get()
