@@ -1,7 +1,9 @@
+from django import forms
 from django.contrib import admin
+from django.db import transaction
 
 from . import models
-from .services import queue_flags_refresh
+from .services import queue_flags_refresh, reference_label_set
 
 
 class CategoryInline(admin.TabularInline):
@@ -65,7 +67,11 @@ class ReportAdmin(admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Append-only records: visible in the admin, never edited there (history must hold)."""
+    """Append-only records: visible in the admin, never added, edited or deleted there (a row
+    made here would have no history and no timing behind it)."""
+
+    def has_add_permission(self, request):
+        return False
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -81,11 +87,45 @@ class AnnotationAdmin(ReadOnlyAdmin):
     raw_id_fields = ["report", "supersedes"]
 
 
+class ReferenceLabelForm(forms.ModelForm):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text="Why the label changes; kept in the label history.")
+
+    class Meta:
+        model = models.ReferenceLabel
+        fields = ["category"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["category"].queryset = models.Category.objects.filter(
+                project_id=self.instance.report.project_id)
+
+
 @admin.register(models.ReferenceLabel)
-class ReferenceLabelAdmin(ReadOnlyAdmin):
+class ReferenceLabelAdmin(admin.ModelAdmin):
+    """The category may be changed here, as an adjudication with a reason, through the same
+    service as the adjudication page, so the change is in the report's label history."""
+
+    form = ReferenceLabelForm
     list_display = ["report", "category", "method", "set_by", "updated"]
     list_filter = ["method", "category"]
-    raw_id_fields = ["report"]
+    fields = ["report", "category", "reason", "method", "set_by", "updated"]
+    readonly_fields = ["report", "method", "set_by", "updated"]
+
+    def has_add_permission(self, request):
+        return False  # a label comes from annotations, adjudication or import
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        # Not obj.save(): the service locks the row, writes the history and settles the queue.
+        with transaction.atomic():
+            reference_label_set(report=obj.report, category=form.cleaned_data["category"],
+                                method=models.LabelMethod.ADJUDICATION, user=request.user,
+                                reason=form.cleaned_data["reason"].strip())
+        obj.refresh_from_db()
 
 
 @admin.register(models.ReferenceLabelChange)

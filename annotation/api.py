@@ -23,6 +23,7 @@ from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate
 
 from . import inputs, selectors, services
 from .access import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, project_for
+from .columns import DATE_FORMATS, FIELDS, ColumnMapping
 from .importing import ImportFormatError, estimate_rows, file_format
 from .labeling import selectors as labeling_selectors
 from .labeling import services as labeling_services
@@ -134,14 +135,22 @@ class ReportRowSerializer(serializers.Serializer):
                                   help_text="train, validation, test or unassigned")
 
 
+MAPPING_HELP = ("Which columns feed which field, as the import page's mapping: "
+                '{"columns": {"procedure_date": ["Exam Date"], "text": ["Findings", '
+                '"Impression"]}, "date_format": "dmy"}. Left out: guessed from the column '
+                "names, the project's last mapping first.")
+
+
 class ReportBatchSerializer(serializers.Serializer):
     reports = ReportRowSerializer(many=True)
     name = serializers.CharField(required=False,
                                  help_text="Shown in the import history (default api-batch).")
+    mapping = serializers.JSONField(required=False, help_text=MAPPING_HELP)
 
 
 class ReportFileSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="A CSV or JSON Lines import file.")
+    file = serializers.FileField(help_text="A CSV, JSON Lines or Excel (.xlsx) import file.")
+    mapping = serializers.CharField(required=False, help_text=MAPPING_HELP + " As JSON text.")
 
 
 class RowErrorSerializer(serializers.Serializer):
@@ -239,6 +248,7 @@ def _reports_import(request, project):
                          f"{settings.CTIR_MAX_UPLOAD_BYTES:,}. Split it, or import on the "
                          "server with manage.py import_reports."}, status=413)
     upload = request.FILES.get("file")
+    mapping = _mapping(request.data.get("mapping") if hasattr(request.data, "get") else None)
     with tempfile.TemporaryDirectory(dir=_upload_dir()) as folder:
         if upload is not None:
             try:
@@ -253,12 +263,12 @@ def _reports_import(request, project):
                     handle.write(chunk)
             rows = estimate_rows(path) - (path.suffix == ".csv")  # less the header
             if rows >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
-                return _import_in_background(request, project, path, filename, rows)
+                return _import_in_background(request, project, path, filename, rows, mapping)
         else:
             path, filename = _batch_as_jsonl(request.data, Path(folder))
         try:
             result = services.reports_import(project=project, path=path, filename=filename,
-                                             user=request.user)
+                                             user=request.user, mapping=mapping)
         except services.ImportBusy as exc:
             return Response({"detail": str(exc)}, status=409)
         except services.ImportRejected as exc:
@@ -279,13 +289,42 @@ def _reports_import(request, project):
     }, status=201 if batch else 200)
 
 
-def _import_in_background(request, project, path: Path, filename: str, rows: int):
+def _mapping(value) -> ColumnMapping | None:
+    """The request's column mapping; None (none given) lets the import guess it from the
+    header with the project's remembered mapping first, as the import page's preview does."""
+    if value in (None, ""):
+        return None
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ValidationError({"mapping": ["Not JSON; send an object with `columns` and "
+                                               "`date_format`."]}) from None
+    if not isinstance(value, dict) or not isinstance(value.get("columns", {}), dict):
+        raise ValidationError({"mapping": ["Send an object: {\"columns\": {field: [column, "
+                                           "...]}, \"date_format\": ...}."]})
+    unknown = [str(f)[:40] for f in value.get("columns", {}) if f not in FIELDS]
+    if unknown:
+        raise ValidationError({"mapping": [f"Unknown field {unknown[0]!r}; fields: "
+                                           f"{', '.join(FIELDS)}."]})
+    if any(not isinstance(v, list) or not all(isinstance(c, str) for c in v)
+           for v in value.get("columns", {}).values()):
+        raise ValidationError({"mapping": ["Each field maps to a list of column names."]})
+    date_format = value.get("date_format", "iso")
+    if not isinstance(date_format, str) or date_format not in DATE_FORMATS:
+        raise ValidationError({"mapping": [f"date_format must be one of "
+                                           f"{', '.join(DATE_FORMATS)}."]})
+    return ColumnMapping.from_dict(value)
+
+
+def _import_in_background(request, project, path: Path, filename: str, rows: int,
+                          mapping: ColumnMapping | None):
     """A big file goes to a Celery worker, as from the import page: 202 and the job."""
     staged = _upload_dir() / f"{uuid.uuid4().hex}{path.suffix}"
     path.rename(staged)
     try:
         job = services.import_job_start(project=project, path=staged, filename=filename,
-                                        rows=rows, user=request.user)
+                                        rows=rows, user=request.user, mapping=mapping)
     except services.ImportBusy as exc:
         staged.unlink(missing_ok=True)
         return Response({"detail": str(exc)}, status=409)

@@ -1,10 +1,11 @@
-"""Reading and checking report files (CSV or JSON Lines) before anything is written.
+"""Reading and checking report files (CSV, JSON Lines or Excel) before anything is written.
 
 The file is read twice, row by row: once to check every row against the file itself and the
 database, once (only when no row is bad) to write. Large files never sit in memory whole.
 """
 
 import csv
+import dataclasses
 import datetime
 import hashlib
 import io
@@ -14,12 +15,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import openpyxl
 from django.utils import timezone
+from openpyxl.utils import get_column_letter
 
+from .columns import (
+    DATE_COLUMN_NAMES,
+    ColumnMapping,
+    DateProblem,
+    _normal,
+    guess_mapping,
+    parse_date,
+)
 from .models import Category, Patient, Project, Report, Split
 
 REQUIRED_COLUMNS = ("accession", "patient_id", "sex", "age", "procedure_date", "text")
 OPTIONAL_COLUMNS = ("label", "split")
+FORMAT_SUFFIXES = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx"}
 SEX_VALUES = {
     "f": "F", "female": "F", "w": "F", "m": "M", "male": "M",
     "o": "O", "other": "O", "u": "U", "unknown": "U", "": "U",
@@ -38,7 +50,6 @@ MAX_JSONL_LINE_CHARS = 1_000_000
 # YYYY-MM-DD (no week or ordinal dates); an age in whole years from 0 to 120 ("45.0" is 45,
 # "45.9" is refused rather than cut to 45).
 EARLIEST_DATE = datetime.date(1970, 1, 1)
-_ISO_CALENDAR_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _WHOLE_AGE = re.compile(r"(\d{1,3})(?:\.0+)?", re.ASCII)
 LOOKUP_CHUNK = 2000
 
@@ -52,9 +63,10 @@ class RowError:
     line: int
     column: str
     reason: str
+    unit: str = "line"  # "row" in a spreadsheet, as Excel numbers them
 
     def __str__(self):
-        where = f"line {self.line}" + (f", column {self.column}" if self.column else "")
+        where = f"{self.unit} {self.line}" + (f", column {self.column}" if self.column else "")
         return f"{where}: {self.reason}"
 
 
@@ -83,6 +95,11 @@ class ImportPlan:
     warnings: list[str] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
+    # How the file's columns were read (guessed, remembered or chosen in the preview).
+    mapping: ColumnMapping | None = None
+    unit: str = "line"
+    # The first data row as the file has it (values cut short), shown beside the mapping.
+    sample: dict = field(default_factory=dict)
     # (line, accession, split stored, split in the file) for reports already here
     splits_not_applied: list[tuple[int, str, str, str]] = field(default_factory=list)
 
@@ -101,16 +118,26 @@ def file_format(filename: str) -> str:
         return "csv"
     if name.endswith((".jsonl", ".ndjson", ".json")):
         return "jsonl"
-    raise ImportFormatError(f"{filename}: unknown file type; use .csv or .jsonl (JSON Lines)")
+    if name.endswith(".xlsx"):
+        return "xlsx"
+    if name.endswith(".xls"):
+        raise ImportFormatError(f"{filename}: the old Excel format (.xls) cannot be read; save "
+                                "it as .xlsx (Excel Workbook) or as CSV UTF-8")
+    raise ImportFormatError(f"{filename}: unknown file type; use .csv, .jsonl (JSON Lines) or "
+                            ".xlsx (Excel)")
 
 
-def _raw_records(path: Path, fmt: str) -> Iterator[tuple[int, dict | None, "str | RowError"]]:
+def _raw_records(path: Path, fmt: str, date_source: str | None = None,
+                 ) -> Iterator[tuple[int, dict | None, "str | RowError"]]:
     """Yield (line number, record or None, problem) for every data row of the file."""
+    if fmt == "xlsx":
+        yield from _xlsx_records(path)
+        return
     # utf-8-sig drops a byte-order mark when there is one and is plain UTF-8 otherwise.
     with open(path, encoding="utf-8-sig", errors="strict", newline="") as handle:
         try:
             if fmt == "csv":
-                yield from _csv_records(handle)
+                yield from _csv_records(handle, date_source)
             else:
                 yield from _jsonl_records(handle)
         except UnicodeDecodeError as exc:
@@ -139,10 +166,12 @@ class _LineTap:
 _WELL_QUOTED_RECORD = re.compile(
     r'(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*)(?:,(?:"[^"]*(?:""[^"]*)*"|[^",\r\n]*))*(?:\r?\n)?'
 )
-_ISO_DATE = re.compile(r"\s*\d{4}-\d{2}-\d{2}\s*")
+# A date as a row of its own would start it (ISO or DD/MM/YYYY-like, maybe with a time).
+_ISO_DATE = re.compile(r"\s*(?:\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{4})(?:[ T][\d:.]+)?\s*",
+                       re.ASCII)
 
 
-def _csv_records(handle: io.TextIOBase):
+def _csv_records(handle: io.TextIOBase, date_source: str | None = None):
     tap = _LineTap(handle)
     reader = csv.reader(tap, strict=True)
     try:
@@ -153,7 +182,10 @@ def _csv_records(handle: io.TextIOBase):
         return
     if not header:
         raise ImportFormatError("the file is empty; expected a header line")
-    header = [h.strip().lower() for h in header]
+    header = [h.strip() for h in header]
+    # The date columns tell a row of its own from a line inside a quoted text.
+    date_at = [i for i, h in enumerate(header)
+               if h == date_source or _normal(h) in DATE_COLUMN_NAMES]
     yield 1, {"__header__": header}, ""
     while True:
         start = reader.line_num + 1
@@ -169,7 +201,7 @@ def _csv_records(handle: io.TextIOBase):
             yield start, None, _quote_problem(tap.lines, start, header) or (
                 f"unreadable CSV ({exc}); the rest of the file was not read")
             return
-        problem = _record_problem(tap.lines, start, header)
+        problem = _record_problem(tap.lines, start, header, date_at)
         if problem:
             yield start, None, problem
             continue
@@ -197,17 +229,18 @@ def _field_too_long(lines: list[str], start: int, header: list[str]) -> "RowErro
         f"to {MAX_TEXT_CHARS:,} characters (the rest of the file was not read)"))
 
 
-def _record_problem(lines: list[str], start: int, header: list[str]) -> "RowError | None":
+def _record_problem(lines: list[str], start: int, header: list[str],
+                    date_at: list[int]) -> "RowError | None":
     """A quote out of place, or a quoted field that swallowed what looks like other rows."""
     if not any('"' in line for line in lines):
         return None
     if not _WELL_QUOTED_RECORD.fullmatch("".join(lines)):
         return _quote_problem(lines, start, header)
-    if len(lines) > 1 and "procedure_date" in header:
-        date_at = header.index("procedure_date")
+    if len(lines) > 1 and date_at:
         for offset, line in enumerate(lines[1:], start=1):
             fields = next(csv.reader([line]), [])
-            if len(fields) == len(header) and _ISO_DATE.fullmatch(fields[date_at]):
+            if len(fields) == len(header) and any(_ISO_DATE.fullmatch(fields[i])
+                                                  for i in date_at):
                 opened = _quote_problem(lines, start, header, find_opening=True) or RowError(
                     start, "", "a quoted field")
                 return RowError(
@@ -313,11 +346,66 @@ def _jsonl_records(handle: io.TextIOBase):
         if not isinstance(record, dict):
             yield number, None, "each line must be one JSON object"
             continue
-        record = {str(k).strip().lower(): v for k, v in record.items()}
+        record = {str(k).strip(): v for k, v in record.items()}
         if not seen_columns:
             seen_columns = list(record)
             yield 0, {"__header__": seen_columns}, ""
         yield number, record, ""
+
+
+def _xlsx_records(path: Path):
+    """The first sheet of a workbook: its first row names the columns. Rows are numbered as
+    Excel numbers them; date cells arrive as dates, whatever the date format chosen."""
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # a damaged zip or XML fails in many ways, none of them ours
+        raise ImportFormatError(
+            f"not a readable .xlsx workbook ({type(exc).__name__}); save it again from Excel "
+            "as .xlsx, or as CSV UTF-8") from exc
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        first = next(rows, None)
+        cells = [("" if v is None else str(v)).strip() for v in (first or ())]
+        while cells and not cells[-1]:
+            cells.pop()
+        if not cells:
+            raise ImportFormatError(f"the first sheet ({sheet.title!r}) is empty; expected a "
+                                    "header row")
+        header = [c or f"column {get_column_letter(i + 1)}" for i, c in enumerate(cells)]
+        note = ""
+        if len(book.worksheets) > 1:
+            others = len(book.worksheets) - 1
+            note = (f"Read the first sheet, {sheet.title!r}; {others} other "
+                    f"sheet{'s' if others != 1 else ''} ignored")
+        yield 1, {"__header__": header, "__note__": note}, ""
+        for number, values in enumerate(rows, start=2):
+            values = [_cell(v) for v in values]
+            if not any(v != "" for v in values):
+                continue
+            extra = [i for i, v in enumerate(values[len(header):], start=len(header)) if v != ""]
+            if extra:
+                yield number, None, RowError(number, get_column_letter(extra[0] + 1), (
+                    f"a value in a column with no name in the header row (the header has "
+                    f"{len(header)} columns)"), unit="row")
+                continue
+            values += [""] * (len(header) - len(values))
+            yield number, dict(zip(header, values, strict=False)), ""
+    finally:
+        book.close()
+
+
+def _cell(value):
+    """A spreadsheet cell as the text a CSV export would hold; dates stay dates."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # 45.0 -> "45", accession 123456.0 -> "123456"
+    if isinstance(value, datetime.date):
+        return value
+    return value if isinstance(value, str) else str(value)
 
 
 # PostgreSQL stores neither NUL nor a lone surrogate (JSON can spell both as \\u escapes).
@@ -349,9 +437,15 @@ def _text(value) -> str:
 class RowChecker:
     """Turns raw records into ParsedRows, collecting every problem with its line and column."""
 
-    def __init__(self, project: Project):
-        self.categories = {c.code: c for c in Category.objects.filter(project=project)}
+    def __init__(self, project: Project, date_format: str = "iso"):
+        self.project = project
+        self.date_format = date_format
+        # A retired category is kept for the labels it has, but takes no new ones.
+        everything = list(Category.objects.filter(project=project))
+        self.categories = {c.code: c for c in everything if not c.retired}
         self.category_names = {c.name.lower(): c.code for c in self.categories.values()}
+        self.retired = {key: c for c in everything if c.retired
+                        for key in (str(c.code), c.name.lower())}
 
     def category_code(self, value) -> int | None:
         raw = _text(value)
@@ -396,20 +490,18 @@ class RowChecker:
             if age is None or not 0 <= age <= 120:
                 bad("age", f"age {age_raw!r} is not a whole number of years from 0 to 120")
                 age = None
-        date_raw = _text(record.get("procedure_date"))
         date = None
         try:
-            if not _ISO_CALENDAR_DATE.fullmatch(date_raw):
-                raise ValueError  # fromisoformat also takes 2020-W01-1 and 20200101
-            date = datetime.date.fromisoformat(date_raw)
-        except ValueError:
-            bad("procedure_date", f"bad date {date_raw!r} (expected YYYY-MM-DD)")
+            # Not date.fromisoformat: it also takes 2020-W01-1 and 20200101.
+            date = parse_date(record.get("procedure_date"), self.date_format)
+        except DateProblem as exc:
+            bad("procedure_date", str(exc))
         else:
             if date < EARLIEST_DATE:
-                bad("procedure_date", f"date {date_raw} is before {EARLIEST_DATE}, the "
+                bad("procedure_date", f"date {date} is before {EARLIEST_DATE}, the "
                                       "earliest accepted")
             elif date > timezone.localdate():
-                bad("procedure_date", f"date {date_raw} is after today "
+                bad("procedure_date", f"date {date} is after today "
                                       f"({timezone.localdate()})")
         text = _text(record.get("text"))
         if not text:
@@ -420,7 +512,10 @@ class RowChecker:
         label = self.category_code(record.get("label"))
         if label == -1:
             known = ", ".join(f"{c.code} {c.name}" for c in self.categories.values())
-            bad("label", f"unknown category {_text(record.get('label'))!r} (known: {known})")
+            retired = self.retired.get(_text(record.get("label")).lower())
+            bad("label", f"category {retired} is retired and takes no new labels (in use: "
+                         f"{known})" if retired else
+                f"unknown category {_text(record.get('label'))!r} (known: {known})")
         split_raw = _text(record.get("split")).lower()
         split = SPLIT_VALUES.get(split_raw, "bad")
         if split == "bad":
@@ -430,41 +525,60 @@ class RowChecker:
         return ParsedRow(line, accession, patient_id, sex, age, date, text, label, split), []
 
 
-def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPlan):
-    """Yield parsed rows; file-level and row-level problems go into plan.errors/warnings."""
-    for line, record, problem in _raw_records(path, fmt):
+def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPlan,
+                      mapping: ColumnMapping | None = None):
+    """Yield parsed rows; file-level and row-level problems go into plan.errors/warnings.
+
+    Without a mapping the columns are guessed from the header (ctir's own names first, then
+    the project's last mapping, then common export names); plan.mapping says what was used.
+    """
+    plan.unit = "row" if fmt == "xlsx" else "line"
+    date_source = (mapping.source("procedure_date") or (None,))[0] if mapping else None
+    for line, record, problem in _raw_records(path, fmt, date_source):
         if isinstance(problem, RowError):
-            plan.errors.append(problem)
+            plan.errors.append(dataclasses.replace(problem, unit=plan.unit))
             continue
         if problem:
-            plan.errors.append(RowError(line, "", problem))
+            plan.errors.append(RowError(line, "", problem, plan.unit))
             continue
         if "__header__" in record:
             columns = record["__header__"]
             plan.columns = columns
-            missing = [c for c in REQUIRED_COLUMNS if c not in columns]
+            mapping = mapping or guess_mapping(columns, checker.project.import_mapping)
+            plan.mapping = mapping
+            checker.date_format = mapping.date_format
+            missing = mapping.missing(columns)
             for column in missing:
-                plan.errors.append(RowError(max(line, 1), column, "missing column"))
+                plan.errors.append(RowError(max(line, 1), column, (
+                    "missing column" + ("" if fmt == "jsonl" else
+                                        "; map a column of the file to it")), plan.unit))
             if missing:
                 return
-            unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+            unknown = [c for c in columns if c not in mapping.used_columns()]
             if unknown:
                 plan.warnings.append("Ignored unknown columns: " + ", ".join(unknown))
+            if record.get("__note__"):
+                plan.warnings.append(record["__note__"])
             continue
+        if not plan.sample:
+            plan.sample = {k: str(v)[:80] for k, v in record.items()}
         if fmt == "jsonl":
-            missing = [c for c in REQUIRED_COLUMNS if c not in record]
+            missing = [c for c in REQUIRED_COLUMNS
+                       if not any(s in record for s in mapping.source(c))]
             for column in missing:
-                plan.errors.append(RowError(line, column, "missing column"))
+                plan.errors.append(RowError(line, mapping.label(column), "missing column"))
             if missing:
                 continue
-        row, errors = checker.parse(line, record)
-        plan.errors.extend(errors)
+        row, errors = checker.parse(line, mapping.apply(record))
+        plan.errors.extend(
+            dataclasses.replace(e, column=mapping.label(e.column), unit=plan.unit)
+            for e in errors)
         if row is not None:
             yield row
 
 
 def plan_import(project: Project, path: Path, filename: str | None = None,
-                progress=None) -> ImportPlan:
+                mapping: ColumnMapping | None = None, progress=None) -> ImportPlan:
     """Check the whole file against itself and the database; write nothing.
 
     ``progress("checking", rows checked)`` is called after every chunk, if given."""
@@ -474,13 +588,29 @@ def plan_import(project: Project, path: Path, filename: str | None = None,
         fmt = file_format(filename)
         plan.sha256 = _sha256(path)
         checker = RowChecker(project)
-        rows = iter_checked_rows(path, fmt, checker, plan)
+        rows = iter_checked_rows(path, fmt, checker, plan, mapping)
         _check_against_file_and_database(project, rows, plan, progress)
     except ImportFormatError as exc:
         plan.errors.append(RowError(0, "", str(exc)))
     if plan.rows == 0 and not plan.errors:
         plan.errors.append(RowError(0, "", f"{filename}: no report rows found"))
+    if plan.unit != "line":  # file-level problems (line 0) stay as they are
+        plan.errors = [dataclasses.replace(e, unit=plan.unit) if e.line else e
+                       for e in plan.errors]
     return plan
+
+
+def read_header(path: Path, fmt: str) -> list[str]:
+    """The file's column names (for the mapping form), or [] if it has none readable."""
+    try:
+        for _line, record, _problem in _raw_records(path, fmt):
+            if record is not None and "__header__" in record:
+                return record["__header__"]
+            if record is not None:
+                return list(record)
+    except ImportFormatError:
+        pass
+    return []
 
 
 def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=None):

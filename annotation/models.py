@@ -44,6 +44,9 @@ class Project(models.Model):
     # number for each model version, so "labels since the last version" (the auto-retrain
     # policy) is one row read, never a count over the labels.
     reference_labels_written = models.PositiveBigIntegerField(default=0)
+    # The column mapping and date format of the last file imported (annotation.columns),
+    # offered again for the next export of the same shape.
+    import_mapping = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -62,6 +65,9 @@ class Category(models.Model):
     # Reference labels of this category given to reports that had no split; every few of
     # them go to validation (services.split_draw), so this counter makes the draw stratified.
     labels_drawn = models.PositiveIntegerField(default=0)
+    # A category that labels, annotations or predictions use is never deleted; retired, it
+    # keeps them but is no longer offered to annotators or accepted from imports.
+    retired = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["project", "code"]
@@ -73,6 +79,25 @@ class Category(models.Model):
 
     def __str__(self):
         return f"{self.code} {self.name}"
+
+
+class CategoryChange(models.Model):
+    """One edit of a category (name, description, key, colour, retired): who, when, from what."""
+
+    category = models.ForeignKey(Category, models.CASCADE, related_name="changes")
+    field = models.CharField(max_length=20)
+    old_value = models.CharField(max_length=300, blank=True)
+    new_value = models.CharField(max_length=300, blank=True)
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["changed_at", "id"]
+
+    def __str__(self):
+        return f"{self.category}: {self.field} {self.old_value!r} -> {self.new_value!r}"
 
 
 class Role(models.TextChoices):
@@ -332,6 +357,10 @@ class ImportJob(models.Model):
     message = models.TextField(blank=True)
     # Row problems when the file changed between preview and import: [line, column, reason].
     errors = models.JSONField(default=list, blank=True)
+    # The preview's columns and date format, so the worker reads the file as it was shown.
+    mapping = models.JSONField(
+        null=True, blank=True, help_text="The column mapping the preview used "
+        "(ColumnMapping.to_dict); null: guess from the header.")
     batch = models.ForeignKey(ImportBatch, models.SET_NULL, null=True, blank=True,
                               related_name="+")
     created = models.DateTimeField(auto_now_add=True)

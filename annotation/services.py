@@ -8,13 +8,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import User
+from django.contrib.auth.tokens import default_token_generator
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, ProtectedError, RestrictedError
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 
 from ctir_site.queue import send_on_commit
 
 from . import import_progress
+from .columns import ColumnMapping
 from .double_reading import required_annotations
 from .importing import (
     LOOKUP_CHUNK,
@@ -33,6 +37,7 @@ from .models import (
     VALIDATION_FIRST,
     Annotation,
     Category,
+    CategoryChange,
     ImportBatch,
     ImportJob,
     LabelMethod,
@@ -42,6 +47,7 @@ from .models import (
     ReferenceLabel,
     ReferenceLabelChange,
     Report,
+    Role,
     Split,
 )
 
@@ -118,20 +124,24 @@ def import_busy_check(*, project: Project, job: ImportJob | None = None) -> None
 
 def reports_import(
     *, project: Project, path: Path, filename: str | None = None, user: User | None = None,
-    progress=None, job: ImportJob | None = None,
+    mapping: ColumnMapping | None = None, progress=None, job: ImportJob | None = None,
 ) -> ImportResult:
-    """Import a CSV/JSONL file: all of it or, if any row is bad, nothing (ImportRejected).
+    """Import a CSV/JSONL/XLSX file: all of it or, if any row is bad, nothing (ImportRejected).
 
+    `mapping` says which of the file's columns feed which field (None: guessed from the
+    header); a file that imports is read the same way next time (Project.import_mapping).
     Refused (ImportBusy) while an import job of the project runs, other than ``job``.
-    ``progress(phase, rows, total)`` hears of each chunk checked and written."""
+    ``progress(phase, rows, total)`` hears of each chunk checked and written.
+    """
     import_busy_check(project=project, job=job)
-    plan = plan_import(project, path, filename, progress=progress)
+    plan = plan_import(project, path, filename, mapping, progress=progress)
     if not plan.ok:
         raise ImportRejected(plan)
     if plan.changes_nothing:
         return ImportResult(plan=plan, batch=None)
     second_pass = ImportPlan(filename=plan.filename)
-    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass)
+    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass,
+                             plan.mapping)
     with _refusal_reported(plan), transaction.atomic():
         batch = ImportBatch.objects.create(
             project=project, filename=plan.filename, sha256=plan.sha256, imported_by=user,
@@ -151,7 +161,16 @@ def reports_import(
             raise ImportRejected(second_pass if second_pass.errors else plan)
         batch.reports_created, batch.labels_created, batch.unchanged = created, labels, unchanged
         batch.save(update_fields=["reports_created", "labels_created", "unchanged"])
+        import_mapping_remember(project=project, mapping=plan.mapping)
     return ImportResult(plan=plan, batch=batch)
+
+
+def import_mapping_remember(*, project: Project, mapping: ColumnMapping | None) -> None:
+    """Keep the columns and date format of the last file that imported, for the next one."""
+    if mapping is None or mapping.to_dict() == project.import_mapping:
+        return
+    project.import_mapping = mapping.to_dict()
+    project.save(update_fields=["import_mapping"])
 
 
 @contextmanager
@@ -410,14 +429,19 @@ def queue_flag_settle(*, report: Report, labelled: bool = False) -> None:
 # --- Big imports in the background -------------------------------------------------------------
 
 def import_job_start(*, project: Project, path: Path, filename: str, rows: int,
-                     user: User | None = None) -> ImportJob:
+                     user: User | None = None,
+                     mapping: ColumnMapping | None = None) -> ImportJob:
     """Queue the import of a previewed file for a Celery worker; ImportBusy while another
-    import of the project is queued or running (a partial unique index holds it)."""
+    import of the project is queued or running (a partial unique index holds it).
+
+    The job keeps the column mapping the preview used, so the worker reads the file the
+    way the admin saw it (None: guessed from the header again, as the preview did)."""
     import_busy_check(project=project)
     try:
         with transaction.atomic():
             job = ImportJob.objects.create(project=project, created_by=user, filename=filename,
                                            staged=str(path), rows=rows,
+                                           mapping=mapping.to_dict() if mapping else None,
                                            message="Waiting for a worker")
     except IntegrityError:  # another admin's confirm won the race by a moment
         import_busy_check(project=project)
@@ -437,8 +461,10 @@ def import_job_run(job_id: int) -> ImportJob:
     fields = {"finished_at": None}
     try:
         reporter = import_progress.Reporter(job, job.rows or estimate_rows(path))
+        mapping = ColumnMapping.from_dict(job.mapping) if job.mapping else None
         result = reports_import(project=job.project, path=path, filename=job.filename,
-                                user=job.created_by, progress=reporter, job=job)
+                                user=job.created_by, mapping=mapping, progress=reporter,
+                                job=job)
         reporter.flush()
         fields.update(status=ImportJob.Status.SUCCEEDED, message=result.message,
                       batch=result.batch)
@@ -457,3 +483,132 @@ def import_job_run(job_id: int) -> ImportJob:
         ImportJob.objects.filter(pk=job.pk).update(**fields)
         path.unlink(missing_ok=True)
     return ImportJob.objects.get(pk=job.pk)
+
+
+# --- Projects, categories, members ------------------------------------------------------------
+
+class CategoryInUse(Exception):
+    """Labels, annotations, predictions or study answers point at it: retire it instead."""
+
+
+CATEGORY_FIELDS = ("name", "description", "key", "colour")
+
+
+@transaction.atomic
+def project_create(*, name: str, slug: str, description: str = "", guideline: str = "",
+                   categories: Iterable[dict]) -> Project:
+    """A project and its categories (dicts with code, name, description, key, colour)."""
+    project = Project.objects.create(name=name, slug=slug, description=description,
+                                     guideline=guideline)
+    for category in categories:
+        Category.objects.create(project=project, **category)
+    return project
+
+
+def project_update(*, project: Project, name: str, description: str, guideline: str) -> Project:
+    project.name, project.description, project.guideline = name, description, guideline
+    project.save(update_fields=["name", "description", "guideline"])
+    return project
+
+
+def category_add(*, project: Project, code: int, name: str, description: str = "", key: str,
+                 colour: str, user: User | None = None) -> Category:
+    category = Category.objects.create(project=project, code=code, name=name,
+                                       description=description, key=key, colour=colour)
+    _category_change(category, "created", "", f"{code} {name}", user)
+    return category
+
+
+@transaction.atomic
+def category_update(*, category: Category, user: User | None, **changes) -> Category:
+    """Change name, description, key or colour; each change goes into the category's history.
+
+    The code never changes: trained models and exports name categories by code, and labels
+    keep pointing at the same row, so a renamed category keeps every label it had.
+    """
+    changed = []
+    for field, value in changes.items():
+        if field not in CATEGORY_FIELDS:
+            raise ValueError(f"a category's {field} cannot be changed")
+        old = getattr(category, field)
+        if old != value:
+            _category_change(category, field, old, value, user)
+            setattr(category, field, value)
+            changed.append(field)
+    if changed:
+        category.save(update_fields=changed)
+    return category
+
+
+def category_retire(*, category: Category, user: User | None, retired: bool = True) -> Category:
+    if category.retired != retired:
+        _category_change(category, "retired", str(category.retired), str(retired), user)
+        category.retired = retired
+        category.save(update_fields=["retired"])
+    return category
+
+
+def category_delete(*, category: Category) -> None:
+    """Delete a category nothing uses; one in use raises CategoryInUse (retire it instead)."""
+    try:
+        with transaction.atomic():
+            # Every table that points at a category protects it (reference labels and their
+            # history, annotations, predictions, study answers): the database says if used.
+            category.delete()
+    except (ProtectedError, RestrictedError):
+        raise CategoryInUse(f"{category} is used by labels, annotations or predictions, so it "
+                            "cannot be deleted; retire it instead") from None
+
+
+def _category_change(category, field, old, new, user):
+    CategoryChange.objects.create(category=category, field=field, old_value=str(old)[:300],
+                                  new_value=str(new)[:300], changed_by=user,
+                                  changed_at=timezone.now())
+
+
+class LastAdmin(Exception):
+    """A project keeps at least one admin (superusers aside)."""
+
+
+@transaction.atomic
+def member_role_set(*, project: Project, user: User, role: str) -> Membership:
+    """Add a member or change their role; the project's last admin cannot step down."""
+    _keep_an_admin(project, user, leaving=role != Role.ADMIN)
+    return membership_set(project=project, user=user, role=role)
+
+
+@transaction.atomic
+def member_remove(*, project: Project, user: User) -> None:
+    _keep_an_admin(project, user, leaving=True)
+    Membership.objects.filter(project=project, user=user).delete()
+
+
+def _keep_an_admin(project, user, *, leaving: bool) -> None:
+    if not leaving:
+        return
+    admins = set(Membership.objects.select_for_update().filter(
+        project=project, role=Role.ADMIN).values_list("user_id", flat=True))
+    if admins == {user.pk}:
+        raise LastAdmin(f"{user.username} is the only admin of {project.name}; make someone "
+                        "else admin first")
+
+
+@transaction.atomic
+def member_create(*, project: Project, username: str, role: str, email: str = "") -> User:
+    """A new user, a member with this role, with no password yet: they choose one through
+    the link set_password_token makes (no e-mail needed; the admin hands the link over)."""
+    user = User(username=username, email=email)
+    user.set_unusable_password()
+    user.save()
+    membership_set(project=project, user=user, role=role)
+    return user
+
+
+def set_password_token(*, user: User) -> tuple[str, str]:
+    """(uidb64, token) for Django's set-password page. One use: the token is made from the
+    password hash and last login, so it stops working once a password is set; it also
+    expires after PASSWORD_RESET_TIMEOUT. Only for users who have never had a password, so a
+    project admin can never take over an account that already works."""
+    if user.has_usable_password() or user.is_superuser or user.is_staff:
+        raise PermissionError(f"{user.username} already has a password")
+    return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)

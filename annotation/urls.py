@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import project_views, views
 from .labeling import views as labeling
 
 urlpatterns = [
@@ -19,3 +19,17 @@ urlpatterns += [
     path("p/<slug:slug>/reports/<int:report_id>/", views.report_detail, name="report_detail"),
 ]
 urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agreement")]
+
+# The read-only JSON API moved to /api/v1/ (ctir_site/api_urls.py).
+urlpatterns += [
+    path("projects/new/", project_views.project_create, name="project_create"),
+    path("p/<slug:slug>/settings/", project_views.project_settings, name="project_settings"),
+    path("p/<slug:slug>/settings/categories/<int:category_id>/", project_views.category_edit,
+         name="category_edit"),
+    path("p/<slug:slug>/members/", project_views.project_members, name="project_members"),
+    # Reached without logging in: the signed token is the permission (Django's reset tokens).
+    path("set-password/done/", project_views.PasswordSetDoneView.as_view(),
+         name="password_set_done"),
+    path("set-password/<uidb64>/<token>/", project_views.PasswordSetView.as_view(),
+         name="password_set"),
+]

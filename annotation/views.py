@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
+from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -16,8 +17,9 @@ from django_htmx.http import HttpResponseStopPolling
 
 from . import selectors, services
 from .access import ADMIN_ONLY, project_for
+from .columns import DATE_FORMATS, FIELD_LABELS, FIELDS, ColumnMapping
 from .exporting import export_lines
-from .importing import ImportFormatError, file_format, plan_import
+from .importing import FORMAT_SUFFIXES, ImportFormatError, file_format, plan_import, read_header
 from .labeling.views import adjudicate_from_form
 from .models import Category, ImportJob, Report, Role, Split
 
@@ -54,37 +56,106 @@ def dashboard(request, slug):
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_reports(request, slug):
-    """Upload -> preview (every problem listed) -> confirm. Nothing is written before confirm."""
+    """Upload -> preview with the column mapping (every problem listed; change the mapping
+    and check again) -> confirm. Nothing is written before confirm."""
     project = project_for(request, slug, ADMIN_ONLY)
     context, status = {"project": project, "is_admin": True}, 200
     if request.method == "POST" and "confirm" in request.POST:
         return _import_confirm(request, project)
+    if request.method == "POST" and "remap" in request.POST:
+        return _import_remap(request, project)
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            context["form_error"] = "Choose a CSV or JSON Lines file to upload."
+            context["form_error"] = "Choose a CSV, JSON Lines or Excel (.xlsx) file to upload."
         elif upload.size > settings.CTIR_MAX_UPLOAD_BYTES:
             context["form_error"], status = _too_big(upload), 413
         else:
             try:
-                suffix = {"csv": ".csv", "jsonl": ".jsonl"}[file_format(upload.name)]
+                suffix = FORMAT_SUFFIXES[file_format(upload.name)]
             except ImportFormatError as exc:
                 context["form_error"] = str(exc)
             else:
                 staged = _stage_upload(upload, suffix)
-                plan = plan_import(project, staged, upload.name)
-                if not plan.ok or plan.changes_nothing:
-                    staged.unlink(missing_ok=True)
-                context["plan"] = plan
-                context["token"] = signing.dumps(
-                    {"file": staged.name, "name": upload.name, "rows": plan.rows},
-                    salt=UPLOAD_SALT,
-                )
+                context.update(_preview(request, project, staged, upload.name, mapping=None))
+    return _import_page(request, project, context, status)
+
+
+def _import_page(request, project, context, status=200):
+    context["is_admin"] = True  # the page is for admins only; the nav shows their links
     context["batches"] = project.import_batches.select_related("imported_by")[:10]
     context["job"] = job = selectors.import_job_latest(project)
     if job is not None:
         context["progress"] = selectors.import_job_progress(job)
     return render(request, "annotation/import.html", context, status=status)
+
+
+def _preview(request, project, staged: Path, name: str, mapping: ColumnMapping | None) -> dict:
+    """Check the staged file; keep it while the admin may still fix the mapping."""
+    plan = plan_import(project, staged, name, mapping)
+    if plan.changes_nothing or not plan.columns:
+        staged.unlink(missing_ok=True)  # nothing a new mapping could change
+    used = plan.mapping or ColumnMapping()
+    # Bound to this project and this admin: a token copied into another project's form, or
+    # posted by someone else, imports nothing.
+    # rows: a file this big is imported by a worker on confirm (CTIR_BACKGROUND_IMPORT_ROWS).
+    token = signing.dumps({"file": staged.name, "name": name, "mapping": used.to_dict(),
+                           "project": project.pk, "user": request.user.pk,
+                           "rows": plan.rows}, salt=UPLOAD_SALT)
+    fields = [{"name": f, "label": FIELD_LABELS[f], "chosen": used.source(f),
+               "multiple": f == "text"} for f in FIELDS]
+    return {"plan": plan, "token": token, "mapping_fields": fields,
+            "date_format": used.date_format, "date_formats": DATE_FORMATS.items()}
+
+
+def _staged_from_token(request, project):
+    """(token contents, staged path), or None after a message (expired, someone else's)."""
+    try:
+        token = signing.loads(request.POST.get("token", ""), salt=UPLOAD_SALT,
+                              max_age=UPLOAD_MAX_AGE)
+    except signing.BadSignature:
+        messages.error(request, "This upload has expired; please upload the file again.")
+        return None
+    if token.get("project") != project.pk or token.get("user") != request.user.pk:
+        # Left in place: the upload still belongs to whoever previewed it, where they did.
+        messages.error(request, "This upload was previewed by another user or in another "
+                       "project; upload the file again here to import it.")
+        return None
+    staged = Path(settings.CTIR_UPLOAD_DIR) / Path(token["file"]).name
+    if not staged.exists():
+        messages.error(request, "This upload was already imported or has expired.")
+        return None
+    return token, staged
+
+
+def _import_remap(request, project):
+    found = _staged_from_token(request, project)
+    if found is None:
+        return redirect("import_reports", slug=project.slug)
+    token, staged = found
+    header = read_header(staged, file_format(token["name"]))
+    mapping = _mapping_from_form(request.POST, header)
+    return _import_page(request, project, _preview(request, project, staged, token["name"],
+                                                   mapping)
+                        | {"project": project, "remapped": True})
+
+
+def _mapping_from_form(post, header: list[str]) -> ColumnMapping:
+    """The mapping chosen in the preview; a column the file does not have is a bad request."""
+    columns = {}
+    for name in FIELDS:
+        chosen = [c for c in (post.getlist(f"map_{name}") if name == "text"
+                              else [post.get(f"map_{name}", "")]) if c]
+        unknown = [c for c in chosen if c not in header]
+        if unknown:
+            raise BadRequest(f"map_{name}: {unknown[0]!r} is not a column of this file")
+        if chosen:
+            columns[name] = tuple(sorted(set(chosen), key=header.index))
+    date_format = post.get("date_format", "iso")
+    if date_format not in DATE_FORMATS:
+        raise BadRequest(f"date_format must be one of {', '.join(DATE_FORMATS)}, not "
+                         f"{date_format[:20]!r}")
+    return ColumnMapping(columns, date_format)
 
 
 def _too_big(upload) -> str:
@@ -116,20 +187,18 @@ def _remove_expired_uploads(folder: Path) -> None:
 
 
 def _import_confirm(request, project):
-    try:
-        token = signing.loads(request.POST["token"], salt=UPLOAD_SALT, max_age=UPLOAD_MAX_AGE)
-    except signing.BadSignature:
-        messages.error(request, "This upload has expired; please upload the file again.")
+    found = _staged_from_token(request, project)
+    if found is None:
         return redirect("import_reports", slug=project.slug)
-    staged = Path(settings.CTIR_UPLOAD_DIR) / Path(token["file"]).name
-    if not staged.exists():
-        messages.error(request, "This upload was already imported or has expired.")
-        return redirect("import_reports", slug=project.slug)
+    token, staged = found
+    mapping = ColumnMapping.from_dict(token["mapping"]) if token.get("mapping") else None
     if token.get("rows", 0) >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
-        return _import_in_background(request, project, staged, token)
+        return _import_in_background(request, project, staged, token, mapping)
     try:
+        # The mapping previewed, signed into the token: what is written is what was shown.
         result = services.reports_import(
-            project=project, path=staged, filename=token["name"], user=request.user
+            project=project, path=staged, filename=token["name"], user=request.user,
+            mapping=mapping,
         )
     except services.ImportBusy as exc:
         messages.error(request, str(exc))
@@ -145,11 +214,12 @@ def _import_confirm(request, project):
     return redirect("dashboard", slug=project.slug)
 
 
-def _import_in_background(request, project, staged: Path, token: dict):
+def _import_in_background(request, project, staged: Path, token: dict,
+                          mapping: ColumnMapping | None):
     """A big file: a Celery worker imports it while the page shows its progress."""
     try:
         job = services.import_job_start(project=project, path=staged, filename=token["name"],
-                                        rows=token["rows"], user=request.user)
+                                        rows=token["rows"], user=request.user, mapping=mapping)
     except services.ImportBusy as exc:
         staged.unlink(missing_ok=True)
         messages.error(request, str(exc))

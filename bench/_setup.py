@@ -18,6 +18,8 @@ def django_setup(fresh: bool = False, migrate: bool = True):
     os.environ["DATABASE_URL"] = BENCH_DB
     os.environ.setdefault("SECRET_KEY", "bench")
     os.environ.setdefault("ALLOWED_HOSTS", "testserver,localhost")
+    # The benchmarks' test client speaks plain HTTP (the HTTPS redirect is for deployments).
+    os.environ.setdefault("SECURE_SSL_REDIRECT", "0")
     # One cache for all benchmark processes, as web workers of a deployment would share.
     os.environ.setdefault("CACHE_URL", "redis://127.0.0.1:6379/14")
     warnings.filterwarnings("ignore", message="No directory at")

@@ -1,5 +1,6 @@
 """ctir settings: one module, every deployment knob comes from the environment."""
 
+import datetime
 import importlib.util
 import os
 from pathlib import Path
@@ -13,7 +14,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+# A local .env (never committed; see .gitignore) may set any variable below. The real
+# environment wins over it, and without the file nothing is read.
+if (BASE_DIR / ".env").is_file():
+    environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 
 def _bundled_minilm_dir() -> str:
@@ -35,6 +39,27 @@ if not SECRET_KEY:
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS: on by default whenever DEBUG is off, so `check --deploy` passes as shipped; each can
+# be turned off by its variable (README, Production). `make run` (DEBUG=1) serves plain HTTP.
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+# Sends the `preload` directive only; a host is preloaded only if someone submits its domain.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+# Behind a proxy that ends TLS, the request reaching Django is plain HTTP; the proxy says it
+# was HTTPS in a header (e.g. X-Forwarded-Proto). Trusted only when named here, because a
+# client talking to Django directly could send that header itself.
+_PROXY_SSL_HEADER = env("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_" + _PROXY_SSL_HEADER.upper().replace("-", "_"), "https")
+    if _PROXY_SSL_HEADER else None
+)
+# How many proxies in front append to X-Forwarded-For; the login throttle counts failures per
+# client address, which only they can tell (0: the peer address is the client's).
+CTIR_PROXY_COUNT = env.int("CTIR_PROXY_COUNT", default=0)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -43,6 +68,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "axes",
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
@@ -66,6 +92,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "ctir_site.middleware.HtmxMessagesMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ctir_site.urls"
@@ -100,8 +128,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
-# Sessions read from the cache, written through to the database: one query less per request.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Login throttling (django-axes, failures kept in the database so every web process sees
+# them): after CTIR_LOGIN_FAILURE_LIMIT wrong passwords for one username from one address,
+# that pair is locked for CTIR_LOGIN_LOCKOUT_MINUTES. Per pair, not per address alone, so one
+# person mistyping behind a hospital's shared address does not lock out the department.
+AUTHENTICATION_BACKENDS = [
+    "ctir_site.throttle.LoginThrottle",  # django-axes' AxesStandaloneBackend
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("CTIR_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=env.int("CTIR_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "ctir_site.throttle.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "ctir_site.throttle.client_address"
+AXES_VERBOSE = False  # no banner on every manage.py command; logins are still logged
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -121,6 +162,12 @@ WHITENOISE_USE_FINDERS = True
 if env("CACHE_URL", default=""):
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                           "LOCATION": env("CACHE_URL")}}
+    # Read from the shared cache, written through to the database: one query less a request.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+else:
+    # In the database: a per-process cache would keep a session alive in every other web
+    # process after the user logged out in one of them.
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Uploads wait here between preview and confirm; nothing else is stored on disk by the web app.
 CTIR_DATA_DIR = Path(env("CTIR_DATA_DIR", default=str(BASE_DIR / "var")))

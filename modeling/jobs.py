@@ -109,7 +109,7 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
             label_snapshot=label_snapshot(project), hyperparameters=recorded
         )
         if echo:
-            echo("Candidates: fine-tuned BERT, TF-IDF (char + word n-grams), their ensemble; "
+            echo("Candidates: fine-tuned BERT, TF-IDF (n-grams + concepts), their ensemble; "
                  "the one to serve is chosen on validation.")
             if warm:
                 echo(warm.get("fallback") or f"BERT starts from {warm['project']} "

@@ -13,6 +13,8 @@ def seed_study(sender=None, *, project, **kwargs):
     if project.studies.exists():
         return
     readers = User.objects.filter(username__in=[u for u, _, r in DEMO_USERS if r == Role.READER])
+    if not readers.exists():
+        return  # seed_demo made no demo logins (DEBUG off): a study with no readers is no demo
     study = services.study_create(
         project=project, name="Readers versus model, test split", readers=readers, seed=2025,
         instructions="Classify each report into one of the four categories. Read as you "

@@ -7,8 +7,9 @@ import itertools
 from collections import defaultdict
 
 from django.contrib.auth.models import User
+from django.db.models import Exists, OuterRef
 
-from annotation.models import Category, Role, Split
+from annotation.models import Category, Membership, Role, Split
 from modeling.models import Prediction
 
 from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
@@ -49,16 +50,24 @@ def project_readers(project):
                                memberships__role=Role.READER).order_by("username")
 
 
+def still_reader():
+    """The session's user is a reader of the study's project now (not only when added):
+    removing a membership, or changing its role, ends their reading at once."""
+    return Exists(Membership.objects.filter(
+        project=OuterRef("study__project"), user=OuterRef("user"), role=Role.READER))
+
+
 def reader_session(user, study_id) -> StudyReader | None:
     """The user's own, real session in an open study; None for anything else."""
     return StudyReader.objects.filter(
-        study_id=study_id, user=user, study__status=ReaderStudy.Status.OPEN, simulated=False,
+        still_reader(), study_id=study_id, user=user, study__status=ReaderStudy.Status.OPEN,
+        simulated=False,
     ).select_related("study").first()
 
 
 def open_sessions(user):
     return StudyReader.objects.filter(
-        user=user, study__status=ReaderStudy.Status.OPEN
+        still_reader(), user=user, study__status=ReaderStudy.Status.OPEN
     ).select_related("study").order_by("study__created")
 
 

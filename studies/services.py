@@ -154,6 +154,9 @@ def study_answer(
     session = StudyReader.objects.select_for_update().select_related("study").get(pk=session.pk)
     if session.study.status != ReaderStudy.Status.OPEN:
         raise StudyError("this study is not open")
+    if not session.simulated and not Membership.objects.filter(
+            project=session.study.project_id, user=session.user_id, role=Role.READER).exists():
+        raise StudyError("you are no longer a reader in this project")
     current = current_position(session)
     if position != current or current >= len(session.order) or session.served_at is None:
         raise StudyError("that case has already been answered; there is no going back")

@@ -115,3 +115,16 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _plain_http():
+    """The test client and the live server speak plain HTTP, so the HTTPS defaults that hold
+    whenever DEBUG is off (redirect to https, cookies only over https) are turned off here,
+    before any request handler is built. tests/test_deployment.py checks those defaults on
+    real web processes, started without this."""
+    from django.test import override_settings
+
+    with override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False,
+                           CSRF_COOKIE_SECURE=False):
+        yield

@@ -423,3 +423,35 @@ def test_last_used_is_recorded(project, admin_user):
     token.refresh_from_db()
     assert token.last_used is not None
     assert token.last_used > token.created - datetime.timedelta(seconds=1)
+
+
+def test_a_batch_import_uses_the_remembered_mapping_or_the_one_given(project, admin_user,
+                                                                     tmp_path):
+    from annotation import services
+    from annotation.columns import ColumnMapping
+
+    first = tmp_path / "jan.csv"
+    first.write_text("Acc,Patient,Sex,Age,When,Body\nX1,P1,F,50,03/04/2020,Drainage\n")
+    services.reports_import(project=project, path=first, mapping=ColumnMapping(
+        {"accession": ("Acc",), "patient_id": ("Patient",), "sex": ("Sex",), "age": ("Age",),
+         "procedure_date": ("When",), "text": ("Body",)}, "mdy"))
+    client = bearer(admin_user)
+    url = reverse("api_reports", args=[project.slug])
+    row = {"Acc": "X2", "Patient": "P2", "Sex": "M", "Age": "60", "When": "02/13/2021",
+           "Body": "Biopsy of a rib lesion"}
+    response = client.post(url, {"reports": [row]}, format="json")
+    assert response.status_code == 201, response.json()
+    assert Report.objects.get(accession="X2").procedure_date == datetime.date(2021, 2, 13)
+    dmy = {"columns": {"accession": ["Acc"], "patient_id": ["Patient"], "sex": ["Sex"],
+                       "age": ["Age"], "procedure_date": ["When"], "text": ["Body"]},
+           "date_format": "dmy"}
+    given = client.post(url, {"reports": [row | {"Acc": "X3", "When": "13/02/2021"}],
+                              "mapping": dmy}, format="json")
+    assert given.status_code == 201, given.json()
+    assert Report.objects.get(accession="X3").procedure_date == datetime.date(2021, 2, 13)
+    bad = client.post(url, {"reports": [row], "mapping": {"columns": {"colour": ["Acc"]}}},
+                      format="json")
+    assert bad.status_code == 400 and "Unknown field 'colour'" in bad.json()["mapping"][0]
+    bad_format = client.post(url, {"reports": [row], "mapping": dmy | {"date_format": ["x"]}},
+                             format="json")
+    assert bad_format.status_code == 400 and "date_format" in bad_format.json()["mapping"][0]

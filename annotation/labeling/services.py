@@ -27,6 +27,10 @@ from .selectors import latest_answers, queue_candidates
 QUEUE_RETRIES = 20
 
 
+class AnswerRefused(ValueError):
+    """A new answer the queue no longer allows: the report was skipped, or its hold ended."""
+
+
 def queue_next(*, project: Project, user: User, exclude_ids=()) -> Report | None:
     """Serve the next report to this annotator and hold it for them (an expiring claim).
 
@@ -108,7 +112,8 @@ class ServedReport:
 
 
 ANNOTATE_SALT = "ctir.annotate.served"
-# A form left open overnight still submits; an older one is refused, not guessed at.
+# A correction (Z) left open overnight still submits; an older one is refused, not guessed
+# at. A first answer needs more: a live claim on the report (_answer_allowed).
 SERVED_TOKEN_MAX_AGE = 24 * 3600
 
 
@@ -168,6 +173,8 @@ def annotation_submit(
         # The same form sent twice (double click, network retry): keep the first answer.
         return previous
     now = timezone.now()
+    if served.supersedes_id is None:
+        _answer_allowed(report=report, user=user, now=now)
     window_ms = max(int((now - served.served_at).total_seconds() * 1000), 0)
     suggested = None
     if served.suggested_code is not None:
@@ -186,6 +193,24 @@ def annotation_submit(
     if reference_from_annotations(report=report, user=user) != "set":
         annotation_services.queue_flag_settle(report=report)
     return annotation
+
+
+def _answer_allowed(*, report: Report, user: User, now) -> None:
+    """A first answer counts only while this user holds the report.
+
+    The signed token alone is not enough: once a claim expires the report can be served to
+    someone else, and a form left open past that would add an annotation more than the
+    report needs (a second reading where one is required, then a false disagreement). A
+    correction (supersedes) replaces the user's own answer and adds no reading, so it needs
+    no claim.
+    """
+    if ReportSkip.objects.filter(report=report, user=user).exists():
+        raise AnswerRefused(f"You skipped {report.accession}; that answer was not recorded.")
+    if not ReportClaim.objects.filter(report=report, user=user, expires_at__gt=now).exists():
+        raise AnswerRefused(
+            f"{report.accession} was held for you for {report.project.claim_minutes} minutes "
+            "and that time ran out, so it may have gone to someone else: your answer was not "
+            "recorded. If it is served to you again, answer it again.")
 
 
 def reference_from_annotations(*, report: Report, user: User | None) -> str:

@@ -27,7 +27,8 @@ def annotate(request, slug):
     if request.method == "POST":
         served, report = services.served_from_token(
             token=request.POST.get("token", ""), user=request.user, project=project)
-        categories = list(Category.objects.filter(project=project))
+        # A retired category keeps its labels but takes no new answers.
+        categories = list(Category.objects.filter(project=project, retired=False))
         if request.POST.get("action") == "skip":
             services.report_skip(report=report, user=request.user)
         else:
@@ -35,8 +36,11 @@ def annotate(request, slug):
                              if str(c.code) == request.POST.get("category")), None)
             if category is None:
                 raise Http404("No such category")
-            services.annotation_submit(served=served, user=request.user, category=category,
-                                       active_ms=_active_ms(request))
+            try:
+                services.annotation_submit(served=served, user=request.user,
+                                           category=category, active_ms=_active_ms(request))
+            except services.AnswerRefused as exc:
+                messages.warning(request, str(exc))
         if not request.htmx:
             return redirect("annotate", slug=project.slug)
         return _workspace(request, project, previous=None, partial=True,
@@ -57,7 +61,8 @@ def _workspace(request, project, *, previous, partial, categories=None):
         project=project, user=request.user)
     context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
                "report": report, "previous": previous,
-               "categories": categories or list(Category.objects.filter(project=project)),
+               "categories": categories or list(
+                   Category.objects.filter(project=project, retired=False)),
                "progress": selectors.annotator_progress(project, request.user)}
     if report is not None:
         suggestion = selectors.suggestion_for(report)

@@ -21,23 +21,33 @@ CANDIDATES = (BERT, TFIDF, ENSEMBLE)
 # Tie preference, most robust first.
 PREFERENCE = (ENSEMBLE, TFIDF, BERT)
 NEEDS_BERT = {BERT, ENSEMBLE}
-LABELS = {BERT: "Fine-tuned BERT", TFIDF: "TF-IDF (char + word n-grams)",
+LABELS = {BERT: "Fine-tuned BERT", TFIDF: "TF-IDF (n-grams + concepts)",
           ENSEMBLE: "Ensemble (BERT + TF-IDF)"}
 SHORT_LABELS = {BERT: "BERT", TFIDF: "TF-IDF", ENSEMBLE: "Ensemble"}
 
 
-def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray) -> np.ndarray:
-    """Mean of the two calibrated probability vectors."""
-    return (np.asarray(bert_probs) + np.asarray(tfidf_probs)) / 2.0
+def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray,
+                           unreadable: np.ndarray | None = None) -> np.ndarray:
+    """Mean of the two calibrated probability vectors; TF-IDF's alone for a report the
+    BERT tokenizer cannot read (``unreadable``, one flag per report).
+
+    A department whose model was trained on English reports and that then imports Japanese
+    ones would otherwise get half of every vote from an encoder that sees mostly [UNK]."""
+    mean = (np.asarray(bert_probs) + np.asarray(tfidf_probs)) / 2.0
+    if unreadable is None or not np.any(unreadable):
+        return mean
+    return np.where(np.asarray(unreadable, dtype=bool)[:, None], np.asarray(tfidf_probs), mean)
 
 
 def candidate_probabilities(name: str, logits: dict[str, np.ndarray],
-                            temperatures: dict[str, float]) -> np.ndarray:
+                            temperatures: dict[str, float],
+                            unreadable: np.ndarray | None = None) -> np.ndarray:
     """Calibrated probabilities of one candidate from its members' raw logits."""
     if name == ENSEMBLE:
         return ensemble_probabilities(
             candidate_probabilities(BERT, logits, temperatures),
             candidate_probabilities(TFIDF, logits, temperatures),
+            unreadable,
         )
     return softmax(np.asarray(logits[name], dtype=np.float64) / temperatures.get(name, 1.0))
 

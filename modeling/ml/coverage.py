@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
+
 from .text import prepare_text
 
 # Beyond these the tokenizer is losing the words that decide the category.
 POOR_UNK_RATE = 0.02
 POOR_CHARS_PER_TOKEN = 1.3
+# One report with more [UNK] than this is not left to the encoder's vote (the ensemble uses
+# TF-IDF alone for it); English reports have next to none, Japanese ones about a third.
+UNREADABLE_UNK_RATE = 0.05
 SAMPLE = 500
 
 
@@ -45,3 +50,14 @@ def _warning(unk_rate: float, chars_per_token: float) -> str:
         "preferred. For reports in this language set CTIR_BASE_MODEL to a local BERT "
         "folder for it (see README, 'Other languages')."
     )
+
+
+def unreadable_reports(encoded: Sequence[Sequence[int]], unk_id: int | None) -> np.ndarray:
+    """One flag per encoded report: does [UNK] make up more than UNREADABLE_UNK_RATE of it?"""
+    flags = np.zeros(len(encoded), dtype=bool)
+    if unk_id is None:
+        return flags
+    for i, ids in enumerate(encoded):
+        body = max(len(ids) - 2, 1)  # [CLS] and [SEP] are not the report's
+        flags[i] = sum(1 for t in ids if t == unk_id) / body > UNREADABLE_UNK_RATE
+    return flags

@@ -19,6 +19,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from .candidates import BERT, CANDIDATES, NEEDS_BERT, TFIDF, candidate_probabilities  # noqa: E402
+from .coverage import unreadable_reports  # noqa: E402
 from .text import encode_texts  # noqa: E402
 from .tfidf import TFIDF_FILE, TfidfModel  # noqa: E402
 
@@ -199,9 +200,11 @@ class Classifier:
 
     def _member_logits(self, texts: list[str], batch_size: int):
         logits, seconds = {}, np.zeros(len(texts), dtype=np.float64)
+        unreadable = None
         if self.model is not None:
             began = time.perf_counter()
             encoded = self.encode(texts)
+            unreadable = unreadable_reports(encoded, self.tokenizer.unk_token_id)
             encode_share = (time.perf_counter() - began) / max(len(encoded), 1)
             logits[BERT], bert_seconds = predict_logits(
                 self.model, encoded, pad_id=self.tokenizer.pad_token_id or 0,
@@ -212,7 +215,7 @@ class Classifier:
             began = time.perf_counter()
             logits[TFIDF] = self.tfidf.logits(texts)
             seconds += (time.perf_counter() - began) / max(len(texts), 1)
-        return logits, seconds
+        return logits, seconds, unreadable
 
     def predict(self, texts: Sequence[str], batch_size: int = 16) -> list[dict]:
         """One dict per report, in input order.
@@ -222,8 +225,8 @@ class Classifier:
         report's share of the model time (tokenising included).
         """
         texts = list(texts)
-        logits, seconds = self._member_logits(texts, batch_size)
-        probs = candidate_probabilities(self.candidate, logits, self.temperatures)
+        logits, seconds, unreadable = self._member_logits(texts, batch_size)
+        probs = candidate_probabilities(self.candidate, logits, self.temperatures, unreadable)
         results = []
         for row, sec in zip(probs, seconds, strict=True):
             top = np.argsort(row)[::-1]

@@ -5,7 +5,7 @@ defaults are always the recipe that was measured in bench/train_demo.py.
 """
 
 DEFAULT_EPOCHS = 3
-DEFAULT_SEEDS = 2
+DEFAULT_SEEDS = 1
 DEFAULT_MAX_LENGTH = 128
 # Training is scheduled in optimiser steps per seed: epochs x batches, but never fewer
 # than MIN_STEPS (100 labelled reports are only 7 batches an epoch) and never more than

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .concepts import concept_texts
 from .text import prepare_text
 
 TFIDF_FILE = "tfidf.joblib"
@@ -21,17 +22,27 @@ TFIDF_FILE = "tfidf.joblib"
 # "word" is a whole phrase, and at equal weight those rare features cost about two points
 # of accuracy with 112 training reports (bench/styles.py notes in docs/benchmarks.md).
 WORD_WEIGHT = 0.5
+# The concept block (concepts.py: organ, lesion, procedure in English or Japanese, tagged by
+# section and negation) is what carries a model across languages and house styles, where
+# the n-grams of one hospital's spellings fire on nothing.
+CONCEPT_WEIGHT = 0.5
 
 
 def build_pipeline():
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import FeatureUnion, make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
 
+    concepts = make_pipeline(
+        FunctionTransformer(concept_texts),
+        TfidfVectorizer(token_pattern=r"\S+", lowercase=False, sublinear_tf=True),
+    )
     features = FeatureUnion(
         [("char", TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 5), sublinear_tf=True)),
-         ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True))],
-        transformer_weights={"char": 1.0, "word": WORD_WEIGHT},
+         ("word", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True)),
+         ("concept", concepts)],
+        transformer_weights={"char": 1.0, "word": WORD_WEIGHT, "concept": CONCEPT_WEIGHT},
     )
     return make_pipeline(
         features, LogisticRegression(C=20.0, class_weight="balanced", max_iter=3000)

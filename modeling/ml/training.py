@@ -38,7 +38,7 @@ from .candidates import (  # noqa: E402
     candidate_probabilities,
     select_served,
 )
-from .coverage import tokenizer_coverage  # noqa: E402
+from .coverage import tokenizer_coverage, unreadable_reports  # noqa: E402
 from .inference import (  # noqa: E402
     LABEL_MAP_FILE,
     autocast,
@@ -575,7 +575,9 @@ def _candidate_scores(name, logits, temperatures, data) -> dict:
         if not codes:
             out[split], out[f"ece_{split}"] = None, None
             continue
-        probs = candidate_probabilities(name, logits[split], temperatures)
+        encoded = data.enc_val if split == "validation" else data.enc_test
+        unreadable = unreadable_reports(encoded, data.tokenizer.unk_token_id)
+        probs = candidate_probabilities(name, logits[split], temperatures, unreadable)
         predicted = [data.labels[i] for i in probs.argmax(axis=1)]
         out[split] = classification_metrics(codes, predicted, data.labels)
         out[f"ece_{split}"] = expected_calibration_error(probs, [index[c] for c in codes])

@@ -174,3 +174,33 @@ def test_a_real_worker_runs_the_import_job(login, project, admin_user, worker,  
     assert job.status == "succeeded", job.message + worker.log_path.read_text()[-2000:]
     assert Report.objects.count() == 3000
     assert import_progress.read(job)["written"] == 3000
+
+
+RIS = ("Accession No,MRN,Gender,Age,Exam Date,Findings\n"
+       "R1,M1,F,61,25/03/2020,Collection in the right flank\n"
+       "R2,M2,M,70,03/04/2020,Nodule in the right upper lobe\n"
+       "R3,M3,F,55,13/05/2020,Liver lesion\n")
+
+
+def test_the_worker_imports_with_the_mapping_that_was_previewed(login, project, admin_user,
+                                                                 background):
+    import datetime
+
+    client = login(admin_user)
+    url = reverse("import_reports", args=[project.slug])
+    first = client.post(url, {"file": SimpleUploadedFile("ris.csv", RIS.encode())})
+    assert not first.context["plan"].ok  # 25/03/2020 is no ISO date
+    remapped = client.post(url, {
+        "remap": "1", "token": first.context["token"], "map_accession": "Accession No",
+        "map_patient_id": "MRN", "map_sex": "Gender", "map_age": "Age",
+        "map_procedure_date": "Exam Date", "map_text": ["Findings"], "date_format": "dmy"})
+    assert remapped.context["plan"].ok, remapped.context["plan"].errors
+    client.post(url, {"confirm": "1", "token": remapped.context["token"]})
+    job = ImportJob.objects.get()
+    assert job.mapping["date_format"] == "dmy"
+    assert job.mapping["columns"]["procedure_date"] == ["Exam Date"]
+    job = services.import_job_run(job.pk)
+    assert job.status == "succeeded", job.message
+    assert Report.objects.get(accession="R2").procedure_date == datetime.date(2020, 4, 3)
+    project.refresh_from_db()
+    assert project.import_mapping["date_format"] == "dmy"  # remembered for the next file

@@ -2,6 +2,7 @@ import io
 import re
 from collections import Counter
 
+from django.contrib.auth.models import User
 from django.core.management import call_command
 from django.db.models import Count
 
@@ -12,7 +13,7 @@ from studies.models import ReaderStudy
 
 def test_seed_demo_builds_the_study_cohort(project):
     out = io.StringIO()
-    call_command("seed_demo", stdout=out)
+    call_command("seed_demo", "--demo-users", stdout=out)
     cohort = Report.objects.filter(project=project).exclude(split="unassigned")
     counts = {
         (row["split"], row["reference_label__category__code"]): row["n"]
@@ -37,8 +38,11 @@ def test_seed_demo_builds_the_study_cohort(project):
     study = ReaderStudy.objects.get()
     assert study.status == "open" and study.cases.count() == 332
     assert "annotator1  password ctir-annotator1" in out.getvalue()
+    # The second, binary demo task, in its own project; the first cohort is as it was.
+    assert "Second demo task pancreas-ca" in out.getvalue()
+    assert Report.objects.filter(project__slug="pancreas-ca").count() == 280
     again = io.StringIO()
-    call_command("seed_demo", "--if-empty", stdout=again)
+    call_command("seed_demo", "--if-empty", "--demo-users", stdout=again)
     assert "already has reports" in again.getvalue()
     assert Report.objects.filter(project=project).count() == 1805
     assert ReaderStudy.objects.count() == 1
@@ -67,3 +71,23 @@ def test_seed_demo_language_mixed_writes_both_languages(project):
     texts = list(Report.objects.filter(project=project).values_list("text", flat=True))
     japanese = sum(bool(re.search(r"[\u3040-\u30ff\u4e00-\u9fff]", t)) for t in texts)
     assert len(texts) == 1805 and 0.4 < japanese / len(texts) < 0.6
+
+
+def test_seed_demo_makes_no_superuser_outside_debug_unless_asked(project, settings):
+    settings.DEBUG = False
+    out = io.StringIO()
+    call_command("seed_demo", stdout=out)
+    assert "DEBUG is off, so no demo logins were created" in out.getvalue()
+    assert "--demo-users" in out.getvalue() and "ctir-admin" not in out.getvalue()
+    assert not User.objects.exists() and not ReaderStudy.objects.exists()
+    assert Report.objects.filter(project=project).count() == 1805
+    assert Report.objects.filter(project__slug="pancreas-ca").count() == 280
+    # An existing account of that name is never made superuser nor given the demo password.
+    admin = User.objects.create_user("admin", password="their-own-password")
+    call_command("seed_demo", stdout=io.StringIO())
+    admin.refresh_from_db()
+    assert not admin.is_superuser and admin.check_password("their-own-password")
+    settings.DEBUG = True  # make run: the demo logins, as before
+    call_command("seed_demo", "--if-empty", stdout=io.StringIO())
+    assert User.objects.get(username="reader1").check_password("ctir-reader1")
+    assert ReaderStudy.objects.get().status == "open"

@@ -8,7 +8,11 @@ PAGES = [
     ("import_reports", {}),
     ("export_labels", {"fmt": "csv"}),
     ("import_job", {"job_id": 1}),
+    ("project_settings", {}),
+    ("category_edit", {"category_id": 1}),
+    ("project_members", {}),
 ]
+ADMIN_PAGES = [p for p in PAGES if p[0] != "dashboard"]
 
 
 @pytest.mark.parametrize(("name", "kwargs"), PAGES)
@@ -29,6 +33,18 @@ def test_an_outsider_gets_404(login, project, outsider, name, kwargs):
 def test_a_reader_gets_403(login, project, reader, name, kwargs):
     response = login(reader).get(reverse(name, kwargs={"slug": project.slug, **kwargs}))
     assert response.status_code == 403
+
+
+@pytest.mark.parametrize(("name", "kwargs"), ADMIN_PAGES)
+def test_an_annotator_gets_403_on_admin_pages(login, project, annotator, name, kwargs):
+    response = login(annotator).get(reverse(name, kwargs={"slug": project.slug, **kwargs}))
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize("name", ["project_create"])
+def test_pages_outside_projects_require_login_and_a_superuser(client, login, admin_user, name):
+    assert client.get(reverse(name))["Location"].startswith(reverse("login"))
+    assert login(admin_user).get(reverse(name)).status_code == 403
 
 
 def test_an_annotator_sees_the_dashboard_but_not_import_or_export(login, project, annotator):
@@ -88,3 +104,29 @@ def test_export_download_streams_csv(login, project, admin_user):
     assert response["Content-Disposition"].startswith('attachment; filename="ct-ir-labels-')
     assert body.splitlines()[0].startswith("accession,patient_id,sex,age,procedure_date")
     assert len(body.splitlines()) == 4
+
+
+def test_an_upload_token_imports_only_for_its_admin_and_project(login, project, admin_user,
+                                                                 outsider, other_project):
+    from django.contrib.auth.models import User
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from annotation.models import Membership, Role
+
+    csv = (b"accession,patient_id,sex,age,procedure_date,text,label\n"
+           b"W1,P1,F,50,2020-01-01,Drainage of a psoas abscess,1\n")
+    url = reverse("import_reports", args=[project.slug])
+    token = login(admin_user).post(url, {"file": SimpleUploadedFile("ris.csv", csv)}
+                                   ).context["token"]
+    second_admin = User.objects.create_user("second-admin")
+    Membership.objects.create(project=project, user=second_admin, role=Role.ADMIN)
+    refused = login(second_admin).post(url, {"confirm": "1", "token": token}, follow=True)
+    assert b"previewed by another user or in another project" in refused.content
+    elsewhere = login(outsider).post(reverse("import_reports", args=[other_project.slug]),
+                                     {"confirm": "1", "token": token}, follow=True)
+    assert b"previewed by another user or in another project" in elsewhere.content
+    assert not Report.objects.exists()
+    # The refusals left the staged file alone: its own admin still imports it.
+    done = login(admin_user).post(url, {"confirm": "1", "token": token}, follow=True)
+    assert b"imported 1 new reports" in done.content
+    assert list(Report.objects.values_list("project__slug", flat=True)) == [project.slug]

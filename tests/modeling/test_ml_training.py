@@ -298,3 +298,14 @@ def test_a_local_japanese_bert_trains_and_serves(tmp_path):
     assert len(predictions) == 4 and all(p["category"] in LABELS for p in predictions)
     served = Classifier.load(tmp_path / "v1").predict(["CTガイド下右肺結節の生検。"])
     assert served[0]["category"] in LABELS
+
+
+def test_the_served_ensemble_leaves_an_unreadable_report_to_tfidf(trained):
+    # The tiny tokenizer's vocabulary is English: a Japanese report is mostly [UNK].
+    _, parent, _ = trained
+    japanese = "右肺上葉結節に対するCTガイド下生検。"
+    english = "CT-guided procedure\nbiopsy of left upper lobe lung nodule. No complication."
+    ensemble = Classifier.load(parent / "v1", candidate="ensemble").predict([japanese, english])
+    tfidf = Classifier.load(parent / "v1", candidate="tfidf").predict([japanese, english])
+    assert ensemble[0]["probabilities"] == pytest.approx(tfidf[0]["probabilities"])
+    assert ensemble[1]["probabilities"] != pytest.approx(tfidf[1]["probabilities"])

@@ -181,7 +181,7 @@ def test_the_models_page_shows_every_candidate_and_marks_the_served_one(
                                                       metrics=CANDIDATE_METRICS)
     page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
     row = page[page.index('id="version-1"'):]
-    assert '<strong class="served">TF-IDF (char + word n-grams)</strong>' in row
+    assert '<strong class="served">TF-IDF (n-grams + concepts)</strong>' in row
     assert "BERT 31.0% / 29.0%" in row and "Ensemble 93.0% / 94.0%" in row
     assert 'class="served">TF-IDF 97.0% / 96.0% ✓' in row
     # The tokenizer warning is on the page, not only in the worker's log.

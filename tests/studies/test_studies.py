@@ -91,6 +91,25 @@ def test_no_going_back_and_pause_is_not_reading_time(project, study, reader):
     assert StudyResponse.objects.get().category.code == 1
 
 
+def test_a_reader_whose_membership_was_removed_cannot_answer(login, project, study, reader):
+    client = login(reader)
+    url = reverse("read", args=[study.pk])
+    assert client.get(url).status_code == 200  # the first case is on screen
+    session = study.readers.get(user=reader)
+    Membership.objects.filter(project=project, user=reader).delete()
+    assert client.post(url, {"position": "0", "category": "2"}).status_code == 404
+    assert client.get(url).status_code == 404
+    assert b"No study is open for you" in client.get(reverse("my_studies")).content
+    # The service refuses too, whatever page or command calls it.
+    with pytest.raises(studies.StudyError, match="no longer a reader"):
+        studies.study_answer(session=session, position=0, category=code(project, 2),
+                             active_ms=None)
+    # A reader made annotator is no reader either: they would see the model's suggestions.
+    Membership.objects.create(project=project, user=reader, role=Role.ANNOTATOR)
+    assert client.get(url).status_code == 404
+    assert not StudyResponse.objects.exists()
+
+
 def test_pause_service_accumulates(project, study, reader):
     session = study.readers.get(user=reader)
     studies.study_serve(session=session)

@@ -1,5 +1,6 @@
 import datetime
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -7,8 +8,9 @@ from django.db import transaction
 from annotation import services
 from annotation.importing import ParsedRow
 from annotation.management.commands._common import get_project
-from annotation.models import Report, Role
+from annotation.models import Project, Report, Role
 from annotation.signals import demo_seeded
+from ctir_demo import pancreas
 from ctir_demo.cohort import generate_cohort, generate_reports
 from ctir_demo.japanese import (
     generate_japanese_cohort,
@@ -40,8 +42,14 @@ class Command(BaseCommand):
             "--language", choices=LANGUAGES, default="en",
             help="en: English reports; ja: Japanese; mixed: each report English or Japanese",
         )
+        parser.add_argument(
+            "--demo-users", action="store_true",
+            help="create the demo logins even with DEBUG off (published passwords, one of "
+            "them a superuser): only on a machine nobody else can reach",
+        )
 
-    def handle(self, *args, project, seed, if_empty, language="en", **options):
+    def handle(self, *args, project, seed, if_empty, language="en", demo_users=False,
+               **options):
         target = get_project(project)
         has_reports = Report.objects.filter(project=target).exists()
         if has_reports and if_empty:
@@ -57,11 +65,27 @@ class Command(BaseCommand):
             self.stdout.write(f"Demo cohort{where}: {created} reports with reference labels, "
                               "split 1142 / 131 / 332 by date, and "
                               f"{incoming} newer unlabelled reports waiting in the labeling queue.")
-        seed_users(target)
+        logins = settings.DEBUG or demo_users
+        if logins:
+            seed_users(target)
         demo_seeded.send(sender=self.__class__, project=target)
+        self.stdout.write(seed_pancreas(seed, users=logins))
+        if not logins:
+            self.stdout.write(self.style.WARNING(NO_DEMO_USERS))
+            return
         self.stdout.write("Demo logins (local use only):")
         for username, password, role in DEMO_USERS:
             self.stdout.write(f"  {role:<10} {username:<11} password {password}")
+
+
+# The demo logins' passwords are in this file and the README, and `admin` is a superuser: on
+# a server they would be anyone's way in, so outside DEBUG they need the explicit flag.
+NO_DEMO_USERS = (
+    "DEBUG is off, so no demo logins were created or changed (their passwords are published "
+    "and admin is a superuser), and no demo reader study was opened. On a machine only you "
+    "can reach, run seed_demo --demo-users; on a server, create real accounts with "
+    "manage.py createsuperuser and the Django admin."
+)
 
 
 INCOMING_REPORTS = 200
@@ -96,6 +120,34 @@ def _write(project, cohort_rows, with_labels: bool) -> int:
             project=project, rows=rows, batch=None, user=None, reason="demo cohort"
         )
     return created
+
+
+PANCREAS_SLUG = "pancreas-ca"
+PANCREAS_INCOMING = 40
+
+
+def seed_pancreas(seed: int, users: bool = True) -> str:
+    """The second demo task, binary, in its own project (added once; its users as in the
+    first, when `users`); returns what to tell the user."""
+    project = Project.objects.filter(slug=PANCREAS_SLUG).first()
+    if project is None:
+        project = services.project_create(
+            name="Pretreatment pancreatic cancer (CT)", slug=PANCREAS_SLUG,
+            description="Binary: does this CT report stage a pancreatic cancer before "
+                        "treatment?", guideline=pancreas.GUIDELINE,
+            categories=[{"code": code, "name": name, "description": description, "key": key,
+                         "colour": colour}
+                        for code, name, description, key, colour in pancreas.CATEGORIES])
+    if users:
+        seed_users(project)
+    if Report.objects.filter(project=project).exists():
+        return f"Second demo task {PANCREAS_SLUG}: already has reports, left as it is."
+    created = _write(project, pancreas.generate_pancreas_cohort(seed), with_labels=True)
+    incoming = _write(project, pancreas.generate_pancreas_reports(
+        PANCREAS_INCOMING, seed + 1, start=datetime.date(2024, 7, 1),
+        end=datetime.date(2025, 10, 31)), with_labels=False)
+    return (f"Second demo task {PANCREAS_SLUG} (yes/no, keys Y and N): {created} labelled "
+            f"reports and {incoming} waiting in its labeling queue.")
 
 
 def seed_users(project):

@@ -130,6 +130,7 @@ def test_double_reading_agreement_and_disagreement(project, annotator, second_an
 
     r2 = services.queue_next(project=project, user=annotator)
     answer(project, annotator, 4, report=r2)
+    assert services.queue_next(project=project, user=second_annotator) == r2
     answer(project, second_annotator, 2, report=r2)
     assert not ReferenceLabel.objects.filter(report=r2).exists()
     from annotation.labeling.selectors import adjudication_queue
@@ -184,6 +185,62 @@ def test_an_expired_claim_is_served_again(project, annotator, second_annotator):
     assert services.queue_next(project=project, user=second_annotator) is None
     ReportClaim.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
     assert services.queue_next(project=project, user=second_annotator) == a
+
+
+def test_a_stale_token_never_adds_a_reading_the_report_does_not_need(
+        project, annotator, second_annotator):
+    add_unlabelled(project, 1)
+    report = services.queue_next(project=project, user=annotator)
+    stale = served(report, annotator)  # the form stays open past the claim
+    ReportClaim.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    assert services.queue_next(project=project, user=second_annotator) == report
+    answer(project, second_annotator, 4, report=report)
+    with pytest.raises(services.AnswerRefused, match="held for you for 15 minutes"):
+        services.annotation_submit(served=stale, user=annotator, active_ms=10,
+                                   category=Category.objects.get(project=project, code=2))
+    assert list(Annotation.objects.values_list("user__username", flat=True)) == [
+        "bob-annotator"]
+    label = ReferenceLabel.objects.get(report=report)
+    assert (label.method, label.category.code) == ("single", 4)
+
+
+def test_an_expired_claim_refuses_the_answer_even_if_nobody_took_the_report(
+        project, annotator):
+    add_unlabelled(project, 1)
+    report = services.queue_next(project=project, user=annotator)
+    ReportClaim.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    with pytest.raises(services.AnswerRefused):
+        answer(project, annotator, 4, report=report)
+    # Served again, it is held again and the answer counts.
+    assert services.queue_next(project=project, user=annotator) == report
+    assert answer(project, annotator, 4, report=report).category.code == 4
+
+
+def test_a_skipped_report_takes_no_answer_from_its_old_form(project, annotator):
+    add_unlabelled(project, 2)
+    report = services.queue_next(project=project, user=annotator)
+    token = served(report, annotator)
+    services.report_skip(report=report, user=annotator)
+    with pytest.raises(services.AnswerRefused, match="You skipped U00000"):
+        services.annotation_submit(served=token, user=annotator, active_ms=10,
+                                   category=Category.objects.get(project=project, code=4))
+    assert not Annotation.objects.exists()
+
+
+def test_the_annotate_page_says_why_a_stale_answer_was_not_recorded(login, project, annotator,
+                                                                   second_annotator):
+    add_unlabelled(project, 2)
+    client = login(annotator)
+    url = reverse("annotate", args=[project.slug])
+    token = client.get(url).context["token"]
+    ReportClaim.objects.update(expires_at=timezone.now() - datetime.timedelta(seconds=1))
+    answer(project, second_annotator, 4)  # takes U00000, whose hold ran out
+    page = client.post(url, {"token": token, "category": "2"}, headers={"HX-Request": "true"})
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "U00000 was held for you for 15 minutes" in body and "not recorded" in body
+    assert "U00001" in body  # the next report is on screen
+    assert Annotation.objects.filter(user=annotator).count() == 0
 
 
 @pytest.mark.django_db(transaction=True)
@@ -343,7 +400,7 @@ def test_random_order_is_reproducible_per_annotator(project, annotator, second_a
 def test_the_queue_flag_follows_labels_answers_and_settings(project, annotator, admin_user):
     add_unlabelled(project, 3)
     first, second, third = project.reports.order_by("accession")
-    answer(project, annotator, 4, report=first)
+    assert answer(project, annotator, 4).report == first
     annotation_services.reference_label_set(report=second, category=Category.objects.get(
         project=project, code=2), method="adjudication", user=admin_user, reason="x")
     flags = dict(project.reports.values_list("accession", "in_queue"))

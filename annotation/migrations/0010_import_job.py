@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('annotation', '0008_category_labels_drawn'),
+        ('annotation', '0009_category_retired_import_mapping'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
@@ -23,6 +23,7 @@ class Migration(migrations.Migration):
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Imported'), ('rejected', 'Rejected (nothing imported)'), ('failed', 'Failed')], default='queued', max_length=10)),
                 ('message', models.TextField(blank=True)),
                 ('errors', models.JSONField(blank=True, default=list)),
+                ('mapping', models.JSONField(blank=True, help_text='The column mapping the preview used (ColumnMapping.to_dict); null: guess from the header.', null=True)),
                 ('created', models.DateTimeField(auto_now_add=True)),
                 ('started_at', models.DateTimeField(blank=True, null=True)),
                 ('finished_at', models.DateTimeField(blank=True, null=True)),
