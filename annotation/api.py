@@ -219,14 +219,15 @@ REPORT_FILTERS = [
     responses={201: ImportDoneSerializer, 200: ImportDoneSerializer,
                202: ImportJobSerializer, 400: ImportRejectedSerializer,
                409: DetailSerializer,
-               413: DetailSerializer},
+               413: DetailSerializer, 503: ImportJobSerializer},
     description="Import reports, all or nothing: a JSON batch (`reports`, one object per "
     "report with the columns of an import file) or a CSV / JSON Lines file. One bad row and "
     "nothing is written; the 400 lists every problem by line and column, as the import page "
     "does. Rows already here and unchanged are counted, not written again. A file of "
     "CTIR_BACKGROUND_IMPORT_ROWS rows or more (5,000 by default) is imported by a worker: "
     "202 with the job, to follow at imports/<id>/. 409 while another import of the project "
-    "runs.",
+    "runs. 503 when the job queue did not take the job: the job is failed, its `message` "
+    "(also in `detail`) says what to do, and nothing was imported.",
 )
 @api_view(["GET", "POST"])
 @parser_classes([JSONParser, MultiPartParser])
@@ -328,6 +329,9 @@ def _import_in_background(request, project, path: Path, filename: str, rows: int
     except services.ImportBusy as exc:
         staged.unlink(missing_ok=True)
         return Response({"detail": str(exc)}, status=409)
+    job.refresh_from_db(fields=["status", "message", "finished_at"])
+    if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
+        return Response({**_job_data(job), "detail": job.message}, status=503)
     return Response(_job_data(job), status=202)
 
 

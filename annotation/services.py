@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from ctir_site.queue import send_on_commit
+from ctir_site.queue import broker_problem, send_on_commit
 
 from . import import_progress
 from .columns import ColumnMapping
@@ -446,8 +446,21 @@ def import_job_start(*, project: Project, path: Path, filename: str, rows: int,
     except IntegrityError:  # another admin's confirm won the race by a moment
         import_busy_check(project=project)
         raise
-    send_on_commit("annotation.tasks.import_reports_job", job.pk)
+    send_on_commit("annotation.tasks.import_reports_job", job.pk,
+                   failed=_import_not_sent(job.pk, Path(path)))
     return job
+
+
+def _import_not_sent(job_id: int, staged: Path):
+    """What send_on_commit calls when the broker did not take the import: the job fails with
+    the reason and what to do, so the project is not locked against imports by a job that
+    no worker will ever see; the staged file goes, as when a job ends."""
+    def failed(exc: BaseException) -> None:
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+            message="Nothing was imported. " + broker_problem(exc, "import the file again"))
+        staged.unlink(missing_ok=True)
+    return failed
 
 
 def import_job_run(job_id: int) -> ImportJob:

@@ -223,6 +223,11 @@ def _import_in_background(request, project, staged: Path, token: dict,
     except services.ImportBusy as exc:
         staged.unlink(missing_ok=True)
         messages.error(request, str(exc))
+        return redirect("import_reports", slug=project.slug)
+    job.refresh_from_db(fields=["status", "message"])
+    if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
+        # The job's card on the page says why and what to do.
+        messages.error(request, f"{job.filename} could not be queued; nothing was imported.")
     else:
         messages.info(request, f"{job.filename}: {job.rows:,} rows are being imported in the "
                       "background; this page shows how far it has got.")

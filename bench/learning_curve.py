@@ -11,7 +11,8 @@ site's later reports, which nobody labels. Four arms:
 - start: ``cold`` (BERT from the base encoder) or ``warm`` (BERT from the model trained
   on the source data, which also makes the suggestions before the first site label).
 Each arm runs ``--seeds`` times; the table gives medians. The site's labels are split the
-way a project's growing validation set is: every fifth label goes to validation.
+way a project's growing validation set is (the 3rd and every 5th label of each category
+go to validation).
 
 The source model is trained on the demo cohort (without the site's style when the site is
 one of the demo's styles), or given with ``--source`` (a demo model, for a site that is
@@ -49,7 +50,9 @@ from modeling.ml.tiny import minilm_path  # noqa: E402
 from modeling.ml.training import TrainConfig, TrainingDataError, train_model  # noqa: E402
 
 LABELS = [1, 2, 3, 4]
-VALIDATION_EVERY = 5  # every fifth label of the site goes to its validation set
+# The project's growing validation set (annotation.services.split_draw): of each
+# category's labels the 3rd and every 5th after it go to validation, up to 60 a category.
+VALIDATION_FIRST, VALIDATION_EVERY, VALIDATION_CAP = 3, 5, 60
 ARMS = [("random", "cold"), ("random", "warm"), ("uncertainty", "cold"),
         ("uncertainty", "warm")]
 
@@ -87,6 +90,18 @@ def _accuracy(model_dir: Path, rows) -> float:
     return sum(p["category"] == r.label for p, r in zip(predicted, rows, strict=True)) / len(rows)
 
 
+def _growing_split(labelled):
+    seen: dict[int, int] = {}
+    train, validation = [], []
+    for r in labelled:
+        seen[r.label] = n = seen.get(r.label, 0) + 1
+        step = n - VALIDATION_FIRST
+        to_validation = (step >= 0 and step % VALIDATION_EVERY == 0
+                         and step // VALIDATION_EVERY < VALIDATION_CAP)
+        (validation if to_validation else train).append(r)
+    return train, validation
+
+
 def _next_reports(order: str, model_dir: Path | None, pool: list, k: int, rng: random.Random):
     """The next ``k`` reports of the annotator's queue."""
     if order == "uncertainty" and model_dir is not None and len(pool) > k:
@@ -110,8 +125,7 @@ def run_arm(order, start, seed, *, queue, later, points, source, config, tmp: Pa
     for point in points:
         batch, pool = _next_reports(order, model_dir, pool, point - len(labelled), rng)
         labelled += batch
-        validation = labelled[VALIDATION_EVERY - 1::VALIDATION_EVERY]
-        train = [r for i, r in enumerate(labelled) if (i + 1) % VALIDATION_EVERY]
+        train, validation = _growing_split(labelled)
         out = tmp / f"{order}-{start}-{seed}-{point}"
         try:
             result = train_model(

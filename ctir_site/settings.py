@@ -1,11 +1,14 @@
 """ctir settings: one module, every deployment knob comes from the environment."""
 
 import datetime
+import hashlib
 import importlib.util
 import os
+import re
 from pathlib import Path
 
 import environ
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -227,23 +230,56 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_TRACK_STARTED = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+
+
+def _default_instance(database: dict) -> str:
+    """The database's name: two ctir instances never share one, so they never share queues.
+    A SQLite file is named by its stem and a hash of its full path (every checkout has a
+    db.sqlite3)."""
+    name = str(database.get("NAME") or "ctir")
+    if database["ENGINE"].endswith("sqlite3"):
+        path = str(Path(name).resolve())
+        name = f"{Path(name).stem}-{hashlib.sha256(path.encode()).hexdigest()[:6]}"
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "ctir"
+
+
+# One Redis may serve several ctir instances (a test and a demo, two departments): every
+# queue name starts with the instance, and every job task carries it and refuses a job sent
+# by another instance (ctir_site.queue), so one instance never runs another's ids.
+CTIR_INSTANCE = env("CTIR_INSTANCE", default=_default_instance(DATABASES["default"]))
+if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", CTIR_INSTANCE):
+    raise environ.ImproperlyConfigured(
+        f"CTIR_INSTANCE={CTIR_INSTANCE!r}: use letters, digits, '_' and '-' only")
+# The queues' roles: beat's housekeeping, GPU training, CPU inference. A worker started
+# without -Q consumes all three; a dedicated host takes e.g. `-Q <instance>.training`.
+CTIR_QUEUES = {role: f"{CTIR_INSTANCE}.{role}" for role in ("celery", "training", "inference")}
+CELERY_TASK_DEFAULT_QUEUE = CTIR_QUEUES["celery"]
+# Each queue with its own direct exchange and key, as Celery makes a missing queue.
+CELERY_TASK_QUEUES = [Queue(name, Exchange(name), routing_key=name)
+                      for name in CTIR_QUEUES.values()]
 CELERY_TASK_ROUTES = {
-    "modeling.tasks.train_model_version": {"queue": "training"},
-    "modeling.tasks.prelabel_project": {"queue": "inference"},
-    "studies.tasks.time_model_on_study": {"queue": "inference"},
+    "modeling.tasks.train_model_version": {"queue": CTIR_QUEUES["training"]},
+    "modeling.tasks.prelabel_project": {"queue": CTIR_QUEUES["inference"]},
+    "studies.tasks.time_model_on_study": {"queue": CTIR_QUEUES["inference"]},
+    # Imports need neither a GPU nor a model: any of the instance's workers takes them.
+    "annotation.tasks.import_reports_job": {"queue": CTIR_QUEUES["celery"]},
 }
 # The worker runs beat too (`worker -B`, see Procfile): once a minute, running jobs whose
 # worker went silent are marked failed, and due automatic retrains start. The schedule
 # lives in memory; nothing to persist.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
-    "fail-stale-jobs": {"task": "modeling.tasks.fail_stale_jobs", "schedule": 60.0},
+    "fail-stale-jobs": {"task": "modeling.tasks.fail_stale_jobs", "schedule": 60.0,
+                        "kwargs": {"instance": CTIR_INSTANCE}},
     # Starts the retrains the projects' policies say are due (labels are counted in the
     # database, so a tick lost while Redis was down is caught up by the next one).
-    "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0},
+    "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0,
+                     "kwargs": {"instance": CTIR_INSTANCE}},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
+# A broker that is down is told within seconds (the page marks the job failed and says so),
+# not after the operating system's connect timeout.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600, "socket_connect_timeout": 3}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 LOGGING = {

@@ -14,7 +14,7 @@ from annotation.access import ADMIN_ONLY, project_for
 from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate
 
 from . import selectors, services
-from .models import ModelVersion, Prediction, PrelabelRun
+from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
 
 TAG = "models"
 
@@ -88,7 +88,8 @@ def _no_worker(queue: str, job: str) -> Response | None:
                responses={201: ModelVersionSerializer, 400: DetailSerializer,
                           503: DetailSerializer},
                description="Queue a training job, as the Train button does. 503 when no "
-               "worker listens on the training queue.")
+               "worker listens on the training queue, or when the job queue did not take the "
+               "job (then the version is failed, and `detail` and `error` say what to do).")
 @api_view(["GET", "POST"])
 def versions(request, slug):
     """The project's model versions, newest first."""
@@ -113,7 +114,12 @@ def versions(request, slug):
     except LookupError:
         return Response({"detail": "Training not started: that version cannot be started "
                          "from here."}, status=400)
-    return Response(ModelVersionSerializer(version).data, status=201)
+    version.refresh_from_db()
+    data = ModelVersionSerializer(version).data
+    if version.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
+        return Response({**data, "detail": f"v{version.number} could not be queued: "
+                         f"{version.error}"}, status=503)
+    return Response(data, status=201)
 
 
 @extend_schema(tags=[TAG], responses=ModelVersionSerializer, operation_id="model_retrieve")
@@ -143,14 +149,21 @@ def version_cancel(request, slug, number):
                                                     409: DetailSerializer})
 @api_view(["POST"])
 def version_promote(request, slug, number):
-    """Make a succeeded version the active model; pre-labeling with it is queued."""
+    """Make a succeeded version the active model; pre-labeling with it is queued. When the
+    job queue did not take that pre-labeling, the promotion stands and `detail` says so."""
     project = project_for(request, slug, ADMIN_ONLY)
     try:
         version = services.model_version_promote(version=_version(project, number),
                                                  user=request.user)
     except services.JobError as exc:
         return Response({"detail": str(exc)}, status=409)
-    return Response(ModelVersionSerializer(_version(project, version.number)).data)
+    data = ModelVersionSerializer(_version(project, version.number)).data
+    run = selectors.latest_prelabel(project)
+    if run is not None and run.model_version_id == version.pk and run.status == JobStatus.FAILED:
+        # The promotion stands; only its pre-labeling never reached the job queue.
+        data["detail"] = (f"v{version.number} is now the active model, but pre-labeling "
+                          f"could not be queued: {run.error}")
+    return Response(data)
 
 
 @extend_schema(tags=[TAG], parameters=PAGE_PARAMETERS, responses=paged(PredictionSerializer),
@@ -171,7 +184,9 @@ def version_predictions(request, slug, number):
                responses={202: PrelabelRunSerializer, 409: DetailSerializer,
                           503: DetailSerializer},
                description="Pre-label every report with the active model (or `version`); "
-               "a run already going for that version is returned instead of a second one.")
+               "a run already going for that version is returned instead of a second one. "
+               "503 when no worker listens on the inference queue, or when the job queue did "
+               "not take the run (then it is failed, and `detail` says what to do).")
 @api_view(["GET", "POST"])
 def prelabel(request, slug):
     """GET: the latest pre-labeling run and its progress."""
@@ -189,4 +204,9 @@ def prelabel(request, slug):
         run = services.prelabel_request(project=project, version=version, user=request.user)
     except services.JobError as exc:
         return Response({"detail": str(exc)}, status=409)
-    return Response(PrelabelRunSerializer(run).data, status=202)
+    run.refresh_from_db()
+    data = PrelabelRunSerializer(run).data
+    if run.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
+        return Response({**data, "detail": f"Pre-labeling could not be queued: {run.error}"},
+                        status=503)
+    return Response(data, status=202)

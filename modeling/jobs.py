@@ -5,6 +5,7 @@ Only workers and management commands import this module; it pulls in torch.
 
 import json
 import logging
+import secrets
 import socket
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from annotation.models import Category, Report, Split
 from .ml.inference import LABEL_MAP_FILE, Classifier
 from .ml.training import Progress, TrainConfig, TrainingCancelled, TrainingDataError, train_model
 from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
+from .selectors import ARTIFACT_NOTE
 from .services import model_version_promote
 
 log = logging.getLogger(__name__)
@@ -72,7 +74,13 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
         return ModelVersion.objects.get(pk=version_id)
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
     project = version.project
-    out_dir = Path(settings.CTIR_MODEL_DIR) / project.slug / f"v{version.number}"
+    out_dir = artifact_folder(project.slug, version.number)
+    if out_dir.name != f"v{version.number}":
+        log.warning("v%s goes to %s: %s", version.number, out_dir,
+                    ARTIFACT_NOTE.format(number=version.number))
+        if echo:
+            echo(f"{out_dir.parent / f'v{version.number}'} is taken by a folder this database "
+                 f"did not write; saving in {out_dir} instead (nothing moved or deleted).")
     last_write = [0.0]
     cancel = [False]
 
@@ -139,6 +147,16 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
             _promote_if_good_enough(version)
     version.refresh_from_db()
     return version
+
+
+def artifact_folder(slug: str, number: int) -> Path:
+    """Where a version's model goes: <CTIR_MODEL_DIR>/<project>/vN, or, when a leftover
+    folder already has that name, vN-<time>-<random> beside it. The leftover is never
+    moved or deleted: it may be another instance's live model, or the evidence of a study."""
+    wanted = Path(settings.CTIR_MODEL_DIR) / slug / f"v{number}"
+    if not wanted.exists():
+        return wanted
+    return wanted.with_name(f"v{number}-{timezone.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}")
 
 
 def warm_start(warm: dict | None, labels: list[int], base_model: str) -> tuple[str, dict]:

@@ -1,5 +1,7 @@
 """Reads for the Models pages, shaped for templates. No torch here."""
 
+from pathlib import Path
+
 import redis
 from django.conf import settings
 from django.core.cache import cache
@@ -8,6 +10,7 @@ from django.db.models import Count
 from annotation import models as annotation_models
 from annotation.models import Category, Membership, Project, Report, Role, Split
 from ctir_site.celery import app as celery_app
+from ctir_site.queue import safe_broker_url
 
 from .ml.candidates import CANDIDATES, LABELS, SHORT_LABELS
 from .ml.metrics import clopper_pearson
@@ -38,21 +41,25 @@ def queue_health() -> dict:
         health["redis"] = True
     except redis.RedisError as exc:
         health["problem"] = (
-            f"The task queue (Redis at {_safe_url(settings.CELERY_BROKER_URL)}) is not "
+            f"The task queue (Redis at {safe_broker_url()}) is not "
             f"answering ({exc.__class__.__name__}). Start Redis (make run starts one) and reload."
         )
     if health["redis"]:
         replies = celery_app.control.inspect(timeout=1.0).active_queues() or {}
+        # Only this instance's queues count: another instance's worker on the same Redis
+        # answers the ping too, but would refuse this instance's jobs.
         queues = {q["name"] for worker in replies.values() for q in worker}
-        health["training"] = "training" in queues
-        health["inference"] = "inference" in queues
-        if not replies:
+        names = settings.CTIR_QUEUES
+        health["training"] = names["training"] in queues
+        health["inference"] = names["inference"] in queues
+        if not (health["training"] or health["inference"] or names["celery"] in queues):
             health["problem"] = (
-                "No Celery worker is running, so jobs would wait forever. Start one with "
-                "`make run` or `celery -A ctir_site worker -Q celery,training,inference`."
+                f"No Celery worker of this instance ({settings.CTIR_INSTANCE}) is running, so "
+                "jobs would wait forever. Start one with `make run` or "
+                "`celery -A ctir_site worker -B`."
             )
         elif not (health["training"] and health["inference"]):
-            missing = [q for q in ("training", "inference") if not health[q]]
+            missing = [names[q] for q in ("training", "inference") if not health[q]]
             health["problem"] = f"No worker listens on the {' and '.join(missing)} queue."
     cache.set("ctir:queue_health", health, HEALTH_CACHE_SECONDS)
     return health
@@ -62,14 +69,6 @@ def queue_problem(queue: str) -> str:
     """Why a job sent to this queue would not run now (no Redis, no worker), or ""."""
     health = queue_health()
     return "" if health["redis"] and health[queue] else health["problem"]
-
-
-def _safe_url(url: str) -> str:
-    # Never show a password from the broker URL on a page.
-    if "@" in url:
-        scheme, rest = url.split("://", 1)
-        return f"{scheme}://…@{rest.split('@', 1)[1]}"
-    return url
 
 
 def versions_for_project(project):
@@ -243,6 +242,18 @@ def start_from_choice(project, user, choice: str):
     if version is None:
         raise LookupError(choice)
     return version
+
+
+ARTIFACT_NOTE = ("A folder named v{number} was already there, left by an earlier database or "
+                 "by another instance sharing CTIR_MODEL_DIR, so this one has a unique name; "
+                 "nothing was moved or deleted.")
+
+
+def artifact_note(version) -> str:
+    """Why the version's folder is not the plain vN (modeling.jobs.artifact_folder), or ""."""
+    if not version.artifact_dir or Path(version.artifact_dir).name == f"v{version.number}":
+        return ""
+    return ARTIFACT_NOTE.format(number=version.number)
 
 
 def lineage(version, limit: int = 20) -> list[dict]:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from annotation.models import Project
 from annotation.services import import_jobs_fail_stale
-from ctir_site.queue import send_now, send_on_commit
+from ctir_site.queue import broker_problem, send_now, send_on_commit
 
 from . import selectors
 from .ml.recipe import (
@@ -80,8 +80,21 @@ def model_version_create(
         progress={"message": "Waiting for a training worker"},
     )
     if enqueue:
-        send_on_commit("modeling.tasks.train_model_version", version.pk)
+        send_on_commit("modeling.tasks.train_model_version", version.pk,
+                       failed=_not_sent(ModelVersion, version.pk, "start the training again"))
     return version
+
+
+def _not_sent(model, job_id: int, retry: str):
+    """What send_on_commit calls when the broker did not take the job: fail its row with the
+    reason, so it never waits "queued" for a message that does not exist."""
+    def failed(exc: BaseException) -> None:
+        extra = ({"phase": "failed", "progress": {"message": "Never reached a worker"}}
+                 if model is ModelVersion else {})
+        model.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
+            status=JobStatus.FAILED, finished_at=timezone.now(),
+            error=broker_problem(exc, retry), **extra)
+    return failed
 
 
 def _warm_start_source(project: Project, start_from) -> ModelVersion | None:
@@ -226,7 +239,8 @@ def prelabel_request(*, project: Project, version: ModelVersion | None = None, u
         return running
     run = PrelabelRun.objects.create(project=project, model_version=version, created_by=user)
     if enqueue:
-        send_on_commit("modeling.tasks.prelabel_project", run.pk)
+        send_on_commit("modeling.tasks.prelabel_project", run.pk,
+                       failed=_not_sent(PrelabelRun, run.pk, "press “Pre-label now”"))
     return run
 
 

@@ -7,7 +7,7 @@ from django_htmx.http import HttpResponseStopPolling
 from annotation.access import ADMIN_ONLY, project_for
 
 from . import selectors, services
-from .models import ModelVersion
+from .models import JobStatus, ModelVersion
 
 
 def _jobs_context(project) -> dict:
@@ -88,6 +88,10 @@ def model_train(request, slug):
     except services.JobError as exc:
         messages.error(request, f"Training not started: {exc}.")
         return redirect("models", slug=slug)
+    version.refresh_from_db(fields=["status", "error"])
+    if version.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
+        messages.error(request, f"v{version.number} could not be queued: {version.error}")
+        return redirect("models", slug=slug)
     warm = version.hyperparameters.get("warm_start")
     messages.success(request, f"v{version.number} is queued for training" + (
         f", starting from {warm['project']} v{warm['version']}." if warm else "."))
@@ -137,6 +141,11 @@ def model_promote(request, slug, number):
         )
     except services.JobError as exc:
         messages.error(request, str(exc))
+        return redirect("models", slug=slug)
+    run = selectors.latest_prelabel(project)
+    if run is not None and run.model_version_id == version.pk and run.status == JobStatus.FAILED:
+        messages.warning(request, f"v{version.number} is now the active model, but "
+                         f"pre-labeling could not be queued: {run.error}")
     else:
         messages.success(
             request, f"v{version.number} is now the active model; pre-labeling has been queued."
@@ -151,11 +160,15 @@ def prelabel_now(request, slug):
     if refused := _refused_without_worker(request, project, "inference", "Pre-labeling"):
         return refused
     try:
-        services.prelabel_request(project=project, user=request.user)
+        run = services.prelabel_request(project=project, user=request.user)
     except services.JobError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, "Pre-labeling is queued.")
+        run.refresh_from_db(fields=["status", "error"])
+        if run.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
+            messages.error(request, f"Pre-labeling could not be queued: {run.error}")
+        else:
+            messages.success(request, "Pre-labeling is queued.")
     return redirect("models", slug=slug)
 
 
@@ -171,5 +184,6 @@ def model_detail(request, slug, number):
         "blocks": selectors.metric_blocks(candidates),
         "curve": selectors.validation_curve(version.history or []),
         "lineage": selectors.lineage(version),
+        "artifact_note": selectors.artifact_note(version),
         "warm": (version.hyperparameters or {}).get("warm_start"),
     })

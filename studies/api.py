@@ -40,7 +40,11 @@ class ResultRowSerializer(serializers.Serializer):
     simulated = serializers.BooleanField()
     accuracy = serializers.DictField(help_text="n, accuracy and its 95% interval (ci)")
     sensitivity = serializers.DictField(help_text="per category code")
-    time = serializers.DictField(help_text="seconds: n, total, mean, median")
+    time = serializers.DictField(help_text="seconds: n, total, mean, median (time on screen "
+                                 "minus pauses)")
+    pauses = serializers.DictField(
+        allow_null=True, help_text="The reader's pauses: count, cases (with one or more) and "
+        "seconds paused in all; null for the model")
     fold = serializers.FloatField(allow_null=True,
                                   help_text="How many times slower than the model")
 
@@ -77,7 +81,8 @@ def study_results_api(request, slug, study_id):
                   "status": study.status, "cases": r["n_cases"]},
         "simulated": r["simulated"],
         "rows": [{k: row[k] for k in ("name", "is_model", "simulated", "accuracy",
-                                       "sensitivity", "time", "fold")} for row in r["rows"]],
+                                       "sensitivity", "time", "pauses", "fold")}
+                 for row in r["rows"]],
         "comparisons": r["comparisons"], "reader_kappas": r["kappas"],
         "crossover": r["crossover"],
     })

@@ -9,7 +9,7 @@ import time
 from django.utils import timezone
 
 from modeling.ml.inference import Classifier
-from modeling.models import ModelVersion
+from modeling.models import JobStatus, ModelVersion
 
 from .models import ReaderStudy
 
@@ -17,7 +17,17 @@ from .models import ReaderStudy
 def time_study_model(study_id: int) -> dict:
     """Run the study's model version over its cases, timing model loading apart."""
     study = ReaderStudy.objects.get(pk=study_id)
-    version = ModelVersion.objects.get(pk=study.model_version_id)
+    # The services check this too; a version deleted or swapped since must still never be
+    # loaded for another project's study.
+    version = ModelVersion.objects.filter(
+        pk=study.model_version_id, project_id=study.project_id, status=JobStatus.SUCCEEDED,
+    ).first()
+    if version is None:
+        job = {"status": "failed", "error": "The study's model version is not a trained "
+               "model of this project; choose another and time it again."}
+        ReaderStudy.objects.filter(pk=study_id).update(
+            model_timing={**(study.model_timing or {}), "job": job})
+        raise ValueError(job["error"])
     cases = list(study.cases.order_by("pk").values_list("pk", "report__text"))
     began = time.perf_counter()
     classifier = Classifier.load(version.artifact_dir)

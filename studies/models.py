@@ -74,6 +74,13 @@ class StudyReader(models.Model):
     served_at = models.DateTimeField(null=True, blank=True)
     paused_at = models.DateTimeField(null=True, blank=True)
     paused_ms = models.PositiveIntegerField(default=0, help_text="Pause time of the current case")
+    pauses = models.PositiveIntegerField(default=0, help_text="Pauses counted on the current case")
+    # Why the running pause runs: the reader pressed Pause, or the reading page was hidden.
+    pause_kind = models.CharField(max_length=6, blank=True)
+    # The one reading page that may pause, report its visibility and answer: a new one on
+    # every page load, so another tab or a hand-made request cannot stop the clock while
+    # the text stays on screen.
+    page = models.CharField(max_length=32, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
 
@@ -99,6 +106,7 @@ class StudyResponse(models.Model):
     answered_at = models.DateTimeField()
     active_ms = models.PositiveIntegerField(null=True, blank=True)
     paused_ms = models.PositiveIntegerField(default=0)
+    pauses = models.PositiveIntegerField(default=0)
     aided = models.BooleanField(default=False)
     shown_category = models.ForeignKey(Category, models.PROTECT, null=True, blank=True,
                                        related_name="+")

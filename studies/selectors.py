@@ -121,11 +121,15 @@ def study_results(study: ReaderStudy) -> dict:
     for response in responses:
         rater = raters.setdefault(response.reader.user.username, {
             "answers": {}, "seconds": {}, "is_model": False, "simulated": False,
-            "responses": []})
+            "responses": [], "pauses": {"count": 0, "cases": 0, "seconds": 0.0}})
         rater["answers"][response.case_id] = response.category.code
         rater["seconds"][response.case_id] = response.seconds
         rater["simulated"] |= response.simulated
         rater["responses"].append(response)
+        # Shown per reader: reading time is time on screen minus these, so they are evidence.
+        rater["pauses"]["count"] += response.pauses
+        rater["pauses"]["cases"] += response.pauses > 0
+        rater["pauses"]["seconds"] += response.paused_ms / 1000
     rows = [_rater_row(name, r, truth, labels) for name, r in raters.items()]
     model_total = (study.model_timing or {}).get("total_s")
     if model_total is None and model_ms:
@@ -163,6 +167,7 @@ def _rater_row(name, rater, truth, labels) -> dict:
                                    strict=True)
         ] if scored else [],
         "seconds_per_case": list(rater["seconds"].values()),
+        "pauses": rater.get("pauses"),  # None for the model
     }
 
 
@@ -243,6 +248,7 @@ def response_rows(study: ReaderStudy):
                                                                truth[r.case_id]),
             "served_at": r.served_at.isoformat(), "answered_at": r.answered_at.isoformat(),
             "active_ms": "" if r.active_ms is None else r.active_ms, "paused_ms": r.paused_ms,
+            "pauses": r.pauses,
             "seconds": round(r.seconds, 3), "aided": int(r.aided),
             "shown_category": r.shown_category.code if r.shown_category else "",
             "shown_probability": "" if r.shown_probability is None else r.shown_probability,
@@ -252,6 +258,6 @@ def response_rows(study: ReaderStudy):
 
 RESPONSE_COLUMNS = [
     "reader", "position", "accession", "answer", "reference", "correct", "served_at",
-    "answered_at", "active_ms", "paused_ms", "seconds", "aided", "shown_category",
+    "answered_at", "active_ms", "paused_ms", "pauses", "seconds", "aided", "shown_category",
     "shown_probability", "simulated",
 ]

@@ -12,7 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Category, Membership, Project, Report, Role, Split
-from ctir_site.queue import send_on_commit
+from ctir_site.queue import broker_problem, send_on_commit
 from modeling.selectors import trained_versions
 
 from .models import ReaderStudy, StudyCase, StudyReader, StudyResponse
@@ -41,6 +41,7 @@ def study_create(
     reports = list(reports.order_by("procedure_date", "accession"))
     if not reports:
         raise StudyError("the study has no cases (the test split is empty?)")
+    _model_version_check(project, model_version_id)
     study = ReaderStudy.objects.create(
         project=project, name=name, mode=mode, model_version_id=model_version_id,
         instructions=instructions, seed=secrets.randbelow(2**31) if seed is None else seed,
@@ -88,10 +89,16 @@ def study_status_set(*, study: ReaderStudy, status: str) -> ReaderStudy:
     return study
 
 
-def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> ReaderStudy:
-    if model_version_id is not None and not trained_versions(study.project_id).filter(
+def _model_version_check(project, model_version_id: int | None) -> None:
+    """Here, not in a view: every way of making or changing a study passes, so its timing
+    job never loads another project's model, or one that never finished training."""
+    if model_version_id is not None and not trained_versions(project).filter(
             pk=model_version_id).exists():
         raise StudyError("no such trained model version in this project")
+
+
+def study_model_set(*, study: ReaderStudy, model_version_id: int | None) -> ReaderStudy:
+    _model_version_check(study.project_id, model_version_id)
     if study.model_version_id != model_version_id:
         study.model_version_id, study.model_timing = model_version_id, {}
         study.save(update_fields=["model_version_id", "model_timing"])
@@ -102,16 +109,47 @@ def study_model_timing_request(*, study: ReaderStudy) -> None:
     """Ask a worker to time the study's model version on its cases (studies.jobs)."""
     if not study.model_version_id:
         raise StudyError("choose the model version to compare with first")
-    send_on_commit("studies.tasks.time_model_on_study", study.pk)
+    _model_version_check(study.project_id, study.model_version_id)  # it may have gone since
+    _timing_job_set(study.pk, {"status": "queued", "requested_at": timezone.now().isoformat()})
+
+    def failed(exc: BaseException) -> None:
+        _timing_job_set(study.pk, {"status": "failed", "error": broker_problem(
+            exc, "press “Time the model on these cases” again")})
+
+    send_on_commit("studies.tasks.time_model_on_study", study.pk, failed=failed)
+
+
+def _timing_job_set(study_id: int, job: dict) -> None:
+    """The timing request's state, kept beside the last measurement until a new one
+    replaces both (studies.jobs writes model_timing whole)."""
+    with transaction.atomic():
+        study = ReaderStudy.objects.select_for_update().get(pk=study_id)
+        study.model_timing = {**(study.model_timing or {}), "job": job}
+        study.save(update_fields=["model_timing"])
 
 
 def current_position(session: StudyReader) -> int:
     return session.responses.count()
 
 
+class StalePage(StudyError):
+    """A request from a reading page that is no longer the session's one (another tab or
+    window took over, or the request was made by hand)."""
+
+
+STALE_PAGE = ("this study is open in another tab or window; read there, or reload this page "
+              "to read here")
+# How a running pause began: the reader's Pause, or the reading page became hidden.
+PAUSE_BUTTON, PAUSE_HIDDEN = "button", "hidden"
+
+
 @transaction.atomic
-def study_serve(*, session: StudyReader):
-    """The case this reader is on now (the clock starts when it is first served)."""
+def study_serve(*, session: StudyReader, new_page: bool = False):
+    """The case this reader is on now (the clock starts when it is first served).
+
+    `new_page`: the reading page is being loaded, and the new page becomes the only one
+    whose pauses, visibility reports and answers count (StudyReader.page).
+    """
     session = StudyReader.objects.select_for_update().get(pk=session.pk)
     position = current_position(session)
     if position >= len(session.order):
@@ -123,35 +161,88 @@ def study_serve(*, session: StudyReader):
         fields.append("started_at")
     if session.served_at is None:
         session.served_at, session.paused_ms, session.paused_at = now, 0, None
-        fields += ["served_at", "paused_ms", "paused_at"]
+        session.pauses, session.pause_kind = 0, ""
+        fields += ["served_at", "paused_ms", "paused_at", "pauses", "pause_kind"]
+    if new_page or not session.page:
+        session.page = secrets.token_hex(16)
+        fields.append("page")
+        if session.pause_kind == PAUSE_HIDDEN:
+            # The old page was hidden until this one opened; a Pause stays on, the new page
+            # shows the paused card.
+            _pause_end(session, now)
+            fields += ["paused_at", "paused_ms", "pauses", "pause_kind"]
     if fields:
-        session.save(update_fields=fields)
+        session.save(update_fields=list(dict.fromkeys(fields)))
     case = StudyCase.objects.select_related("report").get(pk=session.order[position])
     return session, case, position
 
 
+def _pause_end(session: StudyReader, now) -> None:
+    if session.paused_at is not None:
+        session.paused_ms += max(int((now - session.paused_at).total_seconds() * 1000), 0)
+        session.pauses += 1
+    session.paused_at, session.pause_kind = None, ""
+
+
+def _locked_for_page(session: StudyReader, page: str) -> StudyReader:
+    session = StudyReader.objects.select_for_update().select_related("study").get(pk=session.pk)
+    if not page or page != session.page:
+        raise StalePage(STALE_PAGE)
+    return session
+
+
 @transaction.atomic
-def study_pause(*, session: StudyReader, paused: bool) -> StudyReader:
-    session = StudyReader.objects.select_for_update().get(pk=session.pk)
+def study_pause(*, session: StudyReader, page: str, paused: bool) -> StudyReader:
+    """The reader's Pause and Resume on the reading page `page`. Pause hides the report
+    there (the page swaps in the paused card); Resume ends any pause."""
+    session = _locked_for_page(session, page)
     now = timezone.now()
     if paused and session.paused_at is None:
         session.paused_at = now
-    elif not paused and session.paused_at is not None:
-        session.paused_ms += int((now - session.paused_at).total_seconds() * 1000)
-        session.paused_at = None
-    session.save(update_fields=["paused_at", "paused_ms"])
+    if paused:
+        session.pause_kind = PAUSE_BUTTON
+    else:
+        _pause_end(session, now)
+    session.save(update_fields=["paused_at", "paused_ms", "pauses", "pause_kind"])
     return session
+
+
+def study_visibility(*, session: StudyReader, page: str, hidden: bool) -> StudyReader:
+    """The reading page's own report of its visibility (document.visibilitychange): the
+    clock stops while it is hidden. A Pause is not ended by the page showing again.
+
+    A page that is not the session's one showing again voids the running pause (the text
+    may be on screen there, so that stretch counts as reading time), then is refused.
+    """
+    with transaction.atomic():
+        locked = StudyReader.objects.select_for_update().get(pk=session.pk)
+        stale = not page or page != locked.page
+        now = timezone.now()
+        if stale:
+            if not hidden and locked.paused_at is not None:
+                locked.paused_at = now
+                locked.save(update_fields=["paused_at"])
+        elif locked.served_at is not None:  # a case is on screen (not finished)
+            if hidden and locked.paused_at is None:
+                locked.paused_at, locked.pause_kind = now, PAUSE_HIDDEN
+            elif not hidden and locked.pause_kind == PAUSE_HIDDEN:
+                _pause_end(locked, now)
+            locked.save(update_fields=["paused_at", "paused_ms", "pauses", "pause_kind"])
+    if stale:
+        raise StalePage(STALE_PAGE)
+    return locked
 
 
 @transaction.atomic
 def study_answer(
     *, session: StudyReader, position: int, category: Category, active_ms: int | None,
-    shown_category: Category | None = None, shown_probability: float | None = None,
+    page: str, shown_category: Category | None = None, shown_probability: float | None = None,
     now: datetime.datetime | None = None,
 ) -> StudyResponse | None:
-    """Record the answer for the case at `position`; anything but the current case is refused,
-    so an answer can never be changed once given."""
-    session = StudyReader.objects.select_for_update().select_related("study").get(pk=session.pk)
+    """Record the answer for the case at `position` from the reading page `page`; anything
+    but the current case is refused, so an answer can never be changed once given, and so is
+    an answer while the case is paused (the report is not on screen then)."""
+    session = _locked_for_page(session, page)
     if session.study.status != ReaderStudy.Status.OPEN:
         raise StudyError("this study is not open")
     if not session.simulated and not Membership.objects.filter(
@@ -160,20 +251,22 @@ def study_answer(
     current = current_position(session)
     if position != current or current >= len(session.order) or session.served_at is None:
         raise StudyError("that case has already been answered; there is no going back")
+    if session.paused_at is not None:
+        raise StudyError("the case is paused: resume it, then answer")
     now = now or timezone.now()
     paused_ms = session.paused_ms
-    if session.paused_at is not None:  # answered while paused: the pause ends now
-        paused_ms += int((now - session.paused_at).total_seconds() * 1000)
     on_screen_ms = max(int((now - session.served_at).total_seconds() * 1000) - paused_ms, 0)
     response = StudyResponse.objects.create(
         study=session.study, reader=session, case_id=session.order[position], position=position,
         category=category, served_at=session.served_at, answered_at=now,
         active_ms=None if active_ms is None else min(max(int(active_ms), 0), on_screen_ms),
-        paused_ms=paused_ms, aided=session.aided[position], shown_category=shown_category,
-        shown_probability=shown_probability, simulated=session.simulated,
+        paused_ms=paused_ms, pauses=session.pauses, aided=session.aided[position],
+        shown_category=shown_category, shown_probability=shown_probability,
+        simulated=session.simulated,
     )
     session.served_at, session.paused_at, session.paused_ms = None, None, 0
-    fields = ["served_at", "paused_at", "paused_ms"]
+    session.pauses, session.pause_kind = 0, ""
+    fields = ["served_at", "paused_at", "paused_ms", "pauses", "pause_kind"]
     if position + 1 >= len(session.order):
         session.finished_at = now
         fields.append("finished_at")

@@ -2,7 +2,7 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -88,8 +88,13 @@ def study_update(request, slug, study_id):
             messages.success(request, "Model version saved.")
         if "measure_model" in request.POST:
             studies.study_model_timing_request(study=study)
-            messages.info(request, "The model is being timed on the cases by a worker; "
-                          "reload in a minute.")
+            study.refresh_from_db(fields=["model_timing"])
+            job = study.model_timing.get("job") or {}
+            if job.get("status") == "failed":  # the broker did not take it
+                messages.error(request, f"The model cannot be timed now: {job['error']}")
+            else:
+                messages.info(request, "The model is being timed on the cases by a worker; "
+                              "reload in a minute.")
     except studies.StudyError as exc:
         messages.error(request, str(exc))
     return redirect("study_detail", slug=slug, study_id=study.pk)
@@ -152,11 +157,24 @@ def read(request, study_id):
     if session is None:
         raise Http404("No such study")
     study = session.study
-    if request.method == "POST":
-        _read_from_form(request, session)
+    action = request.POST.get("action")
+    if request.method == "POST" and action in ("hidden", "visible"):
+        # Sent by the page itself (a beacon when it hides): never a redirect, which the
+        # browser would follow with a GET that opens a new reading page.
+        if not _visibility_from_page(request, session, hidden=action == "hidden"):
+            return _stale(request, study)
+        if action == "hidden" or not request.htmx:
+            return HttpResponse(status=204)
+    elif request.method == "POST":
+        if not _read_from_form(request, session):
+            if request.htmx:
+                return _stale(request, study)
+            messages.error(request, studies.STALE_PAGE.capitalize() + ".")
         if not request.htmx:
             return redirect("read", study_id=study.pk)
-    session, case, position = studies.study_serve(session=session)
+    # A GET opens a new reading page: from then on only it counts (StudyReader.page).
+    session, case, position = studies.study_serve(session=session,
+                                                  new_page=request.method == "GET")
     context = {
         "study": study, "session": session, "case": case, "position": position,
         "total": len(session.order),
@@ -169,26 +187,47 @@ def read(request, study_id):
     return render(request, template, context)
 
 
-def _read_from_form(request, session):
-    """Pause, resume, or record the answer to the case on screen, with what it showed."""
-    action = request.POST.get("action")
-    if action in ("pause", "resume"):
-        studies.study_pause(session=session, paused=action == "pause")
-        return
-    study = session.study
-    category = get_object_or_404(Category, project=study.project, code=inputs.whole_number(
-        request.POST.get("category"), name="category") or 0)
-    position = inputs.whole_number(request.POST.get("position"), name="position")
-    _, case, current = studies.study_serve(session=session)
-    shown = selectors.shown_suggestion(
-        study, case, aided=case is not None and session.aided[current])
+def _stale(request, study):
+    """Another tab or window reads this study now: this page shows no case any more."""
+    if not request.htmx:
+        return HttpResponse(studies.STALE_PAGE.capitalize() + ".", status=409,
+                            content_type="text/plain; charset=utf-8")
+    return render(request, "studies/read.html#reading", {"study": study, "stale": True})
+
+
+def _visibility_from_page(request, session, *, hidden: bool) -> bool:
     try:
+        studies.study_visibility(session=session, page=request.POST.get("page", ""),
+                                 hidden=hidden)
+    except studies.StalePage:
+        return False
+    return True
+
+
+def _read_from_form(request, session) -> bool:
+    """Pause, resume, or record the answer to the case on screen, with what it showed.
+    False when the request came from a reading page that is not the session's one."""
+    action = request.POST.get("action")
+    page = request.POST.get("page", "")
+    try:
+        if action in ("pause", "resume"):
+            studies.study_pause(session=session, page=page, paused=action == "pause")
+            return True
+        study = session.study
+        category = get_object_or_404(Category, project=study.project, code=inputs.whole_number(
+            request.POST.get("category"), name="category") or 0)
+        position = inputs.whole_number(request.POST.get("position"), name="position")
+        _, case, current = studies.study_serve(session=session)
+        shown = selectors.shown_suggestion(
+            study, case, aided=case is not None and session.aided[current])
         studies.study_answer(
             session=session, position=-1 if position is None else position,
             category=category, active_ms=inputs.milliseconds(request.POST.get("active_ms")),
-            shown_category=shown["category"] if shown else None,
+            page=page, shown_category=shown["category"] if shown else None,
             shown_probability=shown["probability"] if shown else None,
         )
+    except studies.StalePage:
+        return False
     except studies.StudyError as exc:
         messages.error(request, str(exc).capitalize() + ".")
-
+    return True

@@ -383,6 +383,26 @@ def test_study_results_for_admins_only(project, admin_user, reader, study):
                                           args=[project.slug, 999])).status_code == 404
 
 
+def test_study_results_give_each_readers_pauses(project, admin_user, reader, study):
+    from django.utils import timezone
+
+    from studies.models import ReaderStudy, StudyReader
+
+    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
+    session, _, _ = studies.study_serve(session=study.readers.get(user=reader), new_page=True)
+    studies.study_pause(session=session, page=session.page, paused=True)
+    StudyReader.objects.filter(pk=session.pk).update(  # the pause began 12 s ago
+        paused_at=timezone.now() - datetime.timedelta(seconds=12))
+    studies.study_pause(session=session, page=session.page, paused=False)
+    studies.study_answer(session=session, position=0, page=session.page, active_ms=None,
+                         category=Category.objects.get(project=project, code=1))
+    rows = bearer(admin_user).get(reverse("api_study_results",
+                                          args=[project.slug, study.pk])).json()["rows"]
+    mine = next(r for r in rows if r["name"] == reader.username)
+    assert mine["pauses"]["count"] == 1 and mine["pauses"]["cases"] == 1
+    assert 11 < mine["pauses"]["seconds"] < 14
+
+
 def test_the_session_works_for_reads_but_writes_need_csrf(login, project, admin_user):
     client = login(admin_user)
     assert client.get(reverse("api_reports", args=[project.slug])).status_code == 200

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.urls import reverse
 
 from annotation.models import Report
 from modeling import jobs, services
@@ -206,11 +207,13 @@ def test_beat_fails_silent_jobs_every_minute(labelled_project, settings):
     from modeling import tasks
 
     schedule = settings.CELERY_BEAT_SCHEDULE["fail-stale-jobs"]
-    assert schedule == {"task": tasks.fail_stale_jobs.name, "schedule": 60.0}
+    # Beat's message carries the instance, as every job's does (ctir_site.queue).
+    assert schedule == {"task": tasks.fail_stale_jobs.name, "schedule": 60.0,
+                        "kwargs": {"instance": settings.CTIR_INSTANCE}}
     version = services.model_version_create(project=labelled_project, enqueue=False)
     old = timezone.now() - datetime.timedelta(minutes=10)
     ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.RUNNING, heartbeat_at=old)
-    assert tasks.fail_stale_jobs() == 1
+    assert tasks.fail_stale_jobs(**schedule["kwargs"]) == 1
     version.refresh_from_db()
     assert version.status == JobStatus.FAILED
 
@@ -266,3 +269,20 @@ def test_the_served_candidate_is_what_prelabeling_uses(labelled_project, model_s
                   .values_list("report__text", "category__code"))
     expected = {t: p["category"] for t, p in zip(texts, classifier.predict(texts), strict=True)}
     assert run.status == JobStatus.SUCCEEDED and stored == expected
+
+
+def test_a_leftover_folder_is_never_collided_with_nor_touched(labelled_project, model_settings,
+                                                             login, admin_user):
+    # What a deleted database leaves behind: var/models/ct-ir/v1 of a model nobody knows.
+    leftover = Path(model_settings.CTIR_MODEL_DIR) / "ct-ir" / "v1"
+    leftover.mkdir(parents=True)
+    (leftover / "label_map.json").write_text('{"old": true}')
+    version = train(labelled_project)
+    assert version.status == JobStatus.SUCCEEDED, version.error
+    folder = Path(version.artifact_dir)
+    assert folder.parent == leftover.parent and folder.name.startswith("v1-")
+    assert (folder / "model.safetensors").exists()
+    assert (leftover / "label_map.json").read_text() == '{"old": true}'
+    page = login(admin_user).get(reverse("model_detail", args=["ct-ir", 1])).content.decode()
+    assert 'id="artifact-note"' in page and "A folder named v1 was already there" in page
+    assert jobs.artifact_folder("ct-ir", 2).name == "v2"  # no leftover: the plain name

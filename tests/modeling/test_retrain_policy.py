@@ -21,7 +21,8 @@ TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
 @pytest.fixture
 def sent(monkeypatch):
     calls = []
-    monkeypatch.setattr(queue.app, "send_task", lambda name, args: calls.append((name, args)))
+    monkeypatch.setattr(queue.app, "send_task",
+                        lambda name, args, kwargs: calls.append((name, args)))
     return calls
 
 
@@ -88,7 +89,7 @@ def test_it_does_not_start_twice_while_a_job_runs(project, unlabelled, sent):
 def test_it_catches_up_after_a_broker_outage(project, unlabelled, monkeypatch):
     policy(project, 2)
 
-    def down(name, args):
+    def down(name, args, kwargs):
         raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
     monkeypatch.setattr(queue.app, "send_task", down)
@@ -97,7 +98,7 @@ def test_it_catches_up_after_a_broker_outage(project, unlabelled, monkeypatch):
     assert not ModelVersion.objects.exists()  # nothing left queued that no worker will see
     assert selectors.labels_since_last_version(project) == 3  # and no label lost
     calls = []
-    monkeypatch.setattr(queue.app, "send_task", lambda name, args: calls.append(name))
+    monkeypatch.setattr(queue.app, "send_task", lambda name, args, kwargs: calls.append(name))
     assert services.auto_retrain_check(project=project) == "started v1"
     assert calls == ["modeling.tasks.train_model_version"]
     assert RetrainPolicy.objects.get().note == ""

@@ -42,6 +42,9 @@ def worker(transactional_db, model_settings, tmp_path):
         CTIR_MODEL_DIR=str(model_settings.CTIR_MODEL_DIR),
         CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
         SECRET_KEY=settings.SECRET_KEY,
+        # The test database is test_<name>, so the worker would derive another instance
+        # from it: give it this process's, or it consumes queues nobody sends to.
+        CTIR_INSTANCE=settings.CTIR_INSTANCE,
     )
     log = open(tmp_path / "worker.log", "w")
     process = subprocess.Popen(
@@ -52,9 +55,7 @@ def worker(transactional_db, model_settings, tmp_path):
             "-A",
             "ctir_site",
             "worker",
-            "--pool=solo",
-            "-Q",
-            "celery,training,inference",
+            "--pool=solo",  # no -Q, like the Procfile: it consumes the instance's queues
             "-n",
             f"test-{os.getpid()}@%h",
             "--loglevel=INFO",
@@ -199,3 +200,20 @@ def test_worker_runs_one_automatic_cycle_labels_train_promote_prelabel(project, 
     send_now("modeling.tasks.auto_retrain")  # nothing new since v2: no second run
     time.sleep(1)
     assert ModelVersion.objects.count() == 2
+
+
+def test_the_worker_takes_its_instances_queues_and_refuses_another_instances_ids(project,
+                                                                                 worker):
+    from ctir_site.celery import app
+
+    replies = app.control.inspect(timeout=2).active_queues() or {}
+    mine = next(queues for name, queues in replies.items()
+                if name.startswith(f"test-{os.getpid()}@"))
+    assert {q["name"] for q in mine} == set(settings.CTIR_QUEUES.values())
+    version = services.model_version_create(project=project, enqueue=False)
+    # What another instance sharing these queue names would send: an id of its own database.
+    app.send_task("modeling.tasks.train_model_version", args=[version.pk],
+                  kwargs={"instance": "another-ctir"}, queue=settings.CTIR_QUEUES["training"])
+    _wait_for(lambda: "WrongInstance" in worker.log_path.read_text(), 30, "the refusal", worker)
+    version.refresh_from_db()
+    assert version.status == JobStatus.QUEUED and version.started_at is None

@@ -67,3 +67,60 @@ def test_a_reader_answers_with_keys_pauses_and_finishes(project, reader, browser
     assert paused.active_ms is not None and paused.active_ms < on_screen - 1800
     assert all(r.active_ms is not None for r in responses)
     assert study.readers.get().finished_at is not None
+
+
+SET_VISIBILITY = """state => {
+    Object.defineProperty(document, "visibilityState", {value: state, configurable: true});
+    document.dispatchEvent(new Event("visibilitychange"));
+}"""
+
+
+def _wait_for_session(predicate, what):
+    import time
+
+    from studies.models import StudyReader
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        session = StudyReader.objects.get()
+        if predicate(session):
+            return session
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_the_page_posts_its_visibility_and_a_second_tab_takes_over(project, reader,
+                                                                   browser_login, live_server,
+                                                                   tmp_path):
+    reader.set_password("pw-read")
+    reader.save()
+    add_reports(project, 2)
+    study = studies.study_create(project=project, name="Tabs", readers=[reader],
+                                 reports=project.reports.all(), seed=3)
+    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
+    page = browser_login("rita-reader", "pw-read")
+    url = f"{live_server.url}/read/{study.pk}/"
+    page.goto(url)
+    page.wait_for_selector("#report-text")
+
+    # Hidden for a second (another tab in front): the clock stops, then runs again.
+    page.evaluate(SET_VISIBILITY, "hidden")
+    _wait_for_session(lambda s: s.pause_kind == studies.PAUSE_HIDDEN, "the hidden report")
+    page.wait_for_timeout(1000)
+    page.evaluate(SET_VISIBILITY, "visible")
+    session = _wait_for_session(lambda s: s.paused_at is None, "the visible report")
+    assert session.pauses == 1 and session.paused_ms >= 900
+    page.wait_for_selector("#report-text")
+
+    # A second tab of the same study: the first one hides the text and cannot answer.
+    second = page.context.new_page()
+    second.goto(url)
+    second.wait_for_selector("#report-text")
+    page.wait_for_selector("#stale-card")
+    assert page.query_selector("#report-text") is None
+    page.screenshot(path=str(tmp_path / "stale.png"))
+    second.mouse.move(50, 50)
+    second.keyboard.press("1")
+    second.wait_for_function("document.getElementById('workspace').dataset.case === '1'")
+    response = StudyResponse.objects.get()
+    assert response.pauses == 1 and response.paused_ms >= 900

@@ -11,7 +11,7 @@ from django.utils import timezone
 from annotation.models import Category, Membership, Role
 from modeling.models import JobStatus, ModelVersion, Prediction
 from studies import services as studies
-from studies.models import ReaderStudy, StudyResponse
+from studies.models import ReaderStudy, StudyReader, StudyResponse
 from studies.selectors import study_results
 from tests.annotation.test_splits_export import add_reports
 
@@ -70,24 +70,25 @@ def test_only_readers_can_be_in_a_study(project, annotator):
 
 def test_no_going_back_and_pause_is_not_reading_time(project, study, reader):
     session = study.readers.get(user=reader)
-    session, case, position = studies.study_serve(session=session)
+    session, case, position = studies.study_serve(session=session, new_page=True)
     assert position == 0
     served = session.served_at
-    studies.study_pause(session=session, paused=True)
+    # A 30 s pause; then, on the clock of the answer: served, 2 s reading, the pause, 5 s.
+    studies.study_pause(session=session, page=session.page, paused=True)
+    StudyReader.objects.filter(pk=session.pk).update(
+        paused_at=timezone.now() - datetime.timedelta(seconds=30))
+    studies.study_pause(session=session, page=session.page, paused=False)
     session.refresh_from_db()
-    session.paused_at = served + datetime.timedelta(seconds=2)
-    session.save(update_fields=["paused_at"])
-    # Resume 30 s later, answer 5 s after that: 7 s reading, 30 s paused.
-    session.paused_ms = 30_000
-    session.paused_at = None
-    session.save(update_fields=["paused_ms", "paused_at"])
+    assert 30_000 <= session.paused_ms < 32_000 and session.pauses == 1
+    StudyReader.objects.filter(pk=session.pk).update(paused_ms=30_000)
     response = studies.study_answer(session=session, position=0, category=code(project, 1),
-                                    active_ms=None, now=served + datetime.timedelta(seconds=37))
-    assert response.paused_ms == 30_000
+                                    active_ms=None, page=session.page,
+                                    now=served + datetime.timedelta(seconds=37))
+    assert response.paused_ms == 30_000 and response.pauses == 1
     assert response.seconds == pytest.approx(7.0)
     with pytest.raises(studies.StudyError, match="no going back"):
         studies.study_answer(session=session, position=0, category=code(project, 2),
-                             active_ms=None)
+                             active_ms=None, page=session.page)
     assert StudyResponse.objects.get().category.code == 1
 
 
@@ -103,7 +104,7 @@ def test_a_reader_whose_membership_was_removed_cannot_answer(login, project, stu
     # The service refuses too, whatever page or command calls it.
     with pytest.raises(studies.StudyError, match="no longer a reader"):
         studies.study_answer(session=session, position=0, category=code(project, 2),
-                             active_ms=None)
+                             active_ms=None, page=session.page)
     # A reader made annotator is no reader either: they would see the model's suggestions.
     Membership.objects.create(project=project, user=reader, role=Role.ANNOTATOR)
     assert client.get(url).status_code == 404
@@ -111,12 +112,11 @@ def test_a_reader_whose_membership_was_removed_cannot_answer(login, project, stu
 
 
 def test_pause_service_accumulates(project, study, reader):
-    session = study.readers.get(user=reader)
-    studies.study_serve(session=session)
-    studies.study_pause(session=session, paused=True)
-    studies.study_pause(session=session, paused=False)
+    session, _, _ = studies.study_serve(session=study.readers.get(user=reader), new_page=True)
+    studies.study_pause(session=session, page=session.page, paused=True)
+    studies.study_pause(session=session, page=session.page, paused=False)
     session.refresh_from_db()
-    assert session.paused_at is None and session.paused_ms >= 0
+    assert session.paused_at is None and session.paused_ms >= 0 and session.pauses == 1
 
 
 def test_results_table_and_study_report(project, study, readers):
@@ -136,6 +136,7 @@ def test_results_table_and_study_report(project, study, readers):
             answer = (truth % 4) + 1 if wrong else truth
             studies.study_answer(session=session, position=position,
                                  category=code(project, answer), active_ms=4000,
+                                 page=session.page,
                                  now=session.served_at + datetime.timedelta(seconds=4.5))
     study.refresh_from_db()
     results = study_results(study)
@@ -178,15 +179,18 @@ def test_reading_page_flow(login, project, study, reader):
     assert page.context["position"] == 0
     text = page.context["case"].report.text
     assert text in page.content.decode()
-    client.post(url, {"action": "pause"})
-    assert b"Paused" in client.get(url).content
-    assert text not in client.get(url).content.decode()  # the report is hidden while paused
-    client.post(url, {"action": "resume"})
-    client.post(url, {"position": "0", "category": "2", "active_ms": "1500"})
-    again = client.post(url, {"position": "0", "category": "3"}, follow=True)
+    token = page.context["session"].page
+    client.post(url, {"action": "pause", "page": token})
+    paused = client.get(url)  # a reload: a new reading page, still paused
+    assert b"Paused" in paused.content
+    assert text not in paused.content.decode()  # the report is hidden while paused
+    token = paused.context["session"].page
+    client.post(url, {"action": "resume", "page": token})
+    client.post(url, {"position": "0", "category": "2", "active_ms": "1500", "page": token})
+    again = client.post(url, {"position": "0", "category": "3", "page": token}, follow=True)
     assert b"no going back" in again.content
     response = StudyResponse.objects.get()
-    assert response.category.code == 2 and response.paused_ms >= 0
+    assert response.category.code == 2 and response.paused_ms >= 0 and response.pauses == 1
 
 
 def test_blinding_a_reader_reaches_nothing_else(login, project, study, reader, admin_user):
@@ -241,8 +245,10 @@ def test_aided_studies_show_the_suggestion(login, project, readers):
     studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
     client = login(readers[0])
     url = reverse("read", args=[study.pk])
-    assert b"Model suggestion" in client.get(url).content
-    client.post(url, {"position": "0", "category": "3", "active_ms": "900"})
+    page = client.get(url)
+    assert b"Model suggestion" in page.content
+    client.post(url, {"position": "0", "category": "3", "active_ms": "900",
+                      "page": page.context["session"].page})
     response = StudyResponse.objects.get()
     assert response.aided and response.shown_category.code == 3
     assert response.shown_probability == 0.7

@@ -41,7 +41,7 @@ def _json(r) -> str:
         "simulated": r["simulated"], "model_source": r["model_source"],
         "model_timing": {k: r["model_timing"].get(k) for k in ("load_s", "total_s", "n")},
         "rows": [{k: row[k] for k in ("name", "is_model", "simulated", "accuracy",
-                                       "sensitivity", "time", "fold", "confusion")}
+                                       "sensitivity", "time", "fold", "confusion", "pauses")}
                  for row in r["rows"]],
         "comparisons": r["comparisons"], "reader_kappas": r["kappas"],
         "crossover": r["crossover"],
@@ -66,6 +66,10 @@ def _text(r) -> str:
         fold = f"{row['fold']:.1f}" if row.get("fold") else "-"
         lines.append(f"{row['name'][:23]:<24}{acc['correct']:>5}/{acc['n']:<5}  {accuracy:<24}"
                      f"{t['total']:>9.1f}{mean:>15}{median:>22}{fold:>9}")
+    paused = [f"{row['name']} {p['count']} on {p['cases']} case(s), {p['seconds']:.0f} s"
+              for row in r["rows"] if (p := row.get("pauses"))]
+    if paused:
+        lines.append("Pauses (not reading time): " + "; ".join(paused))
     lines.append("McNemar exact (Holm-adjusted):")
     for c in r["comparisons"]:
         lines.append(f"  {c['first']} vs {c['second']}: n={c['n']} discordant {c['b']}/{c['c']} "
