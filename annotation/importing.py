@@ -578,8 +578,10 @@ def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPla
 
 
 def plan_import(project: Project, path: Path, filename: str | None = None,
-                mapping: ColumnMapping | None = None) -> ImportPlan:
-    """Check the whole file against itself and the database; write nothing."""
+                mapping: ColumnMapping | None = None, progress=None) -> ImportPlan:
+    """Check the whole file against itself and the database; write nothing.
+
+    ``progress("checking", rows checked)`` is called after every chunk, if given."""
     filename = filename or path.name
     plan = ImportPlan(filename=filename)
     try:
@@ -587,7 +589,7 @@ def plan_import(project: Project, path: Path, filename: str | None = None,
         plan.sha256 = _sha256(path)
         checker = RowChecker(project)
         rows = iter_checked_rows(path, fmt, checker, plan, mapping)
-        _check_against_file_and_database(project, rows, plan)
+        _check_against_file_and_database(project, rows, plan, progress)
     except ImportFormatError as exc:
         plan.errors.append(RowError(0, "", str(exc)))
     if plan.rows == 0 and not plan.errors:
@@ -611,7 +613,7 @@ def read_header(path: Path, fmt: str) -> list[str]:
     return []
 
 
-def _check_against_file_and_database(project, rows, plan: ImportPlan):
+def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=None):
     first_line_of: dict[str, int] = {}
     patient_sex: dict[str, tuple[str, int]] = {}
     pending: list[ParsedRow] = []
@@ -619,6 +621,8 @@ def _check_against_file_and_database(project, rows, plan: ImportPlan):
     def flush():
         _check_chunk_against_database(project, pending, plan)
         pending.clear()
+        if progress is not None:
+            progress("checking", plan.rows)
 
     for row in rows:
         plan.rows += 1
@@ -711,6 +715,17 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
                 f"accession {row.accession!r} already has reference label {code} ({method}); "
                 f"the file says {row.label}. Change it on the report page, with a reason",
             ))
+
+
+def estimate_rows(path: Path) -> int:
+    """About how many rows the file holds (its line breaks), for a progress bar's first
+    guess before the check has counted them; a quoted field over several lines makes it
+    a little high."""
+    lines = 0
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            lines += block.count(b"\n")
+    return max(lines, 1)
 
 
 def _sha256(path: Path) -> str:

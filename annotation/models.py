@@ -326,3 +326,59 @@ class ReferenceLabelChange(models.Model):
 
     def __str__(self):
         return f"{self.report}: {self.old_category_id} -> {self.new_category_id}"
+
+
+class ImportJob(models.Model):
+    """A big import confirmed in the browser, run by a Celery worker (annotation.tasks).
+
+    Its state is written here at each phase; the live counters (rows checked, rows written)
+    go to Redis instead (annotation.import_progress), because the writing pass runs in one
+    transaction, and nothing written to this row inside it is visible before the commit.
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Imported"
+        REJECTED = "rejected", "Rejected (nothing imported)"
+        FAILED = "failed", "Failed"
+
+    ACTIVE = (Status.QUEUED, Status.RUNNING)
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="import_jobs")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    filename = models.CharField(max_length=255)
+    staged = models.CharField(max_length=500, help_text="The uploaded file, until the job ends.")
+    rows = models.PositiveIntegerField(
+        default=0, help_text="Rows the preview counted (for an API upload, its line breaks).")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    message = models.TextField(blank=True)
+    # Row problems when the file changed between preview and import: [line, column, reason].
+    errors = models.JSONField(default=list, blank=True)
+    # The preview's columns and date format, so the worker reads the file as it was shown.
+    mapping = models.JSONField(
+        null=True, blank=True, help_text="The column mapping the preview used "
+        "(ColumnMapping.to_dict); null: guess from the header.")
+    batch = models.ForeignKey(ImportBatch, models.SET_NULL, null=True, blank=True,
+                              related_name="+")
+    created = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created"]
+        constraints = [
+            # One import at a time per project, held by the database even when two admins
+            # confirm in the same instant.
+            models.UniqueConstraint(fields=["project"], condition=models.Q(
+                status__in=["queued", "running"]), name="one_active_import"),
+        ]
+
+    def __str__(self):
+        return f"{self.filename} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE

@@ -1,12 +1,17 @@
 """Reads of annotation data, shaped for pages, commands and exports."""
 
+import datetime
+import time
 from collections.abc import Iterator
 
 from django.db.models import Count, F, FilteredRelation, Q, Subquery
+from django.utils import timezone
 
+from . import import_progress
 from .models import (
     Annotation,
     Category,
+    ImportJob,
     Membership,
     Project,
     Report,
@@ -206,3 +211,39 @@ def report_detail(report: Report) -> dict:
                                                        "changed_by"),
         "reference": getattr(report, "reference_label", None),
     }
+
+
+# --- Import jobs --------------------------------------------------------------------------------
+
+def import_job_latest(project: Project):
+    """The project's running import job, else its latest one if it ended in the last hour."""
+    recent = timezone.now() - datetime.timedelta(hours=1)
+    jobs = ImportJob.objects.filter(project=project).select_related("created_by")
+    return (jobs.filter(status__in=ImportJob.ACTIVE).first()
+            or jobs.filter(finished_at__gte=recent).first())
+
+
+def import_job_progress(job: ImportJob) -> dict:
+    """Rows checked and written, the share done and the time left, for the progress bar.
+
+    The file is read twice (check, then write), so each pass is half the bar; until the
+    check has counted the rows, their number is estimated from the file's line breaks.
+    The time left assumes the writing pass goes as fast as the check went.
+    """
+    live = import_progress.read(job)
+    total = max(live.get("total") or job.rows or 1, 1)
+    checked, written = live.get("checked", 0), live.get("written", 0)
+    if job.status == ImportJob.Status.SUCCEEDED:
+        checked = written = total
+    done = min((checked + written) / (2 * total), 1.0)
+    eta = None
+    if job.is_active and live.get("phase") and job.started_at:
+        phase_seconds = time.time() - live.get("phase_started", time.time())
+        if live["phase"] == "checking" and checked and phase_seconds > 0:
+            eta = (2 * total - checked) * phase_seconds / checked
+        elif live["phase"] == "writing" and written and phase_seconds > 0:
+            eta = (total - written) * phase_seconds / written
+    return {"checked": checked, "written": written, "total": total,
+            "estimated": live.get("phase") in (None, "checking") and job.is_active,
+            "percent": round(done * 100), "eta_seconds": None if eta is None else int(eta),
+            "phase": live.get("phase", "")}

@@ -1,5 +1,6 @@
 """Every write to annotation data goes through here."""
 
+import datetime
 import math
 from collections.abc import Iterable
 from contextlib import contextmanager
@@ -8,12 +9,15 @@ from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.db.models import Count, F, ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from ctir_site.queue import broker_problem, send_on_commit
+
+from . import import_progress
 from .columns import ColumnMapping
 from .double_reading import required_annotations
 from .importing import (
@@ -22,6 +26,7 @@ from .importing import (
     ParsedRow,
     RowChecker,
     RowError,
+    estimate_rows,
     file_format,
     iter_checked_rows,
     plan_import,
@@ -34,6 +39,7 @@ from .models import (
     Category,
     CategoryChange,
     ImportBatch,
+    ImportJob,
     LabelMethod,
     Membership,
     Patient,
@@ -76,16 +82,59 @@ class ImportResult:
         )
 
 
+class ImportBusy(Exception):
+    """Another import of the project is queued or running; the message says which."""
+
+
+# A running import reports progress every chunk (seconds apart); this much silence means its
+# worker is gone, and the project must not stay locked against imports for ever.
+IMPORT_SILENCE_SECONDS = 10 * 60
+
+
+def import_jobs_fail_stale(*, project: Project | None = None) -> int:
+    """Mark running import jobs whose worker went silent as failed (nothing was written:
+    the import's transaction died with the worker)."""
+    jobs = ImportJob.objects.filter(status=ImportJob.Status.RUNNING)
+    if project is not None:
+        jobs = jobs.filter(project=project)
+    failed = 0
+    for job in jobs:
+        beat = import_progress.read(job).get("beat")
+        last = (datetime.datetime.fromtimestamp(beat, tz=datetime.UTC) if beat
+                else job.started_at)
+        if last and (timezone.now() - last).total_seconds() > IMPORT_SILENCE_SECONDS:
+            failed += ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.RUNNING).update(
+                status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+                message=f"The worker stopped responding (last sign of life "
+                f"{timezone.localtime(last):%Y-%m-%d %H:%M:%S}); nothing was imported. "
+                "Import the file again.")
+    return failed
+
+
+def import_busy_check(*, project: Project, job: ImportJob | None = None) -> None:
+    import_jobs_fail_stale(project=project)
+    running = ImportJob.objects.filter(project=project, status__in=ImportJob.ACTIVE).exclude(
+        pk=job.pk if job else None).select_related("created_by").first()
+    if running is not None:
+        who = f" by {running.created_by}" if running.created_by else ""
+        raise ImportBusy(f"An import of {project.name} is {running.status} ({running.filename}, "
+                         f"started{who} at {timezone.localtime(running.created):%H:%M}); "
+                         "wait for it to finish, then import again.")
+
+
 def reports_import(
     *, project: Project, path: Path, filename: str | None = None, user: User | None = None,
-    mapping: ColumnMapping | None = None,
+    mapping: ColumnMapping | None = None, progress=None, job: ImportJob | None = None,
 ) -> ImportResult:
     """Import a CSV/JSONL/XLSX file: all of it or, if any row is bad, nothing (ImportRejected).
 
     `mapping` says which of the file's columns feed which field (None: guessed from the
     header); a file that imports is read the same way next time (Project.import_mapping).
+    Refused (ImportBusy) while an import job of the project runs, other than ``job``.
+    ``progress(phase, rows, total)`` hears of each chunk checked and written.
     """
-    plan = plan_import(project, path, filename, mapping)
+    import_busy_check(project=project, job=job)
+    plan = plan_import(project, path, filename, mapping, progress=progress)
     if not plan.ok:
         raise ImportRejected(plan)
     if plan.changes_nothing:
@@ -101,6 +150,7 @@ def reports_import(
         created, labels, unchanged = reports_write(
             project=project, rows=rows, batch=batch, user=user,
             reason=f"imported from {plan.filename}",
+            progress=progress and (lambda done: progress("writing", done, plan.rows)),
         )
         # The file was checked a moment ago; if it changed under us, roll back rather than
         # write something nobody previewed.
@@ -136,7 +186,7 @@ def _refusal_reported(plan: ImportPlan):
 
 def reports_write(
     *, project: Project, rows: Iterable[ParsedRow], batch: ImportBatch | None,
-    user: User | None, reason: str,
+    user: User | None, reason: str, progress=None,
 ) -> tuple[int, int, int]:
     """Write checked rows in chunks: new patients, new reports, labels for unlabeled reports.
 
@@ -151,7 +201,11 @@ def reports_write(
         if len(chunk) >= LOOKUP_CHUNK:
             _write_chunk(project, chunk, batch, user, reason, categories, totals)
             chunk = []
+            if progress is not None:
+                progress(sum(totals[::2]))  # created and unchanged: the rows gone through
     _write_chunk(project, chunk, batch, user, reason, categories, totals)
+    if progress is not None:
+        progress(sum(totals[::2]))
     return totals[0], totals[1], totals[2]
 
 
@@ -370,6 +424,78 @@ def queue_flag_settle(*, report: Report, labelled: bool = False) -> None:
         out = annotators >= required_annotations(project, report.pk)
     if out:
         Report.objects.filter(pk=report.pk, in_queue=True).update(in_queue=False)
+
+
+# --- Big imports in the background -------------------------------------------------------------
+
+def import_job_start(*, project: Project, path: Path, filename: str, rows: int,
+                     user: User | None = None,
+                     mapping: ColumnMapping | None = None) -> ImportJob:
+    """Queue the import of a previewed file for a Celery worker; ImportBusy while another
+    import of the project is queued or running (a partial unique index holds it).
+
+    The job keeps the column mapping the preview used, so the worker reads the file the
+    way the admin saw it (None: guessed from the header again, as the preview did)."""
+    import_busy_check(project=project)
+    try:
+        with transaction.atomic():
+            job = ImportJob.objects.create(project=project, created_by=user, filename=filename,
+                                           staged=str(path), rows=rows,
+                                           mapping=mapping.to_dict() if mapping else None,
+                                           message="Waiting for a worker")
+    except IntegrityError:  # another admin's confirm won the race by a moment
+        import_busy_check(project=project)
+        raise
+    send_on_commit("annotation.tasks.import_reports_job", job.pk,
+                   failed=_import_not_sent(job.pk, Path(path)))
+    return job
+
+
+def _import_not_sent(job_id: int, staged: Path):
+    """What send_on_commit calls when the broker did not take the import: the job fails with
+    the reason and what to do, so the project is not locked against imports by a job that
+    no worker will ever see; the staged file goes, as when a job ends."""
+    def failed(exc: BaseException) -> None:
+        ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.FAILED, finished_at=timezone.now(),
+            message="Nothing was imported. " + broker_problem(exc, "import the file again"))
+        staged.unlink(missing_ok=True)
+    return failed
+
+
+def import_job_run(job_id: int) -> ImportJob:
+    """The worker's side: claim the job, import the file with progress, keep the outcome."""
+    now = timezone.now()
+    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.RUNNING, started_at=now, message="Checking the file"):
+        return ImportJob.objects.get(pk=job_id)  # already run (a redelivered task)
+    job = ImportJob.objects.select_related("project", "created_by").get(pk=job_id)
+    path = Path(job.staged)
+    fields = {"finished_at": None}
+    try:
+        reporter = import_progress.Reporter(job, job.rows or estimate_rows(path))
+        mapping = ColumnMapping.from_dict(job.mapping) if job.mapping else None
+        result = reports_import(project=job.project, path=path, filename=job.filename,
+                                user=job.created_by, mapping=mapping, progress=reporter,
+                                job=job)
+        reporter.flush()
+        fields.update(status=ImportJob.Status.SUCCEEDED, message=result.message,
+                      batch=result.batch)
+    except ImportRejected as exc:
+        errors = exc.plan.errors
+        fields.update(status=ImportJob.Status.REJECTED,
+                      errors=[[e.line, e.column, e.reason] for e in errors[:500]],
+                      message=f"{len(errors)} problem(s) found; nothing was imported.")
+    except Exception as exc:  # the reason goes to the page; the worker log has the rest
+        fields.update(status=ImportJob.Status.FAILED,
+                      message=f"The import failed ({type(exc).__name__}: {exc}); nothing "
+                      "was imported.")
+        raise
+    finally:
+        fields["finished_at"] = timezone.now()
+        ImportJob.objects.filter(pk=job.pk).update(**fields)
+        path.unlink(missing_ok=True)
+    return ImportJob.objects.get(pk=job.pk)
 
 
 # --- Projects, categories, members ------------------------------------------------------------

@@ -1,12 +1,13 @@
 from django.urls import path
 
-from . import api, project_views, views
+from . import project_views, views
 from .labeling import views as labeling
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/import/", views.import_reports, name="import_reports"),
+    path("p/<slug:slug>/import/jobs/<int:job_id>/", views.import_job, name="import_job"),
     path("p/<slug:slug>/export.<str:fmt>", views.export_labels, name="export_labels"),
     path("p/<slug:slug>/annotate/", labeling.annotate, name="annotate"),
     path("p/<slug:slug>/adjudicate/", labeling.adjudication, name="adjudication"),
@@ -19,11 +20,7 @@ urlpatterns += [
 ]
 urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agreement")]
 
-urlpatterns += [
-    path("api/p/<slug:slug>/categories/", api.categories, name="api_categories"),
-    path("api/p/<slug:slug>/reports/", api.reports, name="api_reports"),
-]
-
+# The read-only JSON API moved to /api/v1/ (ctir_site/api_urls.py).
 urlpatterns += [
     path("projects/new/", project_views.project_create, name="project_create"),
     path("p/<slug:slug>/settings/", project_views.project_settings, name="project_settings"),

@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
+from django_htmx.http import HttpResponseStopPolling
 
 from . import selectors, services
 from .access import ADMIN_ONLY, project_for
@@ -20,7 +21,7 @@ from .columns import DATE_FORMATS, FIELD_LABELS, FIELDS, ColumnMapping
 from .exporting import export_lines
 from .importing import FORMAT_SUFFIXES, ImportFormatError, file_format, plan_import, read_header
 from .labeling.views import adjudicate_from_form
-from .models import Category, Report, Role, Split
+from .models import Category, ImportJob, Report, Role, Split
 
 UPLOAD_SALT = "ctir.import.upload"
 UPLOAD_MAX_AGE = 6 * 3600  # a staged upload older than this can no longer be confirmed
@@ -58,7 +59,7 @@ def import_reports(request, slug):
     """Upload -> preview with the column mapping (every problem listed; change the mapping
     and check again) -> confirm. Nothing is written before confirm."""
     project = project_for(request, slug, ADMIN_ONLY)
-    context, status = {"project": project}, 200
+    context, status = {"project": project, "is_admin": True}, 200
     if request.method == "POST" and "confirm" in request.POST:
         return _import_confirm(request, project)
     if request.method == "POST" and "remap" in request.POST:
@@ -83,6 +84,9 @@ def import_reports(request, slug):
 def _import_page(request, project, context, status=200):
     context["is_admin"] = True  # the page is for admins only; the nav shows their links
     context["batches"] = project.import_batches.select_related("imported_by")[:10]
+    context["job"] = job = selectors.import_job_latest(project)
+    if job is not None:
+        context["progress"] = selectors.import_job_progress(job)
     return render(request, "annotation/import.html", context, status=status)
 
 
@@ -94,8 +98,10 @@ def _preview(request, project, staged: Path, name: str, mapping: ColumnMapping |
     used = plan.mapping or ColumnMapping()
     # Bound to this project and this admin: a token copied into another project's form, or
     # posted by someone else, imports nothing.
+    # rows: a file this big is imported by a worker on confirm (CTIR_BACKGROUND_IMPORT_ROWS).
     token = signing.dumps({"file": staged.name, "name": name, "mapping": used.to_dict(),
-                           "project": project.pk, "user": request.user.pk}, salt=UPLOAD_SALT)
+                           "project": project.pk, "user": request.user.pk,
+                           "rows": plan.rows}, salt=UPLOAD_SALT)
     fields = [{"name": f, "label": FIELD_LABELS[f], "chosen": used.source(f),
                "multiple": f == "text"} for f in FIELDS]
     return {"plan": plan, "token": token, "mapping_fields": fields,
@@ -185,21 +191,60 @@ def _import_confirm(request, project):
     if found is None:
         return redirect("import_reports", slug=project.slug)
     token, staged = found
+    mapping = ColumnMapping.from_dict(token["mapping"]) if token.get("mapping") else None
+    if token.get("rows", 0) >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
+        return _import_in_background(request, project, staged, token, mapping)
     try:
         # The mapping previewed, signed into the token: what is written is what was shown.
         result = services.reports_import(
             project=project, path=staged, filename=token["name"], user=request.user,
-            mapping=ColumnMapping.from_dict(token["mapping"]) if token.get("mapping") else None,
+            mapping=mapping,
         )
+    except services.ImportBusy as exc:
+        messages.error(request, str(exc))
+        return redirect("import_reports", slug=project.slug)
     except services.ImportRejected as exc:
         return render(request, "annotation/import.html", {
-            "project": project, "plan": exc.plan,
+            "project": project, "is_admin": True, "plan": exc.plan,
             "batches": project.import_batches.all()[:10],
         })
     finally:
         staged.unlink(missing_ok=True)
     messages.success(request, result.message)
     return redirect("dashboard", slug=project.slug)
+
+
+def _import_in_background(request, project, staged: Path, token: dict,
+                          mapping: ColumnMapping | None):
+    """A big file: a Celery worker imports it while the page shows its progress."""
+    try:
+        job = services.import_job_start(project=project, path=staged, filename=token["name"],
+                                        rows=token["rows"], user=request.user, mapping=mapping)
+    except services.ImportBusy as exc:
+        staged.unlink(missing_ok=True)
+        messages.error(request, str(exc))
+        return redirect("import_reports", slug=project.slug)
+    job.refresh_from_db(fields=["status", "message"])
+    if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
+        # The job's card on the page says why and what to do.
+        messages.error(request, f"{job.filename} could not be queued; nothing was imported.")
+    else:
+        messages.info(request, f"{job.filename}: {job.rows:,} rows are being imported in the "
+                      "background; this page shows how far it has got.")
+    return redirect("import_reports", slug=project.slug)
+
+
+@login_required
+@require_GET
+def import_job(request, slug, job_id):
+    """The polled progress fragment of an import job; polling stops when it has ended."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    job = get_object_or_404(ImportJob, project=project, pk=job_id)
+    response = render(request, "annotation/import.html#job", {
+        "project": project, "job": job, "progress": selectors.import_job_progress(job)})
+    if request.htmx and not job.is_active:
+        return HttpResponseStopPolling(response.content)
+    return response
 
 
 @login_required

@@ -73,8 +73,11 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "axes",
     "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "accounts",
     "annotation",
     "modeling",
     "studies",
@@ -177,14 +180,43 @@ CTIR_BASE_MODEL = env("CTIR_BASE_MODEL", default=_bundled_minilm_dir())
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CTIR_MAX_UPLOAD_BYTES = env.int("CTIR_MAX_UPLOAD_MB", default=100) * 1024 * 1024
+# A confirmed browser import of at least this many rows runs on a Celery worker, with a
+# progress bar on the import page, instead of inside the request.
+CTIR_BACKGROUND_IMPORT_ROWS = env.int("CTIR_BACKGROUND_IMPORT_ROWS", default=5000)
 
+# The REST API (/api/v1/, docs/api.md): personal tokens (`Authorization: Bearer ctir_…`,
+# made on /account/tokens/) for scripts, the session for the browsable docs. The token class
+# comes first so an unauthenticated request gets 401 with a WWW-Authenticate header.
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        "accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.PageNumberPagination",
+    "DEFAULT_PAGINATION_CLASS": "ctir_site.api.Pagination",
     "PAGE_SIZE": 100,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "ctir_site.api.exception_handler",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ctir API",
+    "DESCRIPTION": "Projects, reports, annotations, model versions, predictions and reader "
+    "studies, with the same role rules as the pages. Authenticate with a personal token, "
+    "made on [your token page](/account/tokens/), as `Authorization: Bearer ctir_…` (or "
+    "press Authorize and paste it). Walk-through: docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    # Two models have a field named status with different choices: name both enums.
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "modeling.models.JobStatus",
+                            "StudyStatusEnum": "studies.models.ReaderStudy.Status"},
+    # Swagger UI from drf-spectacular-sidecar's static files: nothing is loaded from a CDN,
+    # and no schema is sent to the online validator.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True,
+                            "validatorUrl": None},
 }
 
 # Celery: JSON only, one task at a time per worker process, acknowledged after it ran, so a
@@ -229,6 +261,8 @@ CELERY_TASK_ROUTES = {
     "modeling.tasks.train_model_version": {"queue": CTIR_QUEUES["training"]},
     "modeling.tasks.prelabel_project": {"queue": CTIR_QUEUES["inference"]},
     "studies.tasks.time_model_on_study": {"queue": CTIR_QUEUES["inference"]},
+    # Imports need neither a GPU nor a model: any of the instance's workers takes them.
+    "annotation.tasks.import_reports_job": {"queue": CTIR_QUEUES["celery"]},
 }
 # The worker runs beat too (`worker -B`, see Procfile): once a minute, running jobs whose
 # worker went silent are marked failed, and due automatic retrains start. The schedule

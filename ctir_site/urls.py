@@ -6,6 +6,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("", include("accounts.urls")),
+    path("", include("ctir_site.api_urls")),
     path("", include("annotation.urls")),
     path("", include("modeling.urls")),
     path("", include("studies.urls")),

@@ -231,6 +231,19 @@ def warm_start_choices(project, user) -> list[ModelVersion]:
     return choices[:WARM_START_CHOICES]
 
 
+def start_from_choice(project, user, choice: str):
+    """What a training request's start_from means: None (the default: the active model when
+    it fits, else the base encoder), "base", or a version this user may start from (by id).
+    Raises LookupError for a version they may not start from."""
+    choice = str(choice or "").strip()
+    if choice in ("", "base"):
+        return "base" if choice == "base" else None
+    version = next((v for v in warm_start_choices(project, user) if str(v.pk) == choice), None)
+    if version is None:
+        raise LookupError(choice)
+    return version
+
+
 ARTIFACT_NOTE = ("A folder named v{number} was already there, left by an earlier database or "
                  "by another instance sharing CTIR_MODEL_DIR, so this one has a unique name; "
                  "nothing was moved or deleted.")

@@ -11,6 +11,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from annotation.models import Project
+from annotation.services import import_jobs_fail_stale
 from ctir_site.queue import broker_problem, send_now, send_on_commit
 
 from . import selectors
@@ -244,9 +245,10 @@ def prelabel_request(*, project: Project, version: ModelVersion | None = None, u
 
 
 def stale_jobs_fail(*, project: Project | None = None, silence=HEARTBEAT_SILENCE) -> int:
-    """Mark running jobs whose worker went silent as failed, with the reason."""
+    """Mark running jobs whose worker went silent as failed, with the reason (import jobs
+    too, by their own rule)."""
     cutoff = timezone.now() - silence
-    count = 0
+    count = import_jobs_fail_stale(project=project)
     for model in (ModelVersion, PrelabelRun):
         stale = model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
         if project is not None:

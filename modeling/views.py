@@ -59,14 +59,6 @@ def _refused_without_worker(request, project, queue: str, job: str):
     return redirect("models", slug=project.slug)
 
 
-def _start_from(request, project, choice: str):
-    """"base", a version the admin may start from, or None (the default, or not allowed)."""
-    if choice in ("", "base"):
-        return "base" if choice == "base" else None
-    return next((v for v in selectors.warm_start_choices(project, request.user)
-                 if str(v.pk) == choice), None)
-
-
 @login_required
 @require_POST
 def model_train(request, slug):
@@ -81,9 +73,10 @@ def model_train(request, slug):
     except services.JobError as exc:
         messages.error(request, f"Training not started: {exc}.")
         return redirect("models", slug=slug)
-    choice = request.POST.get("start_from", "")
-    start_from = _start_from(request, project, choice)
-    if start_from is None and choice not in ("", "base"):
+    try:
+        start_from = selectors.start_from_choice(project, request.user,
+                                                 request.POST.get("start_from", ""))
+    except LookupError:
         messages.error(request, "Training not started: that version cannot be started "
                        "from here.")
         return redirect("models", slug=slug)

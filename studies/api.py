@@ -1,5 +1,12 @@
-"""Read-only JSON API of reader-study results, with the same role checks as the pages."""
+"""REST API v1 of reader studies: the list and the results, admins only, as the pages.
 
+Readers stay blind: the results (the model's answers, the reference, other readers) are
+never open to the reader role, only the admin's, and readers read through /read/ alone.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
@@ -8,20 +15,74 @@ from annotation.access import ADMIN_ONLY, project_for
 from .models import ReaderStudy
 from .selectors import study_results
 
+TAG = "studies"
 
+
+class StudySerializer(serializers.ModelSerializer):
+    cases = serializers.IntegerField(source="cases.count")
+
+    class Meta:
+        model = ReaderStudy
+        fields = ["id", "name", "mode", "status", "cases", "model_version_id", "created"]
+
+
+class StudySummarySerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    mode = serializers.CharField()
+    status = serializers.CharField()
+    cases = serializers.IntegerField()
+
+
+class ResultRowSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text='"Model" or a reader\'s username')
+    is_model = serializers.BooleanField()
+    simulated = serializers.BooleanField()
+    accuracy = serializers.DictField(help_text="n, accuracy and its 95% interval (ci)")
+    sensitivity = serializers.DictField(help_text="per category code")
+    time = serializers.DictField(help_text="seconds: n, total, mean, median (time on screen "
+                                 "minus pauses)")
+    pauses = serializers.DictField(
+        allow_null=True, help_text="The reader's pauses: count, cases (with one or more) and "
+        "seconds paused in all; null for the model")
+    fold = serializers.FloatField(allow_null=True,
+                                  help_text="How many times slower than the model")
+
+
+class StudyResultsSerializer(serializers.Serializer):
+    study = StudySummarySerializer()
+    simulated = serializers.BooleanField()
+    rows = ResultRowSerializer(many=True)
+    comparisons = serializers.ListField(child=serializers.DictField(),
+                                        help_text="McNemar tests, reader vs model")
+    reader_kappas = serializers.ListField(child=serializers.DictField())
+    crossover = serializers.ListField(child=serializers.DictField())
+
+
+@extend_schema(tags=[TAG], responses=StudySerializer(many=True), operation_id="studies_list")
+@api_view(["GET"])
+def studies(request, slug):
+    """The project's reader studies, newest first."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    rows = ReaderStudy.objects.filter(project=project)
+    return Response(StudySerializer(rows, many=True).data)
+
+
+@extend_schema(tags=[TAG], responses=StudyResultsSerializer, operation_id="study_results")
 @api_view(["GET"])
 def study_results_api(request, slug, study_id):
+    """Readers against the model: accuracy with intervals, sensitivity, reading time, the
+    fold difference, McNemar comparisons and agreement, as the results page shows them."""
     project = project_for(request, slug, ADMIN_ONLY)
-    study = ReaderStudy.objects.filter(project=project, pk=study_id).first()
-    if study is None:
-        return Response({"detail": "No such study."}, status=404)
+    study = get_object_or_404(ReaderStudy, project=project, pk=study_id)
     r = study_results(study)
     return Response({
         "study": {"id": study.pk, "name": study.name, "mode": study.mode,
                   "status": study.status, "cases": r["n_cases"]},
         "simulated": r["simulated"],
         "rows": [{k: row[k] for k in ("name", "is_model", "simulated", "accuracy",
-                                       "sensitivity", "time", "fold")} for row in r["rows"]],
+                                       "sensitivity", "time", "pauses", "fold")}
+                 for row in r["rows"]],
         "comparisons": r["comparisons"], "reader_kappas": r["kappas"],
         "crossover": r["crossover"], "mrmc": r["mrmc"],
     })

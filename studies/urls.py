@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import api, views
+from . import views
 
 urlpatterns = [
     path("p/<slug:slug>/studies/", views.study_list, name="study_list"),
@@ -16,6 +16,4 @@ urlpatterns = [
          name="study_paper_file"),
     path("studies/", views.my_studies, name="my_studies"),
     path("read/<int:study_id>/", views.read, name="read"),
-    path("api/p/<slug:slug>/studies/<int:study_id>/results/", api.study_results_api,
-         name="api_study_results"),
 ]

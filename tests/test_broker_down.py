@@ -1,12 +1,15 @@
 """The broker is down (a closed port, a real connection failure): every job the pages start is
 marked failed with the reason and what to do, the page answers, and nothing waits "queued"."""
 
+import io
 import socket
+from pathlib import Path
 
 import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from annotation.models import ImportJob, Report
 from ctir_site.celery import app
 from ctir_site.queue import send_on_commit
 from modeling.models import JobStatus, ModelVersion, PrelabelRun
@@ -107,3 +110,66 @@ def test_measure_model_says_why_and_keeps_no_queued_job(login, project, admin_us
     page = login(admin_user).get(response.url).content.decode()
     assert "The model cannot be timed now: The job queue" in page
     assert 'id="timing-run"' in page and 'hx-trigger="every 2s"' not in page  # no polling
+
+
+# --- The branch's jobs: background imports, and the API's train and pre-label --------------
+
+@pytest.fixture
+def background(settings, tmp_path):
+    settings.CTIR_BACKGROUND_IMPORT_ROWS = 3
+    settings.CTIR_UPLOAD_DIR = tmp_path / "uploads"
+    return settings
+
+
+def test_a_background_import_is_failed_with_what_to_do(login, project, admin_user, background,
+                                                       broker_down):
+    from tests.annotation.test_import_job import preview, rows_csv
+
+    client = login(admin_user)
+    url, token = preview(client, project, rows_csv(5))
+    page = client.post(url, {"confirm": "1", "token": token}, follow=True).content.decode()
+    job = ImportJob.objects.get()
+    assert job.status == ImportJob.Status.FAILED and job.finished_at is not None
+    assert "Nothing was imported. The job queue" in job.message
+    assert job.message.endswith("and import the file again.")
+    assert not Path(job.staged).exists() and not Report.objects.exists()
+    assert "big.csv could not be queued; nothing was imported." in page
+    assert "is not answering" in page and 'hx-trigger="every 1s"' not in page
+    # The project is not locked against the next import by a job no worker will see.
+    assert not ImportJob.objects.filter(status__in=ImportJob.ACTIVE).exists()
+
+
+def test_the_api_answers_503_with_the_failed_job(project, admin_user, background, broker_down):
+    from tests.annotation.test_import_job import rows_csv
+    from tests.test_api import bearer
+
+    upload = io.BytesIO(rows_csv(5).encode())
+    upload.name = "ris.csv"
+    response = bearer(admin_user).post(reverse("api_reports", args=[project.slug]),
+                                       {"file": upload}, format="multipart")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["status"] == "failed" and "import the file again" in body["detail"]
+    assert body["message"] == body["detail"] and not Report.objects.exists()
+
+
+def test_the_api_train_and_prelabel_answer_503_with_the_failed_job(project, admin_user,
+                                                                   broker_down):
+    from tests.test_api import bearer
+
+    client = bearer(admin_user)
+    train = client.post(reverse("api_models", args=[project.slug]), {"epochs": 1},
+                        format="json")
+    assert train.status_code == 503
+    assert train.json()["status"] == "failed"
+    assert train.json()["detail"].startswith("v1 could not be queued: The job queue")
+    version = _trained(project, number=2)
+    promote = client.post(reverse("api_model_promote", args=[project.slug, 2]))
+    assert promote.status_code == 200 and promote.json()["is_active"]
+    assert "pre-labeling could not be queued: The job queue" in promote.json()["detail"]
+    prelabel = client.post(reverse("api_prelabel", args=[project.slug]), {"version": 2},
+                           format="json")
+    assert prelabel.status_code == 503
+    assert prelabel.json()["detail"].startswith("Pre-labeling could not be queued:")
+    assert not PrelabelRun.objects.filter(model_version=version,
+                                          status=JobStatus.QUEUED).exists()

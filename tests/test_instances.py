@@ -4,6 +4,7 @@ another instance (ctir_site.queue)."""
 import pytest
 from django.conf import settings
 
+from annotation.tasks import import_reports_job
 from ctir_site.queue import WrongInstance
 from ctir_site.settings import _default_instance
 from modeling import services
@@ -40,7 +41,8 @@ def test_every_queue_and_route_carries_the_instance():
 def test_a_task_refuses_an_id_from_another_instance(project, instance):
     version = services.model_version_create(project=project, enqueue=False)
     kwargs = {} if instance is None else {"instance": instance}
-    for task in (train_model_version, prelabel_project, time_model_on_study):
+    for task in (train_model_version, prelabel_project, time_model_on_study,
+                 import_reports_job):
         result = task.apply(args=[version.pk], kwargs=kwargs)
         assert result.failed() and isinstance(result.result, WrongInstance), task.name
     for beat in (fail_stale_jobs, fail_stale_timing_runs):

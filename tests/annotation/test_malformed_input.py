@@ -141,7 +141,8 @@ def test_very_long_ids_in_urls_are_404(login, project, admin_user, reader, huge)
     slug = project.slug
     for url in (f"/p/{slug}/reports/{huge}/", f"/p/{slug}/studies/{huge}/",
                 f"/p/{slug}/studies/{huge}/responses.csv",
-                f"/api/p/{slug}/studies/{huge}/results/"):
+                f"/api/v1/projects/{slug}/studies/{huge}/results/",
+                f"/api/v1/projects/{slug}/models/{huge}/"):
         assert admin.get(url).status_code == 404, url
     assert admin.post(f"/p/{slug}/studies/{huge}/update/", {"status": "open"}).status_code == 404
     assert login(reader).get(f"/read/{huge}/").status_code == 404

@@ -7,6 +7,7 @@ PAGES = [
     ("dashboard", {}),
     ("import_reports", {}),
     ("export_labels", {"fmt": "csv"}),
+    ("import_job", {"job_id": 1}),
     ("project_settings", {}),
     ("category_edit", {"category_id": 1}),
     ("project_members", {}),

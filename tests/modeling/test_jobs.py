@@ -207,12 +207,13 @@ def test_beat_fails_silent_jobs_every_minute(labelled_project, settings):
     from modeling import tasks
 
     schedule = settings.CELERY_BEAT_SCHEDULE["fail-stale-jobs"]
+    # Beat's message carries the instance, as every job's does (ctir_site.queue).
     assert schedule == {"task": tasks.fail_stale_jobs.name, "schedule": 60.0,
                         "kwargs": {"instance": settings.CTIR_INSTANCE}}
     version = services.model_version_create(project=labelled_project, enqueue=False)
     old = timezone.now() - datetime.timedelta(minutes=10)
     ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.RUNNING, heartbeat_at=old)
-    assert tasks.fail_stale_jobs(instance=settings.CTIR_INSTANCE) == 1
+    assert tasks.fail_stale_jobs(**schedule["kwargs"]) == 1
     version.refresh_from_db()
     assert version.status == JobStatus.FAILED
 

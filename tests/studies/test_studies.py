@@ -292,7 +292,7 @@ def test_the_api_keeps_readers_blind(login, project, study, reader, annotator, a
 
 
 def test_the_api_needs_a_login(client, project):
-    assert client.get(reverse("api_categories", args=[project.slug])).status_code == 403
+    assert client.get(reverse("api_categories", args=[project.slug])).status_code == 401
 
 
 def test_admin_creates_a_study_in_the_browser_form(login, project, readers, admin_user):

@@ -1,11 +1,40 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
 
 from annotation import services
 from annotation.columns import DATE_FORMATS, FIELDS, ColumnMapping, guess_mapping
-from annotation.importing import ImportFormatError, file_format, read_header
+from annotation.importing import ImportFormatError, estimate_rows, file_format, read_header
 from annotation.management.commands._common import get_project
+
+
+class TerminalProgress:
+    """The import service's progress callback as two tqdm bars: rows checked, rows written."""
+
+    def __init__(self, path: Path, stream, enabled: bool):
+        self.stream, self.enabled = stream, enabled
+        self.estimate = estimate_rows(path)
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, phase: str, done: int, total: int | None = None) -> None:
+        if not self.enabled:
+            return
+        bar = self.bars.get(phase)
+        if bar is None:
+            self.close()  # the check is done: its bar ends at the rows it counted
+            bar = self.bars[phase] = tqdm(
+                total=total or self.estimate, desc=f"{phase:>8}", unit=" rows",
+                file=self.stream, dynamic_ncols=True, mininterval=0.5)
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            if not bar.disable:
+                bar.total = bar.n
+                bar.close()
 
 
 class Command(BaseCommand):
@@ -15,6 +44,8 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
         parser.add_argument("--project", required=True, help="project slug, e.g. ct-ir")
+        parser.add_argument("--no-progress", action="store_true",
+                            help="no progress bars on the terminal")
         parser.add_argument(
             "--map", action="append", default=[], metavar="FIELD=COLUMN", dest="column_map",
             help="read FIELD from the file's COLUMN, e.g. --map 'procedure_date=Exam Date' or "
@@ -26,20 +57,28 @@ class Command(BaseCommand):
                  "(MM/DD/YYYY); never guessed. Default: iso, or the project's last choice for "
                  "the same date column")
 
-    def handle(self, *args, file: Path, project: str, column_map, date_format, **options):
+    def handle(self, *args, file: Path, project: str, column_map=(), date_format=None,
+               no_progress=False, **options):
         target = get_project(project)
         if not file.is_file():
             raise CommandError(f"{file}: no such file")
-        mapping = self._mapping(target, file, column_map, date_format)
+        mapping = self._mapping(target, file, list(column_map), date_format)
+        # In this process, not on a worker: the bars go to stderr, the outcome to stdout.
+        progress = TerminalProgress(file, self.stderr._out, enabled=not no_progress)
         try:
             result = services.reports_import(project=target, path=file, filename=file.name,
-                                             mapping=mapping)
+                                             mapping=mapping, progress=progress)
+        except services.ImportBusy as exc:
+            raise CommandError(str(exc)) from None
         except services.ImportRejected as exc:
+            progress.close()
             for error in exc.plan.errors:
                 self.stderr.write(f"{file.name}: {error}")
             raise CommandError(
                 f"{len(exc.plan.errors)} problem(s) in {file.name}; nothing was imported"
             ) from None
+        finally:
+            progress.close()
         for warning in result.plan.warnings:
             self.stderr.write(f"warning: {warning}")
         if result.plan.mapping and result.plan.mapping.describe():

@@ -1,0 +1,19 @@
+"""Thin Celery tasks of the annotation app: take an id, call a service.
+
+Every task first checks the instance its message came from (ctir_site.queue): ids are only
+meaningful in the database of the instance that sent them.
+"""
+
+from celery import shared_task
+
+from ctir_site.queue import instance_check
+
+from .services import import_job_run
+
+IMPORT_TIME_LIMIT = 2 * 3600
+
+
+@shared_task(acks_late=True, time_limit=IMPORT_TIME_LIMIT)
+def import_reports_job(job_id: int, *, instance: str | None = None) -> str:
+    instance_check(instance)
+    return import_job_run(job_id).status

@@ -1,0 +1,212 @@
+"""REST API v1 of modeling: model versions (list, train, cancel, promote), a version's
+predictions, and pre-labeling. Admins only, as the Models page; writes go through the same
+services, and a job is refused when no worker would run it, as on the page.
+"""
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.decorators import api_view
+from rest_framework.response import Response
+
+from annotation import inputs
+from annotation.access import ADMIN_ONLY, project_for
+from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate
+
+from . import selectors, services
+from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
+
+TAG = "models"
+
+
+class ModelVersionSerializer(serializers.ModelSerializer):
+    created_by = serializers.CharField(source="created_by.username", allow_null=True,
+                                       default=None)
+    served = serializers.SerializerMethodField(help_text="The candidate this version serves "
+                                               "(bert, tfidf or ensemble).")
+
+    class Meta:
+        model = ModelVersion
+        fields = ["id", "number", "status", "phase", "progress", "is_active", "trigger",
+                  "auto_promote", "cancel_requested", "hyperparameters", "metrics", "served",
+                  "error", "promotion_note", "created_by", "created", "started_at",
+                  "finished_at", "promoted_at"]
+
+    def get_served(self, version) -> str | None:
+        return (version.metrics or {}).get("served")
+
+
+class TrainSerializer(serializers.Serializer):
+    epochs = serializers.IntegerField(required=False, help_text="1 to 20")
+    seeds = serializers.IntegerField(required=False, help_text="1 to 15")
+    max_length = serializers.IntegerField(required=False, help_text="32 to 512")
+    auto_promote = serializers.BooleanField(required=False, default=False)
+    start_from = serializers.CharField(
+        required=False, help_text='"" (the active model when its categories fit), "base", or '
+        "the id of a succeeded version of a project you administer with the same categories.")
+
+
+class PredictionSerializer(serializers.ModelSerializer):
+    report = serializers.IntegerField(source="report_id")
+    accession = serializers.CharField(source="report.accession")
+    category = serializers.IntegerField(source="category.code")
+    probabilities = serializers.DictField(child=serializers.FloatField(),
+                                          help_text="category code -> probability")
+
+    class Meta:
+        model = Prediction
+        fields = ["report", "accession", "category", "probabilities", "margin", "ms"]
+
+
+class PrelabelRunSerializer(serializers.ModelSerializer):
+    model_version = serializers.IntegerField(source="model_version.number")
+
+    class Meta:
+        model = PrelabelRun
+        fields = ["id", "model_version", "status", "total", "done", "reports_per_second",
+                  "error", "created", "started_at", "finished_at"]
+
+
+class PrelabelRequestSerializer(serializers.Serializer):
+    version = serializers.IntegerField(required=False, help_text="Version number; the "
+                                       "active model when left out.")
+
+
+def _version(project, number) -> ModelVersion:
+    return get_object_or_404(ModelVersion.objects.select_related("created_by"),
+                             project=project, number=number)
+
+
+def _no_worker(queue: str, job: str) -> Response | None:
+    problem = selectors.queue_problem(queue)
+    return Response({"detail": f"{job} cannot start: {problem}"}, status=503) if problem else None
+
+
+@extend_schema(methods=["GET"], tags=[TAG], parameters=PAGE_PARAMETERS,
+               responses=paged(ModelVersionSerializer), operation_id="models_list")
+@extend_schema(methods=["POST"], tags=[TAG], request=TrainSerializer, operation_id="model_train",
+               responses={201: ModelVersionSerializer, 400: DetailSerializer,
+                          503: DetailSerializer},
+               description="Queue a training job, as the Train button does. 503 when no "
+               "worker listens on the training queue, or when the job queue did not take the "
+               "job (then the version is failed, and `detail` and `error` say what to do).")
+@api_view(["GET", "POST"])
+def versions(request, slug):
+    """The project's model versions, newest first."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    if request.method == "GET":
+        return paginate(request, selectors.versions_for_project(project),
+                        ModelVersionSerializer)
+    if refused := _no_worker("training", "Training"):
+        return refused
+    data = request.data
+    try:
+        recipe = services.recipe_clean(epochs=data.get("epochs"), seeds=data.get("seeds"),
+                                       max_length=data.get("max_length"))
+        start_from = selectors.start_from_choice(project, request.user,
+                                                 data.get("start_from", ""))
+        version = services.model_version_create(
+            project=project, user=request.user, recipe=recipe,
+            auto_promote=data.get("auto_promote") in (True, "true", "on", "1"),
+            start_from=start_from)
+    except services.JobError as exc:
+        return Response({"detail": f"Training not started: {exc}."}, status=400)
+    except LookupError:
+        return Response({"detail": "Training not started: that version cannot be started "
+                         "from here."}, status=400)
+    version.refresh_from_db()
+    data = ModelVersionSerializer(version).data
+    if version.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
+        return Response({**data, "detail": f"v{version.number} could not be queued: "
+                         f"{version.error}"}, status=503)
+    return Response(data, status=201)
+
+
+@extend_schema(tags=[TAG], responses=ModelVersionSerializer, operation_id="model_retrieve")
+@api_view(["GET"])
+def version_detail(request, slug, number):
+    """One version: its state while it runs (phase, progress), its metrics when done."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    return Response(ModelVersionSerializer(_version(project, number)).data)
+
+
+@extend_schema(tags=[TAG], request=None, operation_id="model_cancel",
+               responses={200: DetailSerializer,
+                                                    409: DetailSerializer})
+@api_view(["POST"])
+def version_cancel(request, slug, number):
+    """Cancel a queued run at once; ask a running one to stop after its current step."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        return Response({"detail": services.model_version_cancel(
+            version=_version(project, number))})
+    except services.JobError as exc:
+        return Response({"detail": str(exc)}, status=409)
+
+
+@extend_schema(tags=[TAG], request=None, operation_id="model_promote",
+               responses={200: ModelVersionSerializer,
+                                                    409: DetailSerializer})
+@api_view(["POST"])
+def version_promote(request, slug, number):
+    """Make a succeeded version the active model; pre-labeling with it is queued. When the
+    job queue did not take that pre-labeling, the promotion stands and `detail` says so."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        version = services.model_version_promote(version=_version(project, number),
+                                                 user=request.user)
+    except services.JobError as exc:
+        return Response({"detail": str(exc)}, status=409)
+    data = ModelVersionSerializer(_version(project, version.number)).data
+    run = selectors.latest_prelabel(project)
+    if run is not None and run.model_version_id == version.pk and run.status == JobStatus.FAILED:
+        # The promotion stands; only its pre-labeling never reached the job queue.
+        data["detail"] = (f"v{version.number} is now the active model, but pre-labeling "
+                          f"could not be queued: {run.error}")
+    return Response(data)
+
+
+@extend_schema(tags=[TAG], parameters=PAGE_PARAMETERS, responses=paged(PredictionSerializer),
+               operation_id="predictions_list")
+@api_view(["GET"])
+def version_predictions(request, slug, number):
+    """The version's predictions, one per report it has pre-labeled, by report id."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    version = _version(project, number)
+    rows = version.predictions.select_related("report", "category").order_by("report_id")
+    return paginate(request, rows, PredictionSerializer)
+
+
+@extend_schema(methods=["GET"], tags=[TAG], operation_id="prelabel_status",
+               responses={200: PrelabelRunSerializer, 404: DetailSerializer})
+@extend_schema(methods=["POST"], tags=[TAG], request=PrelabelRequestSerializer,
+               operation_id="prelabel_start",
+               responses={202: PrelabelRunSerializer, 409: DetailSerializer,
+                          503: DetailSerializer},
+               description="Pre-label every report with the active model (or `version`); "
+               "a run already going for that version is returned instead of a second one. "
+               "503 when no worker listens on the inference queue, or when the job queue did "
+               "not take the run (then it is failed, and `detail` says what to do).")
+@api_view(["GET", "POST"])
+def prelabel(request, slug):
+    """GET: the latest pre-labeling run and its progress."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    if request.method == "GET":
+        run = selectors.latest_prelabel(project)
+        if run is None:
+            return Response({"detail": "No pre-labeling has run in this project."}, status=404)
+        return Response(PrelabelRunSerializer(run).data)
+    if refused := _no_worker("inference", "Pre-labeling"):
+        return refused
+    number = inputs.whole_number(request.data.get("version"), name="version")
+    version = _version(project, number) if number is not None else None
+    try:
+        run = services.prelabel_request(project=project, version=version, user=request.user)
+    except services.JobError as exc:
+        return Response({"detail": str(exc)}, status=409)
+    run.refresh_from_db()
+    data = PrelabelRunSerializer(run).data
+    if run.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
+        return Response({**data, "detail": f"Pre-labeling could not be queued: {run.error}"},
+                        status=503)
+    return Response(data, status=202)
