@@ -9,7 +9,7 @@ number as a <title>, which a browser shows on hover and a screen reader reads.
 PALETTE = ("#2563eb", "#f59e0b", "#10b981", "#8b5cf6", "#ef4444", "#0891b2", "#db2777",
            "#65a30d")
 WIDTH, HEIGHT = 560, 190
-LEFT, RIGHT, TOP, BOTTOM = 44, 12, 12, 26  # room for the y labels and the x labels
+LEFT, RIGHT, TOP, BOTTOM = 44, 24, 12, 26  # room for the y labels and the x labels
 
 
 def _frame(width, height) -> dict:

@@ -1,6 +1,7 @@
 """The dashboard's and the Models page's server-side SVG pictures (ctir_site/charts.py)."""
 
 import datetime
+import os
 import re
 import xml.etree.ElementTree as ET
 
@@ -164,3 +165,33 @@ def test_a_single_point_is_drawn_in_the_middle():
     (dot,) = chart["lines"][0]["dots"]
     assert dot["x"] == chart["left"] + chart["plot_w"] / 2
     assert dot["y"] == chart["top"] + chart["plot_h"] / 2
+
+
+# --- in chromium -----------------------------------------------------------------------------
+
+@pytest.mark.browser
+def test_both_pictures_are_drawn_in_chromium(transactional_db, project, admin_user, annotator,
+                                             browser_login, live_server, tmp_path):
+    add_reports(project, 40, label=False)
+    for day, (mine, theirs) in enumerate([(5, 2), (0, 3), (8, 0), (3, 4), (6, 1), (2, 6)]):
+        _annotate(project, annotator, day, mine)
+        _annotate(project, admin_user, day, theirs)
+    _finished(project, 0, "tfidf", (0.71, 0.78, 0.76))
+    _finished(project, 2, "bert", (0.86, 0.80, 0.85))
+    _finished(project, 5, "ensemble", (0.90, 0.83, 0.93))
+    admin_user.set_password("pw")
+    admin_user.save()
+    page = browser_login("alice-admin", "pw")
+    shots = os.environ.get("CTIR_SCREENSHOTS") or tmp_path  # to look at them: set it
+    for name, figure, marks in [("dashboard", "#per-day", "rect"),
+                                ("models", "#accuracy-over-versions", "circle")]:
+        page.goto(live_server.url + reverse(name, args=[project.slug]))
+        svg = page.locator(f"{figure} svg")
+        assert svg.locator(marks).count() == 6  # six days; three versions, two lines
+        box = svg.bounding_box()
+        assert box["width"] > 300 and box["height"] > 100  # drawn at its size, not collapsed
+        # No page style squashes the marks (a .bar rule once did): the busiest day's bar
+        # fills most of the plot's height, as its SVG height says.
+        tallest = max(svg.locator(marks).nth(i).bounding_box()["height"] for i in range(6))
+        assert tallest > (100 if marks == "rect" else 0)
+        page.screenshot(path=f"{shots}/{name}.png", full_page=True)
