@@ -168,6 +168,8 @@ def accuracy_over_versions(versions) -> dict:
             if row["name"] == TFIDF:
                 baseline.append((i, accuracy, title))
                 values.append(accuracy)
+    if not values:  # test blocks without an accuracy: nothing to draw
+        return {}
     # From a round tenth below the lowest score (at most 50%) to 100%: small gains stay
     # visible without pretending a 2-point difference is a cliff.
     low = min(0.5, int(min(values) * 10) / 10)

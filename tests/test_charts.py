@@ -195,3 +195,13 @@ def test_both_pictures_are_drawn_in_chromium(transactional_db, project, admin_us
         tallest = max(svg.locator(marks).nth(i).bounding_box()["height"] for i in range(6))
         assert tallest > (100 if marks == "rect" else 0)
         page.screenshot(path=f"{shots}/{name}.png", full_page=True)
+
+
+def test_versions_without_a_test_accuracy_draw_nothing_instead_of_failing(
+        login, project, admin_user):
+    version = _finished(project, 0, "bert", (0.9, 0.8, 0.85))
+    version.metrics = {"served": "bert", "candidates": {"bert": {"test": {"n": 3}}}}
+    version.save()
+    response = login(admin_user).get(reverse("models", args=[project.slug]))
+    assert response.status_code == 200
+    assert 'id="accuracy-over-versions"' not in response.content.decode()
