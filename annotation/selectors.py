@@ -2,10 +2,14 @@
 
 import datetime
 import time
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 
 from django.db.models import Count, F, FilteredRelation, Q, Subquery
+from django.db.models.functions import TruncDate
 from django.utils import timezone
+
+from ctir_site import charts
 
 from . import import_progress
 from .models import (
@@ -75,6 +79,49 @@ def dashboard_stats(project: Project) -> dict:
         "splits": splits, "categories": categories, "total": total, "labelled": labelled,
         "patients": project.patients.count(),
         "split_names": [s.label for s in Split],
+    }
+
+
+def labelling_activity(project: Project, days: int = 60) -> dict:
+    """The dashboard's pictures: annotations submitted per day (bars) and each annotator's
+    running total (lines), over the last `days` calendar days up to the latest annotation,
+    in the site's time zone. One grouped query; days without annotations are kept, so the
+    gaps show."""
+    rows = list(
+        Annotation.objects.filter(report__project=project)
+        .annotate(day=TruncDate("submitted_at", tzinfo=timezone.get_current_timezone()))
+        .values("day", "user__username").annotate(n=Count("id")).order_by("day")
+    )
+    if not rows:
+        return {}
+    last = rows[-1]["day"]
+    first = max(rows[0]["day"], last - datetime.timedelta(days=days - 1))
+    span = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
+    per_day, per_user, before = Counter(), defaultdict(Counter), Counter()
+    for row in rows:
+        if row["day"] < first:  # counted into the running totals, not drawn
+            before[row["user__username"]] += row["n"]
+        else:
+            per_day[row["day"]] += row["n"]
+            per_user[row["user__username"]][row["day"]] += row["n"]
+    labels = [f"{d.day} {d:%b}" for d in span]
+    bars = [{"label": label, "value": per_day[d],
+             "title": f"{d:%a} {label}: {per_day[d]} annotation{'s' * (per_day[d] != 1)}"}
+            for d, label in zip(span, labels, strict=True)]
+    series, top = [], 1
+    for username in sorted(per_user, key=lambda u: -sum(per_user[u].values()) - before[u]):
+        total, points = before[username], []
+        for i, (d, label) in enumerate(zip(span, labels, strict=True)):
+            total += per_user[username][d]
+            if per_user[username][d] or i in (0, len(span) - 1):
+                points.append((i, total, f"{username}, {label}: {total} in all "
+                               f"(+{per_user[username][d]} that day)"))
+        series.append({"name": username, "points": points})
+        top = max(top, total)
+    return {
+        "days": len(span), "first": first, "last": last, "total": sum(per_day.values()),
+        "per_day": charts.bar_chart(bars),
+        "per_annotator": charts.line_chart(series, labels, 0, top),
     }
 
 

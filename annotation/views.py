@@ -49,6 +49,7 @@ def dashboard(request, slug):
     project = project_for(request, slug)
     return render(request, "annotation/dashboard.html", {
         "project": project, "stats": selectors.dashboard_stats(project),
+        "activity": selectors.labelling_activity(project),
         "is_admin": request.project_role == Role.ADMIN,
     })
 

@@ -157,8 +157,17 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
-WHITENOISE_USE_FINDERS = True
+# gunicorn serves static files itself, through whitenoise (no separate file server).
+# `manage.py collectstatic` copies them to STATIC_ROOT with a gzip copy beside
+# them; a server sets WHITENOISE_USE_FINDERS=0 to serve only those (docs/deploy.md). Left on,
+# as by default, files are found in the source tree, so a checkout runs without collecting.
+STATIC_ROOT = Path(env("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+WHITENOISE_USE_FINDERS = env.bool("WHITENOISE_USE_FINDERS", default=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Not the manifest storage: hashed names would make every page fail until collectstatic.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
 
 # Per-process memory by default; CACHE_URL (e.g. redis://127.0.0.1:6379/1) shares cached
 # counts and health answers between web processes.
@@ -177,6 +186,13 @@ CTIR_DATA_DIR = Path(env("CTIR_DATA_DIR", default=str(BASE_DIR / "var")))
 CTIR_UPLOAD_DIR = CTIR_DATA_DIR / "uploads"
 CTIR_MODEL_DIR = Path(env("CTIR_MODEL_DIR", default=str(CTIR_DATA_DIR / "models")))
 CTIR_BASE_MODEL = env("CTIR_BASE_MODEL", default=_bundled_minilm_dir())
+# Where a worker trains and predicts: auto (a GPU when one is visible), cpu, cuda or cuda:N.
+# Read by modeling.ml.inference.pick_device from each worker's own environment (Procfile.prod
+# starts the inference worker with cpu); checked here so a typo fails at start, not mid-job.
+CTIR_DEVICE = env("CTIR_DEVICE", default="auto").strip().lower()
+if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", CTIR_DEVICE):
+    raise environ.ImproperlyConfigured(
+        f"CTIR_DEVICE={CTIR_DEVICE!r}: use auto, cpu, cuda or cuda:N")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CTIR_MAX_UPLOAD_BYTES = env.int("CTIR_MAX_UPLOAD_MB", default=100) * 1024 * 1024

@@ -6,13 +6,15 @@ import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count
+from django.utils import timezone
 
 from annotation import models as annotation_models
 from annotation.models import Category, Membership, Project, Report, Role, Split
+from ctir_site import charts
 from ctir_site.celery import app as celery_app
 from ctir_site.queue import safe_broker_url
 
-from .ml.candidates import CANDIDATES, LABELS, SHORT_LABELS
+from .ml.candidates import CANDIDATES, LABELS, SHORT_LABELS, TFIDF
 from .ml.metrics import clopper_pearson
 from .models import (
     ACTIVE_STATUSES,
@@ -140,6 +142,43 @@ def validation_curve(history: list[dict], width=520, height=180) -> dict:
                       "points": " ".join(f"{x},{y}" for x, y, _, _ in dots)})
     return {"lines": lines, "width": width, "height": height, "low": low, "epochs": epochs,
             "pad": pad}
+
+
+def accuracy_over_versions(versions) -> dict:
+    """The Models page's picture: test accuracy of each finished version, oldest first, for
+    the candidate it serves and for its TF-IDF baseline (from ModelVersion.metrics, through
+    candidate_rows). `versions` are those of the page, each with .candidate_rows."""
+    done = sorted((v for v in versions if v.status == JobStatus.SUCCEEDED
+                   and any(c.get("test") for c in v.candidate_rows)), key=lambda v: v.number)
+    if not done:
+        return {}
+    served, baseline, values = [], [], []
+    for i, version in enumerate(done):
+        finished = version.finished_at and timezone.localtime(version.finished_at)
+        when = f"{finished.day} {finished:%b %Y}" if finished else "date unknown"
+        for row in version.candidate_rows:
+            accuracy = (row.get("test") or {}).get("accuracy")
+            if accuracy is None:
+                continue
+            title = (f"v{version.number} ({when}), {row['label']}: {accuracy:.1%} on test"
+                     f"{' (served)' if row['served'] else ''}")
+            if row["served"]:
+                served.append((i, accuracy, title))
+                values.append(accuracy)
+            if row["name"] == TFIDF:
+                baseline.append((i, accuracy, title))
+                values.append(accuracy)
+    if not values:  # test blocks without an accuracy: nothing to draw
+        return {}
+    # From a round tenth below the lowest score (at most 50%) to 100%: small gains stay
+    # visible without pretending a 2-point difference is a cliff.
+    low = min(0.5, int(min(values) * 10) / 10)
+    return {"versions": len(done), "first": done[0], "last": done[-1],
+            "chart": charts.line_chart(
+                [{"name": "Served candidate", "points": served, "colour": "#2563eb"},
+                 {"name": "TF-IDF baseline", "points": baseline, "colour": "#94a3b8",
+                  "dash": "5 4"}],
+                [f"v{v.number}" for v in done], low, 1.0, percent=True)}
 
 
 def candidate_rows(metrics: dict | None) -> list[dict]:

@@ -32,6 +32,7 @@ def models_page(request, slug):
     context["retrain"] = selectors.retrain_policy(project)
     context["warm_choices"] = selectors.warm_start_choices(project, request.user)
     context["validation"] = selectors.validation_summary(project)
+    context["accuracy"] = selectors.accuracy_over_versions(context["versions"])
     context["recipe"] = services.DEFAULT_RECIPE
     context["limits"] = services.LIMITS
     context["step_bounds"] = services.STEP_BOUNDS

@@ -1,6 +1,7 @@
 """Deployment defaults: what a server gets with DEBUG off, checked on real processes."""
 
 import datetime
+import gzip
 import http.client
 import os
 import re
@@ -15,6 +16,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.db import connection
 from django.test import RequestFactory
@@ -129,20 +132,25 @@ class Web:
         return response
 
 
-@pytest.fixture
-def two_web_processes(transactional_db, tmp_path):
-    if connection.vendor != "postgresql":
-        pytest.skip("the web processes share the test database: needs PostgreSQL")
+def _test_database_url() -> str:
     db = connection.settings_dict
-    env = production_env(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:"
-        f"{db['PORT'] or 5432}/{db['NAME']}",
-        ALLOWED_HOSTS="127.0.0.1", SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto",
-        WEB_CONCURRENCY="1",
-    )
-    env.pop("CACHE_URL", None)  # each process keeps its own cache, as by default
+    return (f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+            f"{db['NAME']}")
+
+
+def _stop(process):
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+
+
+def _start_webs(env, tmp_path, count):
+    """`count` gunicorns from Procfile.prod's web line, each on a free port, started."""
     webs, processes = [], []
-    for i in range(2):
+    for i in range(count):
         port = _free_port()
         log = tmp_path / f"web{i}.log"
         processes.append(subprocess.Popen(
@@ -161,15 +169,31 @@ def two_web_processes(transactional_db, tmp_path):
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise AssertionError("gunicorn did not start:\n" + web.log.read_text())
                 time.sleep(0.2)
+    except BaseException:
+        for process in processes:
+            _stop(process)
+        raise
+    return webs, processes
+
+
+def _web_env(**extra):
+    if connection.vendor != "postgresql":
+        pytest.skip("the web processes share the test database: needs PostgreSQL")
+    env = production_env(
+        DATABASE_URL=_test_database_url(), ALLOWED_HOSTS="127.0.0.1",
+        SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto", WEB_CONCURRENCY="1", **extra)
+    env.pop("CACHE_URL", None)  # each process keeps its own cache, as by default
+    return env
+
+
+@pytest.fixture
+def two_web_processes(transactional_db, tmp_path):
+    webs, processes = _start_webs(_web_env(), tmp_path, 2)
+    try:
         yield webs
     finally:
         for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
+            _stop(process)
 
 
 def test_a_logout_in_one_web_process_holds_in_every_other(two_web_processes):
@@ -201,3 +225,104 @@ def test_a_logout_in_one_web_process_holds_in_every_other(two_web_processes):
     assert logout.status == 302
     after = second.request("GET", "/", cookies=cookies)
     assert after.status == 302 and after.getheader("Location").startswith("/login/")
+
+
+# --- static files from gunicorn, collected as docs/deploy.md says ----------------------------
+
+def test_gunicorn_serves_a_page_and_the_collected_static_files(transactional_db, tmp_path):
+    static_root = tmp_path / "static"
+    env = _web_env(STATIC_ROOT=str(static_root), WHITENOISE_USE_FINDERS="0")
+    out = subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput"], cwd=ROOT,
+                         env=env, capture_output=True, text=True, timeout=180)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert (static_root / "css" / "ctir.css.gz").is_file()  # compressed once, at collect
+    (web,), (process,) = _start_webs(env, tmp_path, 1)
+    try:
+        page = web.request("GET", "/login/")
+        assert page.status == 200 and 'name="username"' in page.text
+        css_url = re.search(r'href="(/static/css/ctir\.css)"', page.text).group(1)
+        source = (ROOT / "static" / "css" / "ctir.css").read_bytes()
+
+        conn = http.client.HTTPConnection("127.0.0.1", web.port, timeout=20)
+        conn.request("GET", css_url, headers={"Host": f"127.0.0.1:{web.port}",
+                                              "X-Forwarded-Proto": "https",
+                                              "Accept-Encoding": "gzip"})
+        response = conn.getresponse()
+        body = response.read()
+        conn.close()
+        assert response.status == 200, body[:300]
+        assert response.getheader("Content-Type").startswith("text/css")
+        assert response.getheader("Content-Encoding") == "gzip"
+        assert gzip.decompress(body) == source
+        assert "max-age" in response.getheader("Cache-Control")
+
+        # Only what was collected is served: with the finders off, a file in the source tree
+        # that collectstatic has not seen is not found.
+        (static_root / "css" / "ctir.css").unlink()
+        (static_root / "css" / "ctir.css.gz").unlink()
+    finally:
+        _stop(process)
+    (web,), (process,) = _start_webs(env, tmp_path, 1)
+    try:
+        assert web.request("GET", css_url).status == 404
+    finally:
+        _stop(process)
+
+
+# --- one Celery worker per queue, from Procfile.prod -----------------------------------------
+
+def _procfile() -> dict[str, str]:
+    lines = (ROOT / "Procfile.prod").read_text().splitlines()
+    return {name.strip(): command.strip() for name, command in
+            (line.split(":", 1) for line in lines if line and not line.startswith("#"))}
+
+
+def test_procfile_starts_one_worker_per_queue_and_inference_on_cpu(transactional_db, tmp_path):
+    if connection.vendor != "postgresql":
+        pytest.skip("the workers share the test database: needs PostgreSQL")
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {settings.CELERY_BROKER_URL}")
+    procfile = _procfile()
+    assert procfile["inference"].startswith("CTIR_DEVICE=${CTIR_INFERENCE_DEVICE:-cpu} ")
+    assert "CTIR_DEVICE" not in procfile["training"]  # the host's setting, default auto
+    # A unique instance: these workers answer only for queues nobody else on this Redis uses.
+    instance = f"deploytest-{os.getpid()}"
+    env = production_env(DATABASE_URL=_test_database_url(), CTIR_INSTANCE=instance,
+                         CELERY_BROKER_URL=settings.CELERY_BROKER_URL)
+    processes = {}
+    for role in ("worker", "training", "inference"):
+        log = tmp_path / f"{role}.log"
+        processes[role] = subprocess.Popen(
+            ["bash", "-c", procfile[role]], cwd=ROOT, env=env, stdout=log.open("w"),
+            stderr=subprocess.STDOUT, start_new_session=True)
+    from ctir_site.celery import app
+
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            replies = app.control.inspect(timeout=1).active_queues() or {}
+            ours = {node.split("@", 1)[0]: sorted(q["name"] for q in queues)
+                    for node, queues in replies.items()
+                    if any(q["name"].startswith(instance + ".") for q in queues)}
+            if len(ours) == 3:
+                break
+            if any(p.poll() is not None for p in processes.values()) or (
+                    time.monotonic() > deadline):
+                raise AssertionError("workers did not start: " + "\n".join(
+                    (tmp_path / f"{role}.log").read_text()[-2000:] for role in processes))
+        assert ours == {"celery": [f"{instance}.celery"],
+                        "training": [f"{instance}.training"],
+                        "inference": [f"{instance}.inference"]}
+    finally:
+        for process in processes.values():
+            _stop(process)
+
+
+def test_a_misspelt_device_setting_stops_every_process_at_start():
+    out = subprocess.run([sys.executable, "-m", "ctir_site.queue_name", "training"], cwd=ROOT,
+                         env=production_env(CTIR_DEVICE="gpu"), capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode != 0
+    assert "CTIR_DEVICE='gpu': use auto, cpu, cuda or cuda:N" in out.stderr

@@ -27,8 +27,27 @@ LABEL_MAP_FILE = "label_map.json"
 PRECISIONS = ("auto", "fp32", "bf16")
 
 
-def pick_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+DEVICES = ("auto", "cpu", "cuda")
+
+
+def pick_device(setting: str | None = None) -> torch.device:
+    """The device named by `setting`, else by CTIR_DEVICE (settings.py checks its spelling;
+    each worker reads its own environment, so one installation can train on a GPU host and
+    pre-label on CPU hosts). "auto" (the default) takes the GPU when one is visible; "cpu"
+    never does; "cuda" (or "cuda:N") refuses to start without one, rather than training
+    for hours on the CPU of a host that was meant to have a GPU."""
+    choice = (setting or os.environ.get("CTIR_DEVICE") or "auto").strip().lower()
+    kind = choice.split(":", 1)[0]
+    if kind not in DEVICES or (":" in choice and (kind != "cuda" or
+                                                  not choice.split(":", 1)[1].isdigit())):
+        raise ValueError(f"CTIR_DEVICE={choice!r}: use auto, cpu, cuda or cuda:N")
+    if kind == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if kind == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(
+            f"CTIR_DEVICE={choice} but this worker sees no CUDA GPU (check the driver and "
+            "CUDA_VISIBLE_DEVICES), or set CTIR_DEVICE=auto to fall back to the CPU")
+    return torch.device(choice)
 
 
 def _cpu_has_native_bf16() -> bool:
