@@ -36,7 +36,7 @@ OTHER_INSTANCE = "faults-b"
 # the run calls the same service with a short silence instead of waiting four minutes.
 SILENCE = datetime.timedelta(seconds=5)
 SHORT = {"epochs": 1, "seeds": 1, "max_length": 64}
-LONG = {"epochs": 30, "seeds": 3, "max_length": 64}
+LONG = {"epochs": 20, "seeds": 3, "max_length": 64}  # the most a recipe allows
 ANNOTATORS = 10
 TOKEN = re.compile(r'name="token" value="([^"]+)"')
 SLUG = "ct-ir"
@@ -53,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _setup import ROOT, django_setup, machine  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []
+WORKERS: list = []  # every worker started, so a failed run leaves none behind
 
 
 def row(fault: str, happened: str, lost: int, recovery: str) -> None:
@@ -380,6 +381,7 @@ class Worker:
             [sys.executable, "-m", "celery", "-A", "ctir_site", "worker", "--pool=solo",
              "-n", f"{name}@%h", "--loglevel=INFO"],
             cwd=ROOT, env=env, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
+        WORKERS.append(self)
         from ctir_site.celery import app
 
         deadline = time.monotonic() + 120
@@ -449,7 +451,7 @@ def fault_worker_kill(project) -> None:
         pk=v3.pk, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).first(), 300,
         "the retry", worker)
     retried_after = time.monotonic() - killed
-    row("Celery worker SIGKILLed mid-training (tiny BERT, 30 epochs x 3 seeds)",
+    row("Celery worker SIGKILLed mid-training (tiny BERT, 20 epochs x 3 seeds)",
         f"v{v2.number} {v2.status} after {failed_after:.1f} s: “{v2.error}”; active model "
         f"v{active.number} {'untouched' if untouched else 'CHANGED'}; "
         f"retry v{v3.number} {v3.status}", 0 if untouched else 1,
@@ -542,6 +544,8 @@ def main() -> None:
     finally:
         from django.db import connections
 
+        for worker in WORKERS:
+            worker.stop()
         connections.close_all()
         pg_stop()
         redis_stop()

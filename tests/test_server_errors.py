@@ -1,6 +1,7 @@
 """A dropped database connection (PostgreSQL restarting) gets a clear answer, not a bare 500,
 and the same click works once the connection is back: nothing half-written, nothing lost."""
 
+import datetime
 import re
 
 import psycopg
@@ -31,7 +32,8 @@ def test_a_dropped_connection_answers_503_with_what_to_do_and_the_retry_saves(pr
     if connection.vendor != "postgresql":
         pytest.skip("terminates a PostgreSQL backend (DATABASE_URL)")
     services.reports_write(project=project, rows=[ParsedRow(
-        line=1, accession="R1", patient_id="P1", sex="F", age=50, procedure_date=None,
+        line=1, accession="R1", patient_id="P1", sex="F", age=50,
+        procedure_date=datetime.date(2020, 1, 1),
         text="CT-guided drainage of a pelvic collection.", label=None, split=None)],
         batch=None, user=None, reason="test")
     client = Client(raise_request_exception=False)
