@@ -13,3 +13,4 @@ urlpatterns = [
     path("", include("studies.urls")),
 ]
 handler400 = "annotation.inputs.bad_request"
+handler500 = "ctir_site.errors.server_error"
