@@ -172,6 +172,18 @@ def test_simulated_readers_are_marked(project, study, login, admin_user):
     assert len(csv.splitlines()) == 17
 
 
+def test_simulated_readers_finished_in_the_past(study):
+    """A simulated session ends when it is made: its times never lie in the future."""
+    session, = studies.simulate_readers(study=study, count=1, seconds_per_case=600)
+    after = timezone.now()
+    responses = list(session.responses.order_by("position"))
+    reading = datetime.timedelta(milliseconds=sum(r.active_ms for r in responses))
+    assert session.finished_at <= after
+    assert session.started_at == responses[0].served_at
+    assert session.started_at <= after - reading
+    assert max(r.answered_at for r in responses) <= session.finished_at
+
+
 def test_reading_page_flow(login, project, study, reader):
     client = login(reader)
     url = reverse("read", args=[study.pk])
