@@ -241,7 +241,7 @@ def test_a_reader_cannot_open_another_study_or_a_draft(login, project, study, re
     assert b"Your reader studies" in home.content and b"draft" not in home.content
 
 
-def test_aided_studies_show_the_suggestion(login, project, readers):
+def test_aided_studies_show_the_suggestion(login, project, readers, admin_user):
     add_reports(project, 3)
     from annotation.services import splits_assign
 
@@ -269,6 +269,9 @@ def test_aided_studies_show_the_suggestion(login, project, readers):
     bins = {b["bin"]: b for b in study_results(study)["suggestions"][0]["bins"]}
     assert bins["0.60–0.80"]["shown"] == int(truth != 3)
     assert bins["0.60–0.80"]["accepted"] == int(truth != 3)
+    assert study_results(study)["suggestions_wrong"] == int(truth != 3)
+    results = login(admin_user).get(reverse("study_detail", args=[project.slug, study.pk]))
+    assert (b"no wrong suggestion to accept" in results.content) == (truth == 3)
 
 
 def test_study_pages_are_for_admins(login, project, study, annotator, outsider):
