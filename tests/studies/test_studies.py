@@ -507,6 +507,7 @@ def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_pa
     assert "2 readers classified 8 reports (8 with a reference label)" in methods
     assert "rita-reader 75.0% (95% CI" in methods and "Obuchowski and Rockette" in methods
     assert "Model − readers in accuracy: +12.5 percentage points" in methods
+    assert "P = <" not in methods and "P = " in methods
     responses = archive.read(f"{prefix}responses.csv").decode().splitlines()
     assert responses[0].startswith("reader,position,accession") and len(responses) == 17
     # One file alone, with its type; an unknown name is a 404.
@@ -535,3 +536,11 @@ def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_pa
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout[-2000:]
         assert (tmp_path / "paper" / "tables" / "all.pdf").stat().st_size > 1000
+
+
+def test_methods_sentences_write_small_p_as_less_than():
+    from studies.paper import _p_is
+
+    assert _p_is(0.0004) == "P < 0.001"
+    assert _p_is(0.087) == "P = 0.087"
+    assert _p_is(None) == "P = –"
