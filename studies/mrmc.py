@@ -296,6 +296,14 @@ def study_mrmc(
 def _reader_average(correct: np.ndarray, alpha: float) -> dict:
     result = or_one_modality(*mean_jackknife(correct), alpha)
     result["means"] = [result["estimate"], None]
+    # A proportion's t interval runs past 0 or 1 with few readers (df near 1); a CI of
+    # "57% to 127%" reads as a bug, so the bounds stop at what a proportion can be. The
+    # interval as computed stays under ``ci_unclipped``. Differences are not clipped.
+    for side in ("random", "fixed"):
+        if result.get(side) and result[side].get("ci") is not None:
+            low, high = result[side]["ci"]
+            result[side]["ci_unclipped"] = [low, high]
+            result[side]["ci"] = [max(0.0, low), min(1.0, high)]
     return result
 
 

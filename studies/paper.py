@@ -34,6 +34,12 @@ def _p(value) -> str:
     return "<0.001" if value < 0.001 else f"{value:.3f}"
 
 
+def _p_is(value) -> str:
+    """P in a sentence: "P = 0.087", but "P < 0.001", never "P = <0.001"."""
+    text = _p(value)
+    return f"P {text[0]} {text[1:]}" if text.startswith("<") else f"P = {text}"
+
+
 def _seconds(value) -> str:
     """Seconds to three significant figures or so: 391 s, 19.6 s, 0.016 s."""
     if value is None:
@@ -342,14 +348,14 @@ def methods_paragraph(r: dict) -> str:
         sentence = (f"{main['label']} in accuracy: {_pp(main['estimate'])} percentage points")
         if main["random"]:
             sentence += (f" (random readers and cases: 95% CI {_pp(main['random']['ci'][0])} "
-                         f"to {_pp(main['random']['ci'][1])}, P = {_p(main['random']['p'])}")
+                         f"to {_pp(main['random']['ci'][1])}, {_p_is(main['random']['p'])}")
             sentence += ")" if main["random"]["df"] is None else (
                 f", df = {main['random']['df']:.1f})")
         sentence += (f"; for these readers (fixed): 95% CI {_pp(main['fixed']['ci'][0])} to "
-                     f"{_pp(main['fixed']['ci'][1])}, P = {_p(main['fixed']['p'])}.")
+                     f"{_pp(main['fixed']['ci'][1])}, {_p_is(main['fixed']['p'])}.")
         parts.append(sentence)
     for c in r["comparisons"]:
-        parts.append(f"McNemar, {c['first']} vs {c['second']}: P = {_p(c['p_value'])} "
+        parts.append(f"McNemar, {c['first']} vs {c['second']}: {_p_is(c['p_value'])} "
                      f"(Holm {_p(c['p_holm'])}, n = {c['n']}).")
     timed = [row for row in r["rows"] if row["time"]["n"]]
     if timed:

@@ -165,6 +165,9 @@ def study_results(study: ReaderStudy) -> dict:
     for row in rows:
         row["fold"] = (fold_difference(row["time"]["total"], model_total)
                        if not row["is_model"] and model_total and row["time"]["n"] else None)
+    suggestions = ([{"name": name, "bins": _wrong_accepted(rater, truth)}
+                    for name, rater in raters.items() if not rater["is_model"]]
+                   if study.mode != ReaderStudy.Mode.UNAIDED else [])
     return {
         "study": study, "labels": labels, "n_cases": study.cases.count(),
         "n_with_reference": len(truth), "rows": rows,
@@ -174,9 +177,10 @@ def study_results(study: ReaderStudy) -> dict:
                       else []),
         "mrmc": _mrmc(raters, truth, labels, crossover=study.mode == ReaderStudy.Mode.CROSSOVER),
         "trends": _position_trends(raters),
-        "suggestions": ([{"name": name, "bins": _wrong_accepted(rater, truth)}
-                         for name, rater in raters.items() if not rater["is_model"]]
-                        if study.mode != ReaderStudy.Mode.UNAIDED else []),
+        "suggestions": suggestions,
+        # None shown: with a model right on every aided case the table is all dashes, and
+        # the page says why rather than leave it looking empty.
+        "suggestions_wrong": sum(b["shown"] for row in suggestions for b in row["bins"]),
         "model_source": model_source, "model_timing": study.model_timing or {},
         "model_version": study_model_version(study)[0],
         "model_chosen": study_model_version(study)[1],

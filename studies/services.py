@@ -326,12 +326,18 @@ def simulate_readers(
         Membership.objects.get_or_create(project=study.project, user=user,
                                          defaults={"role": Role.READER})
         session = study_reader_add(study=study, user=user, simulated=True)
-        clock = timezone.now()
-        for position, case_id in enumerate(session.order):
+        drawn = []
+        for case_id in session.order:
             right = truth.get(case_id) or rng.choice(codes)
             answer = right if rng.random() >= error_rate else rng.choice(
                 [c for c in codes if c != right])
-            seconds = rng.lognormvariate(0, 0.35) * seconds_per_case
+            drawn.append((case_id, answer, rng.lognormvariate(0, 0.35) * seconds_per_case))
+        # The simulated session ends now, not hours ahead: a page showing "finished" at a
+        # time still to come, or a reading that began after its first answer, looks broken.
+        started = timezone.now() - datetime.timedelta(
+            seconds=sum(seconds + 1 for _, _, seconds in drawn))
+        clock = started
+        for position, (case_id, answer, seconds) in enumerate(drawn):
             StudyResponse.objects.create(
                 study=study, reader=session, case_id=case_id, position=position,
                 category=categories[answer], served_at=clock,
@@ -339,7 +345,7 @@ def simulate_readers(
                 active_ms=int(seconds * 1000), aided=session.aided[position], simulated=True,
             )
             clock += datetime.timedelta(seconds=seconds + 1)
-        session.started_at, session.finished_at = timezone.now(), clock
+        session.started_at, session.finished_at = started, clock
         session.save(update_fields=["started_at", "finished_at"])
         sessions.append(session)
     return sessions

@@ -271,3 +271,16 @@ def test_study_mrmc_skips_a_category_with_too_few_cases():
     result = study_mrmc(truth, readers, {c: 1 for c in truth}, [1, 2])
     assert {s["fom"] for s in result["skipped"]} == {"sensitivity:2"}
     assert "at least two cases" in result["skipped"][0]["reason"]
+
+
+def test_reader_average_ci_stays_within_a_proportion():
+    # Two readers far apart near 100%: the Hillis t interval (df near 1) runs past 1.
+    truth = {case: "a" for case in range(40)}
+    readers = {"r1": {case: ("a", False) for case in truth},
+               "r2": {case: ("a" if case >= 8 else "b", False) for case in truth}}
+    average = next(c for c in study_mrmc(truth, readers, {}, ["a", "b"])["comparisons"]
+                   if (c["fom"], c["kind"]) == ("accuracy", "readers_mean"))
+    assert average["random"]["ci_unclipped"][1] > 1  # the case this guards against
+    low, high = average["random"]["ci"]
+    assert high == 1.0 and low == max(0.0, average["random"]["ci_unclipped"][0])
+    assert 0 <= average["fixed"]["ci"][0] <= average["fixed"]["ci"][1] <= 1

@@ -172,6 +172,18 @@ def test_simulated_readers_are_marked(project, study, login, admin_user):
     assert len(csv.splitlines()) == 17
 
 
+def test_simulated_readers_finished_in_the_past(study):
+    """A simulated session ends when it is made: its times never lie in the future."""
+    session, = studies.simulate_readers(study=study, count=1, seconds_per_case=600)
+    after = timezone.now()
+    responses = list(session.responses.order_by("position"))
+    reading = datetime.timedelta(milliseconds=sum(r.active_ms for r in responses))
+    assert session.finished_at <= after
+    assert session.started_at == responses[0].served_at
+    assert session.started_at <= after - reading
+    assert max(r.answered_at for r in responses) <= session.finished_at
+
+
 def test_reading_page_flow(login, project, study, reader):
     client = login(reader)
     url = reverse("read", args=[study.pk])
@@ -229,7 +241,7 @@ def test_a_reader_cannot_open_another_study_or_a_draft(login, project, study, re
     assert b"Your reader studies" in home.content and b"draft" not in home.content
 
 
-def test_aided_studies_show_the_suggestion(login, project, readers):
+def test_aided_studies_show_the_suggestion(login, project, readers, admin_user):
     add_reports(project, 3)
     from annotation.services import splits_assign
 
@@ -257,6 +269,9 @@ def test_aided_studies_show_the_suggestion(login, project, readers):
     bins = {b["bin"]: b for b in study_results(study)["suggestions"][0]["bins"]}
     assert bins["0.60–0.80"]["shown"] == int(truth != 3)
     assert bins["0.60–0.80"]["accepted"] == int(truth != 3)
+    assert study_results(study)["suggestions_wrong"] == int(truth != 3)
+    results = login(admin_user).get(reverse("study_detail", args=[project.slug, study.pk]))
+    assert (b"no wrong suggestion to accept" in results.content) == (truth == 3)
 
 
 def test_study_pages_are_for_admins(login, project, study, annotator, outsider):
@@ -492,6 +507,7 @@ def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_pa
     assert "2 readers classified 8 reports (8 with a reference label)" in methods
     assert "rita-reader 75.0% (95% CI" in methods and "Obuchowski and Rockette" in methods
     assert "Model − readers in accuracy: +12.5 percentage points" in methods
+    assert "P = <" not in methods and "P = " in methods
     responses = archive.read(f"{prefix}responses.csv").decode().splitlines()
     assert responses[0].startswith("reader,position,accession") and len(responses) == 17
     # One file alone, with its type; an unknown name is a 404.
@@ -520,3 +536,11 @@ def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_pa
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout[-2000:]
         assert (tmp_path / "paper" / "tables" / "all.pdf").stat().st_size > 1000
+
+
+def test_methods_sentences_write_small_p_as_less_than():
+    from studies.paper import _p_is
+
+    assert _p_is(0.0004) == "P < 0.001"
+    assert _p_is(0.087) == "P = 0.087"
+    assert _p_is(None) == "P = –"
