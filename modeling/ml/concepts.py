@@ -158,9 +158,7 @@ _NEGATION_AFTER_JA = re.compile(r"^[^。、,.\n]{0,12}?(なし|無し|ない|な
 
 
 def _english_matcher() -> re.Pattern:
-    parts = []
-    for i, (_concept, forms) in enumerate(_ENGLISH.items()):
-        parts.append(f"(?P<e{i}>" + "|".join(forms) + ")")
+    parts = [f"(?P<e{i}>" + "|".join(forms) + ")" for i, forms in enumerate(_ENGLISH.values())]
     return re.compile(r"(?<![A-Za-z0-9])(?:" + "|".join(parts) + r")(?![A-Za-z0-9])",
                       re.IGNORECASE)
 
@@ -177,6 +175,11 @@ def _japanese_matcher() -> tuple[re.Pattern, dict[str, str]]:
 
 _EN = _english_matcher()
 _EN_NAMES = list(_ENGLISH)
+
+
+def _english_concept(match: re.Match) -> str:
+    """The concept whose named group (e0, e1, ...) an English match came from."""
+    return _EN_NAMES[int(match.lastgroup[1:])]
 _JA, _JA_CONCEPT = _japanese_matcher()
 
 
@@ -271,14 +274,14 @@ def _fuzzy_concept(word: str) -> str | None:
         if canonical[0] == word[0] and _within_one_edit(word, canonical):
             match = _EN.fullmatch(canonical)
             if match:
-                return _EN_NAMES[int(match.lastgroup[1:])]
+                return _english_concept(match)
     return None
 
 
 def _line_concepts(line: str) -> list[tuple[str, bool]]:
     found = []
     for match in _EN.finditer(line):
-        concept = _EN_NAMES[int(match.lastgroup[1:])]
+        concept = _english_concept(match)
         negated = bool(_NEGATION_BEFORE.search(line[: match.start()]))
         found.append((match.start(), concept, negated))
     matched = {start for start, _, _ in found}
