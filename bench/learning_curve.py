@@ -29,36 +29,27 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from _models import LABELS  # sets sys.path and offline mode first
+from _models import pairs as _pairs
 
-from ctir_demo.cohort import generate_cohort, generate_reports  # noqa: E402
-from ctir_demo.japanese import generate_japanese_reports  # noqa: E402
-from ctir_demo.unseen import generate_unseen_reports  # noqa: E402
-from modeling.ml.inference import Classifier  # noqa: E402
-from modeling.ml.tiny import minilm_path  # noqa: E402
-from modeling.ml.training import TrainConfig, TrainingDataError, train_model  # noqa: E402
+from ctir_demo.cohort import generate_cohort, generate_reports
+from ctir_demo.japanese import generate_japanese_reports
+from ctir_demo.unseen import generate_unseen_reports
+from modeling.ml.inference import Classifier
+from modeling.ml.tiny import minilm_path
+from modeling.ml.training import TrainConfig, TrainingDataError, train_model
 
-LABELS = [1, 2, 3, 4]
 # The project's growing validation set (annotation.services.split_draw): of each
 # category's labels the 3rd and every 5th after it go to validation, up to 60 a category.
 VALIDATION_FIRST, VALIDATION_EVERY, VALIDATION_CAP = 3, 5, 60
 ARMS = [("random", "cold"), ("random", "warm"), ("uncertainty", "cold"),
         ("uncertainty", "warm")]
-
-
-def _pairs(rows):
-    return [(r.text, r.label) for r in rows]
 
 
 def _site_rows(site: str, n: int, seed: int):

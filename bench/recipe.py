@@ -16,37 +16,21 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import random
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from _models import train_rows  # sets sys.path and offline mode first
 
-from ctir_demo.cohort import generate_cohort  # noqa: E402
-from ctir_demo.unseen import generate_unseen_reports  # noqa: E402
-from modeling.ml.inference import Classifier  # noqa: E402
-from modeling.ml.tiny import minilm_path  # noqa: E402
-from modeling.ml.training import TrainConfig, train_model  # noqa: E402
-
-LABELS = [1, 2, 3, 4]
-
-
-def _pairs(rows):
-    return [(r.text, r.label) for r in rows]
+from ctir_demo.cohort import generate_cohort
+from ctir_demo.unseen import generate_unseen_reports
+from modeling.ml.inference import Classifier
+from modeling.ml.training import TrainConfig
 
 
 def _run(train, validation, test, unseen, config, out_dir) -> dict:
-    began = time.perf_counter()
-    result = train_model(base_model=minilm_path(), train=_pairs(train),
-                         validation=_pairs(validation), test=_pairs(test), labels=LABELS,
-                         config=config, out_dir=out_dir)
-    seconds = time.perf_counter() - began
+    result, seconds = train_rows(train, validation, test, config, out_dir)
     bert = Classifier.load(out_dir, candidate="bert")
     t0 = time.perf_counter()
     predicted = bert.predict([r.text for r in unseen])

@@ -19,36 +19,15 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+from _models import train_rows as _train  # sets sys.path and offline mode first
 
-from ctir_demo.cohort import STYLES, generate_cohort  # noqa: E402
-from modeling.ml.candidates import CANDIDATES  # noqa: E402
-from modeling.ml.inference import Classifier, served_candidate  # noqa: E402
-from modeling.ml.tiny import minilm_path  # noqa: E402
-from modeling.ml.training import TrainConfig, train_model  # noqa: E402
-
-LABELS = [1, 2, 3, 4]
-
-
-def _pairs(rows):
-    return [(r.text, r.label) for r in rows]
-
-
-def _train(rows_train, rows_val, rows_test, config, out_dir):
-    began = time.perf_counter()
-    result = train_model(base_model=minilm_path(), train=_pairs(rows_train),
-                         validation=_pairs(rows_val), test=_pairs(rows_test), labels=LABELS,
-                         config=config, out_dir=out_dir)
-    return result, time.perf_counter() - began
+from ctir_demo.cohort import STYLES, generate_cohort
+from modeling.ml.candidates import CANDIDATES
+from modeling.ml.inference import Classifier, served_candidate
+from modeling.ml.training import TrainConfig
 
 
 def _score(model_dir, rows) -> dict:

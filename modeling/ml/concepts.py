@@ -305,8 +305,12 @@ def concept_text(text: str) -> str:
     body:pneumothorax body:drainage bg:neg:drainage". Neighbouring concepts in one sentence are
     also paired ("key:lung+biopsy"), which is how "lung abscess drained" and "lung nodule
     sampled" differ."""
+    return _concept_tokens(prepare_text(text))
+
+
+def _concept_tokens(prepared: str) -> str:
     tokens: list[str] = []
-    for line, role in _sentence_roles(prepare_text(text)):
+    for line, role in _sentence_roles(prepared):
         concepts = _line_concepts(line)
         prefix = _ROLE[role]
         previous = None
@@ -320,6 +324,7 @@ def concept_text(text: str) -> str:
     return " ".join(tokens)
 
 
-def concept_texts(texts: Sequence[str]) -> list[str]:
-    """``concept_text`` of each report (a picklable step for a scikit-learn pipeline)."""
-    return [concept_text(t) for t in texts]
+def concept_texts(prepared: Sequence[str]) -> list[str]:
+    """``concept_text`` of each report already through ``prepare_text``, as TfidfModel
+    hands them to its pipeline (a picklable step for scikit-learn)."""
+    return [_concept_tokens(t) for t in prepared]
