@@ -120,7 +120,8 @@ def test_the_models_page_draws_served_and_baseline_accuracy_per_version(
 
     svg = _svg(page, "accuracy-over-versions")
     series = {g.get("data-name"): g for g in svg.findall("g")}
-    assert list(series) == ["Served candidate", "TF-IDF baseline"]
+    # The served line comes last, so that it is drawn on top of an equal baseline.
+    assert list(series) == ["TF-IDF baseline", "Served candidate"]
     served = [c.find("title").text for c in series["Served candidate"].findall("circle")]
     assert served == [
         "v1 (2 Mar 2026), TF-IDF (n-grams + concepts): 80.0% on test (served)",
