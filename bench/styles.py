@@ -53,10 +53,10 @@ def _served(model_dir) -> str:
     return served_candidate(model_dir)
 
 
-def loso(config, tmp: Path) -> list[dict]:
+def loso(config, tmp: Path, styles=STYLES) -> list[dict]:
     rows = generate_cohort()
     results = []
-    for style in STYLES:
+    for style in styles:
         others = [r for r in rows if r.style != style]
         held_out = [r for r in rows if r.style == style]
         out_dir = tmp / f"loso-{style}"
@@ -127,6 +127,8 @@ def main() -> None:
     parser.add_argument("--model", type=Path, help="a trained demo model folder for 'unseen'")
     parser.add_argument("--unseen-n", type=int, default=600)
     parser.add_argument("--keep", type=Path, help="keep the trained model folders here")
+    parser.add_argument("--styles", help="held-out styles for 'loso', comma-separated "
+                        f"(default: all of {','.join(STYLES)})")
     args = parser.parse_args()
     # A reduced BERT schedule keeps ten trainings within a benchmark's budget on 2 cores;
     # the JSON header line records the recipe used.
@@ -143,7 +145,11 @@ def main() -> None:
         if "japanese" in parts:
             japanese(config, tmp, english)
         if "loso" in parts:
-            _table(loso(config, tmp))
+            styles = args.styles.split(",") if args.styles else STYLES
+            unknown = sorted(set(styles) - set(STYLES))
+            if unknown:
+                parser.error(f"--styles: no such demo style {', '.join(unknown)}")
+            _table(loso(config, tmp, styles))
 
 
 if __name__ == "__main__":

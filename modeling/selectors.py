@@ -194,11 +194,15 @@ def candidate_rows(metrics: dict | None) -> list[dict]:
                                "test": metrics.get("test")},
                       "tfidf": metrics.get("baseline") or {}}
     served = metrics.get("served", "bert" if candidates else None)
-    return [
+    rows = [
         {"name": name, "label": LABELS[name], "short": SHORT_LABELS[name],
-         "served": name == served, **candidates[name]}
+         "served": name == served, "bert_weight": None, **candidates[name]}
         for name in CANDIDATES if name in (candidates or {})
     ]
+    for row in rows:
+        if row["bert_weight"] is not None:
+            row["tfidf_weight"] = 1.0 - row["bert_weight"]
+    return rows
 
 
 def metric_blocks(candidates: list[dict]) -> list[dict]:

@@ -27,13 +27,15 @@ SHORT_LABELS = {BERT: "BERT", TFIDF: "TF-IDF", ENSEMBLE: "Ensemble"}
 
 
 def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray,
-                           unreadable: np.ndarray | None = None) -> np.ndarray:
-    """Mean of the two calibrated probability vectors; TF-IDF's alone for a report the
-    BERT tokenizer cannot read (``unreadable``, one flag per report).
+                           unreadable: np.ndarray | None = None,
+                           bert_weight: float = 0.5) -> np.ndarray:
+    """Weighted mean of the two calibrated probability vectors (``bert_weight`` for BERT,
+    the rest for TF-IDF; fitted on validation by calibration.fit_ensemble_weight); TF-IDF's
+    alone for a report the BERT tokenizer cannot read (``unreadable``, one flag per report).
 
     A department whose model was trained on English reports and that then imports Japanese
-    ones would otherwise get half of every vote from an encoder that sees mostly [UNK]."""
-    mean = (np.asarray(bert_probs) + np.asarray(tfidf_probs)) / 2.0
+    ones would otherwise get part of every vote from an encoder that sees mostly [UNK]."""
+    mean = bert_weight * np.asarray(bert_probs) + (1.0 - bert_weight) * np.asarray(tfidf_probs)
     if unreadable is None or not np.any(unreadable):
         return mean
     return np.where(np.asarray(unreadable, dtype=bool)[:, None], np.asarray(tfidf_probs), mean)
@@ -41,13 +43,14 @@ def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray,
 
 def candidate_probabilities(name: str, logits: dict[str, np.ndarray],
                             temperatures: dict[str, float],
-                            unreadable: np.ndarray | None = None) -> np.ndarray:
+                            unreadable: np.ndarray | None = None,
+                            bert_weight: float = 0.5) -> np.ndarray:
     """Calibrated probabilities of one candidate from its members' raw logits."""
     if name == ENSEMBLE:
         return ensemble_probabilities(
             candidate_probabilities(BERT, logits, temperatures),
             candidate_probabilities(TFIDF, logits, temperatures),
-            unreadable,
+            unreadable, bert_weight,
         )
     return softmax(np.asarray(logits[name], dtype=np.float64) / temperatures.get(name, 1.0))
 

@@ -178,7 +178,7 @@ class Classifier:
     """
 
     def __init__(self, *, candidate, labels, max_length, device, precision, temperatures,
-                 model=None, tokenizer=None, tfidf=None):
+                 bert_weight=0.5, model=None, tokenizer=None, tfidf=None):
         self.candidate = candidate
         self.model = model
         self.tokenizer = tokenizer
@@ -188,6 +188,7 @@ class Classifier:
         self.device = device
         self.precision = precision
         self.temperatures = temperatures
+        self.bert_weight = float(bert_weight)
 
     @classmethod
     def load(
@@ -212,7 +213,9 @@ class Classifier:
             members.update(_load_bert(model_dir, device, precision, len(label_map["labels"])))
         return cls(candidate=candidate, labels=label_map["labels"],
                    max_length=label_map["max_length"], device=device, precision=precision,
-                   temperatures=label_map.get("temperatures") or {}, **members)
+                   temperatures=label_map.get("temperatures") or {},
+                   # Folders from before the fitted weight averaged the members equally.
+                   bert_weight=label_map.get("ensemble_bert_weight", 0.5), **members)
 
     def encode(self, texts: Sequence[str]) -> list[list[int]]:
         return encode_texts(texts, self.tokenizer, self.max_length)
@@ -245,7 +248,8 @@ class Classifier:
         """
         texts = list(texts)
         logits, seconds, unreadable = self._member_logits(texts, batch_size)
-        probs = candidate_probabilities(self.candidate, logits, self.temperatures, unreadable)
+        probs = candidate_probabilities(self.candidate, logits, self.temperatures, unreadable,
+                                        self.bert_weight)
         results = []
         for row, sec in zip(probs, seconds, strict=True):
             top = np.argsort(row)[::-1]

@@ -29,11 +29,13 @@ from .augment import augment  # noqa: E402
 from .calibration import (  # noqa: E402
     MIN_NETWORK_TEMPERATURE,
     expected_calibration_error,
+    fit_ensemble_weight,
     fit_temperature,
 )
 from .candidates import (  # noqa: E402
     BERT,
     CANDIDATES,
+    ENSEMBLE,
     TFIDF,
     candidate_probabilities,
     select_served,
@@ -378,11 +380,12 @@ def train_model(
         tracker.warning = data.coverage["warning"]
         tracker.emit("loading", _coverage_message(data.coverage))
         bert = _fine_tune(base_model, data, config, tracker)
-        candidates, tfidf, temperatures = _candidates(bert, data, tracker)
+        candidates, tfidf, temperatures, bert_weight = _candidates(bert, data, tracker)
         result = _result(bert, candidates, data, config, tracker)
         label_map = {"labels": labels, "max_length": config.max_length,
                      "precision": data.precision, "text_encoding": TEXT_ENCODING,
-                     "served": result["served"], "temperatures": temperatures}
+                     "served": result["served"], "temperatures": temperatures,
+                     "ensemble_bert_weight": bert_weight}
         tracker.check_stop()
         tracker.emit("saving", "Saving the model")
         _save(bert["model"], data.tokenizer, tfidf, label_map, result, out_dir, began)
@@ -563,12 +566,19 @@ def _candidates(bert: dict, data: _Data, tracker: _Tracker):
                               minimum=MIN_NETWORK_TEMPERATURE),
         TFIDF: fit_temperature(logits["validation"][TFIDF], val_targets),
     }
-    scores = {name: _candidate_scores(name, logits, temperatures, data) for name in CANDIDATES}
+    readable = ~unreadable_reports(data.enc_val, data.tokenizer.unk_token_id)
+    bert_weight = fit_ensemble_weight(
+        candidate_probabilities(BERT, logits["validation"], temperatures)[readable],
+        candidate_probabilities(TFIDF, logits["validation"], temperatures)[readable],
+        np.asarray(val_targets, dtype=np.int64)[readable])
+    scores = {name: _candidate_scores(name, logits, temperatures, bert_weight, data)
+              for name in CANDIDATES}
+    scores[ENSEMBLE]["bert_weight"] = round(bert_weight, 4)
     data.timings["baseline_s"] = time.perf_counter() - t0
-    return scores, tfidf, temperatures
+    return scores, tfidf, temperatures, bert_weight
 
 
-def _candidate_scores(name, logits, temperatures, data) -> dict:
+def _candidate_scores(name, logits, temperatures, bert_weight, data) -> dict:
     index = {code: i for i, code in enumerate(data.labels)}
     out = {"temperature": temperatures.get(name)}
     for split, codes in (("validation", data.val_codes), ("test", data.test_codes)):
@@ -577,7 +587,8 @@ def _candidate_scores(name, logits, temperatures, data) -> dict:
             continue
         encoded = data.enc_val if split == "validation" else data.enc_test
         unreadable = unreadable_reports(encoded, data.tokenizer.unk_token_id)
-        probs = candidate_probabilities(name, logits[split], temperatures, unreadable)
+        probs = candidate_probabilities(name, logits[split], temperatures, unreadable,
+                                        bert_weight)
         predicted = [data.labels[i] for i in probs.argmax(axis=1)]
         out[split] = classification_metrics(codes, predicted, data.labels)
         out[f"ece_{split}"] = expected_calibration_error(probs, [index[c] for c in codes])

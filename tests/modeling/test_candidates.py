@@ -7,8 +7,10 @@ import pytest
 
 from modeling.ml.augment import augment
 from modeling.ml.calibration import (
+    MIN_MEMBER_WEIGHT,
     MIN_TEMPERATURE,
     expected_calibration_error,
+    fit_ensemble_weight,
     fit_temperature,
     softmax,
 )
@@ -68,6 +70,36 @@ def test_the_ensemble_averages_calibrated_probabilities():
     expected = (softmax(np.array([[2.0, 0.0]])) + softmax(np.array([[0.0, 2.0]]))) / 2
     got = candidate_probabilities(ENSEMBLE, logits, temperatures)
     assert np.allclose(got, expected) and np.allclose(got.sum(axis=1), 1.0)
+
+
+def test_the_ensemble_weighs_its_members_but_leaves_unreadable_reports_to_tfidf():
+    bert = np.array([[0.9, 0.1], [0.9, 0.1]])
+    tfidf = np.array([[0.2, 0.8], [0.2, 0.8]])
+    got = candidate_probabilities(ENSEMBLE, {BERT: np.log(bert), TFIDF: np.log(tfidf)}, {},
+                                  np.array([False, True]), bert_weight=0.25)
+    assert np.allclose(got[0], 0.25 * bert[0] + 0.75 * tfidf[0])  # 0.375 / 0.625: TF-IDF's
+    assert np.allclose(got[1], tfidf[1])
+
+
+def _member_probs(right_bert, right_tfidf):
+    """Two-class probabilities where the target is class 0 and each member gives it p."""
+    as_rows = lambda ps: np.array([[p, 1 - p] for p in ps])  # noqa: E731
+    return as_rows(right_bert), as_rows(right_tfidf), [0] * len(right_bert)
+
+
+def test_the_ensemble_weight_follows_the_member_right_on_validation_within_bounds():
+    # BERT confidently wrong on part of validation: its share falls, but only to the floor.
+    bert, tfidf, targets = _member_probs([0.99] * 8 + [0.02] * 2, [0.9] * 10)
+    assert fit_ensemble_weight(bert, tfidf, targets) == pytest.approx(MIN_MEMBER_WEIGHT,
+                                                                      abs=1e-3)
+    # The reverse: TF-IDF wrong where BERT is right; BERT's share rises, to the ceiling.
+    assert fit_ensemble_weight(tfidf, bert, targets) == pytest.approx(1 - MIN_MEMBER_WEIGHT,
+                                                                      abs=1e-3)
+    # Each right where the other is unsure, symmetrically: equal shares.
+    bert, tfidf, targets = _member_probs([0.95, 0.4] * 5, [0.4, 0.95] * 5)
+    assert fit_ensemble_weight(bert, tfidf, targets) == pytest.approx(0.5, abs=1e-3)
+    # No validation reports BERT can read: equal shares, nothing fitted.
+    assert fit_ensemble_weight(np.zeros((0, 2)), np.zeros((0, 2)), []) == 0.5
 
 
 def _overconfident(n=4000, seed=0):

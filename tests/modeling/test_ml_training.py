@@ -300,6 +300,23 @@ def test_a_local_japanese_bert_trains_and_serves(tmp_path):
     assert served[0]["category"] in LABELS
 
 
+def test_the_served_folder_scores_test_as_the_job_did_with_its_fitted_weight(trained):
+    # The thing evaluated is the thing served: every candidate loaded from the folder gets
+    # the job's test accuracy, the ensemble with the BERT share fitted on validation.
+    result, parent, _ = trained
+    label_map = json.loads((parent / "v1" / "label_map.json").read_text())
+    weight = label_map["ensemble_bert_weight"]
+    assert 0.25 <= weight <= 0.75
+    assert result["candidates"]["ensemble"]["bert_weight"] == pytest.approx(weight, abs=1e-4)
+    test = _reports(3, 3)
+    for name in ("bert", "tfidf", "ensemble"):
+        classifier = Classifier.load(parent / "v1", candidate=name)
+        predicted = [p["category"] for p in classifier.predict([t for t, _ in test])]
+        accuracy = sum(p == c for p, (_, c) in zip(predicted, test, strict=True)) / len(test)
+        assert accuracy == pytest.approx(result["candidates"][name]["test"]["accuracy"]), name
+    assert Classifier.load(parent / "v1", candidate="ensemble").bert_weight == weight
+
+
 def test_the_served_ensemble_leaves_an_unreadable_report_to_tfidf(trained):
     # The tiny tokenizer's vocabulary is English: a Japanese report is mostly [UNK].
     _, parent, _ = trained

@@ -167,7 +167,7 @@ CANDIDATE_METRICS = {
         "tfidf": {"validation": _block(0.97), "test": _block(0.96), "ece_validation": 0.02,
                   "ece_test": 0.025, "temperature": 0.8},
         "ensemble": {"validation": _block(0.93), "test": _block(0.94), "ece_validation": 0.05,
-                     "ece_test": 0.06, "temperature": None},
+                     "ece_test": 0.06, "temperature": None, "bert_weight": 0.25},
     },
     "coverage": {"poor": True, "unk_rate": 0.31, "chars_per_token": 1.0,
                  "warning": "The base model's tokenizer reads these reports poorly: 31% ..."},
@@ -198,6 +198,8 @@ def test_the_version_page_compares_candidates_side_by_side(login, project, admin
     served = table[table.index('class="served"'):]
     assert served.split("</tr>")[0].count("served") >= 2 and "TF-IDF" in served.split("</tr>")[0]
     assert "0.020 / 0.025" in table and "0.41" in table
+    ensemble = table[table.index("Ensemble (BERT + TF-IDF)"):].split("</tr>")[0]
+    assert "BERT 25%, TF-IDF 75%" in ensemble  # the ensemble's fitted shares
     assert "Ensemble (BERT + TF-IDF), test" in page  # every candidate's confusion matrix
     assert "31% ..." in page
 
