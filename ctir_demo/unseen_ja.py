@@ -317,7 +317,8 @@ def _target_ja(rng: random.Random, c: _Case) -> str:
 
 
 def _aspiration_only(c: _Case) -> bool:
-    return c.label == 1 and "pigtail" not in c.device and "catheter" not in c.device
+    """Needle aspiration, no catheter left (a cyst's catheter is removed after sclerosis)."""
+    return c.label == 1 and "pigtail" not in c.device
 
 
 def _device_ja(rng: random.Random, c: _Case) -> str:
@@ -500,6 +501,9 @@ def _compl_ja(rng: random.Random, c: _Case) -> list[str]:
 
 
 _YEAR_RE = r"((?:19|20)\d\d)"
+# The first complication sentence says nothing happened (a form ticks "なし").
+_NO_EVENT_RE = re.compile(r"^(?:no |uncomplicated|uneventful|the patient tolerated|"
+                          r"post-[a-z]+ ct: no)", re.I)
 
 
 def _key_ja(rng: random.Random, c: _Case, full: str) -> str:
@@ -689,7 +693,9 @@ def _procedure_noun(rng: random.Random, c: _Case) -> str:
 
 def _title_ja(rng: random.Random, c: _Case, target: str) -> str:
     guide = _pick(rng, "CTガイド下", "CTガイド下", "CT下", "CT透視下", "ＣＴガイド下")
-    return f"{guide}{target}{_pick(rng, 'に対する', 'の', '')}{_procedure_noun(rng, c)}"
+    joint = _pick(rng, "に対する", "の") if c.hard in ("cyst_sclerotherapy", "spondylodiscitis") \
+        else _pick(rng, "に対する", "の", "")
+    return f"{guide}{target}{joint}{_procedure_noun(rng, c)}"
 
 
 _INDICATIONS = {
@@ -757,13 +763,17 @@ def _anaesthesia_ja(rng: random.Random, c: _Case) -> str:
 
 
 def _dose_ja(c: _Case) -> str:
-    dlp = _num(r"(\d+)", c.dose_short)
-    return f"DLP {dlp} mGy・cm" if dlp else ""
+    dlp = _num(r"DLP (\d+)", c.dose_short)
+    ctdi = _num(r"CTDIvol (\d+(?:\.\d+)?)", c.dose_short)
+    out = f"DLP {dlp} mGy・cm" if dlp else ""
+    return f"CTDIvol {ctdi} mGy、{out}" if ctdi and out else out
 
 
 def _followup_ja(rng: random.Random, c: _Case) -> str:
     if c.hard == "aborted":
         return _pick(rng, "後日再検討", "再予約予定", "主科と方針を再相談")
+    if c.hard == "cyst_sclerotherapy":
+        return _pick(rng, "3か月後に超音波で再評価", "3ヶ月後US再検")
     if c.hard == "complication" and c.label == 3:
         return _pick(rng, "胸腔ドレーンは水封管理、連日胸部X線、入院継続",
                      "ドレーン管理（水封）、明朝胸部Xp")
@@ -784,9 +794,9 @@ def _findings_ja(rng: random.Random, c: _Case, target: str) -> str:
         lvl = _num(r"([TLS]\d+/(?:S)?\d+)", c.target)
         extra = ("、傍椎体に軽度の軟部腫脹あり（ドレナージ可能な膿瘍なし）"
                  if len(c.findings) > 1 else "")
-        return f"{lvl}の終板びらんと椎間板腔狭小化{extra}"
+        return f"{lvl}の終板びらんと椎間板腔狭小化を認める{extra}"
     if c.hard == "bone_marrow":
-        return "後腸骨稜に異常なし"
+        return "後腸骨稜の形態に異常なし"
     if c.hard == "lung_abscess_drain":
         return f"{target}、壁肥厚を伴う空洞内に鏡面形成あり、胸膜と広く接する"
     return f"{target}を{_pick(rng, '認める', '確認', '同定', '再確認した')}"
@@ -816,6 +826,7 @@ def _facts(rng: random.Random, c: _Case) -> dict:
         "dose": _dose_ja(c),
         "doctor": _doctor(rng),
         "aborted": c.hard == "aborted",
+        "no_event": not c.compl or bool(_NO_EVENT_RE.match(c.compl[0])),
     }
 
 
@@ -861,7 +872,7 @@ def _render_procedure_record(rng: random.Random, c: _Case, f: dict, date: dateti
 
     done = past("施行した", "施行しました")
     s = [f"{date.year}年{date.month}月{date.day}日、{c.age}歳{'女性' if c.sex == 'F' else '男性'}。"
-         f"{_pick(rng, '臨床的に', '依頼目的は', '')}{f['indication']}。{f['title']}を"
+         f"{_pick(rng, '依頼目的：', '依頼目的は', '')}{f['indication']}。{f['title']}を"
          f"{past('依頼された', '依頼されました') if f['aborted'] else done}。"]
     if f["history"]:
         s.append(_pick(rng, "既往：", "背景：", "なお、") + "、".join(f["history"]) + "。")
@@ -955,11 +966,7 @@ def _render_checkbox_form(rng: random.Random, c: _Case, f: dict, date: datetime.
     catheter = c.label == 1 and not _aspiration_only(c) and done
     left = catheter or (c.hard == "complication" and c.label != 1)
     sampled = done and (c.label != 1 or c.hard == "biopsy_and_aspiration")
-    compl_none = all(x.startswith(("合併症なし", "特記", "明らか", "偶発症なし",
-                                   "術後CTで気胸・出血なし",
-                                   "気胸は認めず", "気胸(-)", "術後CTで血腫なし",
-                                   "血腫形成を認めず"))
-                     for x in f["compl"])
+    compl_none = f["no_event"] and c.hard != "complication"
 
     def tick(pairs) -> str:
         return "　".join(f"{_box(on, marks)}{name}" for name, on in pairs)

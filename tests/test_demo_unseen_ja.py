@@ -174,6 +174,10 @@ HARD_FACTS = {
     (2, "tissue_sampled"): (r"胸壁|皮質|胸膜|経肺|肺実質|を通過",),
     (4, "tissue_sampled"): (r"皮質を(?:貫通|穿通)",),
     (1, "biopsy_and_aspiration"): (r"壁|生検|biopsy",),
+    (1, "complication"): (r"血腫", r"留置(?:しなかった|せず)|クランプ"),
+    (1, "negation"): (r"生検|biopsy", JA_NEGATION_RE.pattern),
+    (2, "negation"): (r"ドレナージ|drain", r"行わず|施行しなかった|行っていない|試みず"),
+    (4, "negation"): (r"みられない|認めず|なし|限局",),
     (2, "history_other_category"): (r"肺癌|骨 ?(?:生検|biopsy)|膿瘍|abscess",),
 }
 
@@ -201,6 +205,25 @@ def test_checkbox_ticks_follow_what_was_done():
         if "留置物" in text:
             line = next(x for x in text.splitlines() if x.startswith("留置物"))
             assert re.search(r"(?:■|☑|●|\[x\])あり", line), line
+
+
+def test_checkbox_ticks_follow_the_facts_not_the_label():
+    for _style, _case, text in render_all_styles(1, "cyst_sclerotherapy", 8, seed=7):
+        if "留置物" in text:  # the cyst catheter comes out after sclerosis
+            line = next(x for x in text.splitlines() if x.startswith("留置物"))
+            assert re.search(r"(?:■|☑|●|\[x\])なし", line), line
+    for _style, _case, text in render_all_styles(2, "", 20, seed=8):
+        if "手技区分" in text:
+            line = next(x for x in text.splitlines() if x.startswith("手技区分"))
+            assert re.search(r"(?:■|☑|●|\[x\])生検", line), line
+            assert not re.search(r"(?:■|☑|●|\[x\])ドレナージ", line), line
+
+
+def test_the_mixed_style_mixes_english_into_japanese():
+    rows = [r for r in rows_for() if r.style == "mixed_english"]
+    assert all(re.search(r"[A-Za-z]{4,}", r.text) and HAS_CJK_RE.search(r.text) for r in rows)
+    assert sum(bool(re.search(r"lobe|liver|rib|abscess|lymph node|vertebral|iliac", r.text))
+               for r in rows) > 0.5 * len(rows)
 
 
 def test_reports_are_mostly_japanese():
