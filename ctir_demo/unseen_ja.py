@@ -61,7 +61,7 @@ def _zenkaku(rng: random.Random, text: str, rate: float) -> str:
     """Full-width digits and capitals in some reports: old RIS terminals still write them."""
     if rng.random() >= rate:
         return text
-    return re.sub(r"\bCT", "ＣＴ", text).translate(_ZEN)
+    return re.sub(r"\bCT(?![A-Za-z])", "ＣＴ", text).translate(_ZEN)
 
 
 def _side_ja(side: str) -> str:
@@ -423,7 +423,7 @@ _HISTORY_BG = (
     (r"diabetes", ("2型糖尿病、高血圧", "DM、HT")),
     (r"^COPD", ("COPD", "慢性閉塞性肺疾患")),
     (r"smoker", ("喫煙歴あり（元喫煙者）、第一度近親者に肺癌の家族歴",
-                 "ex-smoker、家族歴：父 肺癌")),
+                 "ex-smoker、家族歴：肺癌（一親等）")),
     (r"Osteoporosis", ("骨粗鬆症、陳旧性椎体圧迫骨折あり", "骨粗しょう症（陳旧性圧迫骨折）")),
     (r"kidney disease", ("CKD stage 3", "慢性腎臓病G3")),
     (r"Platelets", ("血小板・PT-INRは基準範囲内", "凝固系問題なし")),
@@ -831,7 +831,7 @@ def _facts(rng: random.Random, c: _Case) -> dict:
 
 
 def _end(s: str) -> str:
-    return s if not s or s[-1] in "。.)）" else s + "。"
+    return s if not s or s[-1] in "。." else s + "。"
 
 
 # ------------------------------------------------------------------------ styles
@@ -875,7 +875,7 @@ def _render_procedure_record(rng: random.Random, c: _Case, f: dict, date: dateti
          f"{_pick(rng, '依頼目的：', '依頼目的は', '')}{f['indication']}。{f['title']}を"
          f"{past('依頼された', '依頼されました') if f['aborted'] else done}。"]
     if f["history"]:
-        s.append(_pick(rng, "既往：", "背景：", "なお、") + "、".join(f["history"]) + "。")
+        s.append(_pick(rng, "既往：", "背景：", "既往歴：") + "、".join(f["history"]) + "。")
     s.append(f"{f['position']}にて前処置CTを撮影し、{f['findings']}。" if f["position"] else
              f"前処置CTにて{f['findings']}。")
     s.append(f"{f['anaesthesia']}、{f['device']}を用いて"
@@ -939,8 +939,9 @@ def _render_mixed_english(rng: random.Random, c: _Case, f: dict, date: datetime.
     if f["history"]:
         lines.append(f"Hx: {'; '.join(_mixed(rng, h) for h in f['history'])}")
     anaesthesia = _pick(rng, "局麻下", "local anesthesia下", "局所麻酔後")
+    sedated = c.sedation_short and not c.sedation_short.lower().startswith("no")
     lines.append(f"{c.position or 'supine'}にて{anaesthesia}"
-                 f"{'、' + c.sedation_short + '併用' if c.sedation_short else ''}、"
+                 f"{'、' + c.sedation_short + '併用' if sedated else ''}、"
                  f"{_pick(rng, 'plain CTで', '単純CTで', 'planning CTにて')}"
                  "病変を確認し穿刺経路を設定。")
     lines.append(f"{_pick(rng, 'Device', '使用針', 'デバイス')}: {c.device}"
