@@ -554,7 +554,7 @@ def _key_ja(rng: random.Random, c: _Case, full: str) -> str:
         # biopsy and aspiration
         (r"cores were taken from the thickened wall|core biopsy of the wall",
          lambda: _pick(rng, "悪性除外のため、肥厚した壁から18G針で2本の組織も採取した",
-                       "壁が不整結節状であり、ドレナージ後に壁の針生検も追加した")),
+                       "壁が不整結節状であり、排液後に壁の針生検も追加した")),
         (r"incidentally aspirated through the introducer",
          lambda: _pick(rng,
                        "病変中心は壊死性嚢胞状で、外套針から約5mLの液体が偶発的に吸引され細胞診へ提出",
@@ -602,7 +602,7 @@ def _key_ja(rng: random.Random, c: _Case, full: str) -> str:
         # aborted
         (r"abandoned after placement of the introducer",
          lambda: _pick(rng, f"外套針留置後、{_reason_ja(f)}ため手技を中止した。検体は採取できず",
-                       f"イントロデューサー挿入後に{_reason_ja(f)}があり中断、組織採取なし")),
+                       f"イントロデューサー挿入後、{_reason_ja(f)}ため中断、組織採取なし")),
         (r"No safe window was found",
          lambda: _pick(rng, "腸管・血管が介在し安全な穿刺経路が確保できず、採取前に生検を中止した",
                        "安全な穿刺ルートなし（腸管・血管が介在）、生検は施行せず終了")),
