@@ -10,7 +10,9 @@ Parts (each prints JSON lines, then a Markdown table for docs/benchmarks.md):
   styles and wording the generator never produces (ctir_demo.unseen), per style and on
   the hard cases.
 - japanese: train on the Japanese demo's train split and test on its test split; also
-  the English-demo model (from ``unseen``) on the same Japanese test split.
+  the English-demo model (from ``unseen``) on the same Japanese test split; then both
+  models on Japanese reports in held-out styles written independently of the concept
+  vocabulary and of the Japanese demo generator (ctir_demo.unseen_ja).
 Every candidate (BERT, TF-IDF, ensemble) is scored, and the served one marked.
 Nothing here is tuned to: the figures are read, not optimised against.
 """
@@ -87,8 +89,9 @@ def unseen(config, tmp: Path, model_dir: Path | None, n: int) -> tuple[dict, Pat
     return row, model_dir
 
 
-def japanese(config, tmp: Path, english_model: Path | None) -> dict:
+def japanese(config, tmp: Path, english_model: Path | None, unseen_n: int) -> dict:
     from ctir_demo.japanese import generate_japanese_cohort
+    from ctir_demo.unseen_ja import generate_unseen_japanese_reports
 
     rows = generate_japanese_cohort()
     test = [r for r in rows if r.split == "test"]
@@ -103,6 +106,14 @@ def japanese(config, tmp: Path, english_model: Path | None) -> dict:
         row["english_demo_model"] = {"served": _served(english_model),
                                      **_score(english_model, test)}
     print(json.dumps(row), flush=True)
+    # Japanese written by another hand, without the concept vocabulary or the Japanese
+    # demo generator in view (ctir_demo.unseen_ja): the honest check of both models.
+    independent = generate_unseen_japanese_reports(unseen_n, 13)
+    for name, folder in (("japanese_demo_model", out_dir), ("english_demo_model", english_model)):
+        if folder is not None:
+            print(json.dumps({"part": "japanese_unseen", "model": name,
+                              "served": _served(folder), **_score(folder, independent)}),
+                  flush=True)
     return row
 
 
@@ -143,7 +154,7 @@ def main() -> None:
         if "unseen" in parts:
             _, english = unseen(config, tmp, args.model, args.unseen_n)
         if "japanese" in parts:
-            japanese(config, tmp, english)
+            japanese(config, tmp, english, args.unseen_n)
         if "loso" in parts:
             styles = args.styles.split(",") if args.styles else STYLES
             unknown = sorted(set(styles) - set(STYLES))

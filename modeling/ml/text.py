@@ -135,7 +135,10 @@ def encode_texts(texts: Sequence[str], tokenizer, max_length: int) -> list[list[
         return []
     if getattr(tokenizer, "is_fast", False):
         # One call per report with offsets is much faster than one per sentence.
-        enc = tokenizer(prepared, add_special_tokens=False, return_offsets_mapping=True)
+        # verbose=False: long reports are cut here, by section priority, so the tokenizer's
+        # "longer than the maximum ... will result in indexing errors" warning is false.
+        enc = tokenizer(prepared, add_special_tokens=False, return_offsets_mapping=True,
+                        verbose=False)
         encoded = []
         for text, ids, offsets in zip(
             prepared, enc["input_ids"], enc["offset_mapping"], strict=True
@@ -147,7 +150,8 @@ def encode_texts(texts: Sequence[str], tokenizer, max_length: int) -> list[list[
     # Slow (pure Python) tokenizers have no offsets: tokenise sentence by sentence.
     per_text = [[(text[a:b], prio) for a, b, prio in _segments(text)] for text in prepared]
     flat = [sentence for segments in per_text for sentence, _ in segments]
-    flat_ids = tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
+    flat_ids = (tokenizer(flat, add_special_tokens=False, verbose=False)["input_ids"]
+                if flat else [])
     encoded = []
     pos = 0
     for segments in per_text:
