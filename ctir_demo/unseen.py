@@ -626,11 +626,20 @@ def _render_unseen(rng: random.Random, c: _Case, style: str, date: datetime.date
 # ------------------------------------------------------------------------ assembly
 
 
-def _unseen_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
-                 date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
-    case = _build_case(rng, label, hard, age, sex, date.year)
-    style = _w(rng, tuple((s, 1) for s in styles))
-    return _render_unseen(rng, case, style, date), style
+def held_out_reports(n: int, seed: int, render: Callable, styles, all_styles: tuple[str, ...],
+                     what: str, accession_prefix: str) -> list[CohortRow]:
+    """``n`` rows of the cohort's cases, each rendered by ``render(rng, case, style, date)``
+    in one of ``styles`` (default: all of ``all_styles``); shared by the held-out modules."""
+    chosen = _chosen_styles(styles, all_styles, what)
+
+    def text(rng: random.Random, label: int, hard: str, age: int, sex: str,
+             date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
+        case = _build_case(rng, label, hard, age, sex, date.year)
+        style = _w(rng, tuple((s, 1) for s in styles))
+        return render(rng, case, style, date), style
+
+    return _extra_rows(random.Random(seed), n, text, chosen, start=COHORT_START,
+                       end=COHORT_END, accession_prefix=accession_prefix, digits=6)
 
 
 def generate_unseen_reports(n: int, seed: int, *, styles=None) -> list[CohortRow]:
@@ -639,6 +648,5 @@ def generate_unseen_reports(n: int, seed: int, *, styles=None) -> list[CohortRow
     Same category mix and hard-case share as ``cohort.generate_reports``; only the
     rendering differs. Never use these rows for training.
     """
-    chosen = _chosen_styles(styles, UNSEEN_STYLES, "unseen styles")
-    return _extra_rows(random.Random(seed), n, _unseen_text, chosen, start=COHORT_START,
-                       end=COHORT_END, accession_prefix="UNS", digits=6)
+    return held_out_reports(n, seed, _render_unseen, styles, UNSEEN_STYLES, "unseen styles",
+                            "UNS")

@@ -28,15 +28,10 @@ import re
 from collections.abc import Callable
 
 from ctir_demo.cohort import (
-    COHORT_END,
-    COHORT_START,
     CohortRow,
-    _build_case,
     _Case,
-    _chosen_styles,
-    _extra_rows,
-    _w,
 )
+from ctir_demo.unseen import held_out_reports
 
 UNSEEN_JA_STYLES: tuple[str, ...] = (
     "ris_brackets",
@@ -1019,19 +1014,11 @@ def _render_unseen_ja(rng: random.Random, c: _Case, style: str, date: datetime.d
 # ------------------------------------------------------------------------ assembly
 
 
-def _unseen_ja_text(rng: random.Random, label: int, hard: str, age: int, sex: str,
-                    date: datetime.date, styles: tuple[str, ...]) -> tuple[str, str]:
-    case = _build_case(rng, label, hard, age, sex, date.year)
-    style = _w(rng, tuple((s, 1) for s in styles))
-    return _render_unseen_ja(rng, case, style, date), style
-
-
 def generate_unseen_japanese_reports(n: int, seed: int, *, styles=None) -> list[CohortRow]:
     """``n`` evaluation-only Japanese reports, split "unassigned", sorted by date.
 
     Same category mix and hard-case share as ``cohort.generate_reports``; only the
     rendering (language and layout) differs. Never use these rows for training.
     """
-    chosen = _chosen_styles(styles, UNSEEN_JA_STYLES, "unseen Japanese styles")
-    return _extra_rows(random.Random(seed), n, _unseen_ja_text, chosen, start=COHORT_START,
-                       end=COHORT_END, accession_prefix="UJA", digits=6)
+    return held_out_reports(n, seed, _render_unseen_ja, styles, UNSEEN_JA_STYLES,
+                            "unseen Japanese styles", "UJA")

@@ -15,7 +15,7 @@ from collections import Counter
 import pytest
 
 from ctir_demo import cohort as cohort_module
-from ctir_demo import unseen_ja
+from ctir_demo import unseen, unseen_ja
 from ctir_demo.cohort import HARD_FRACTION, STUDY_COUNTS, STYLES, CohortRow, _build_case
 from ctir_demo.unseen_ja import (
     UNSEEN_JA_STYLES,
@@ -102,14 +102,15 @@ def test_labels_follow_the_study_mix():
 
 
 def test_it_keeps_the_case_label_on_every_row(monkeypatch):
+    # The cases are built by the shared held-out assembly in ctir_demo.unseen.
     cases = []
-    build = unseen_ja._build_case
+    build = unseen._build_case
 
     def spy(rng, label, hard, age, sex, year):
         cases.append((label, hard))
         return build(rng, label, hard, age, sex, year)
 
-    monkeypatch.setattr(unseen_ja, "_build_case", spy)
+    monkeypatch.setattr(unseen, "_build_case", spy)
     rows = generate_unseen_japanese_reports(300, 12)
     assert [(r.label, r.hard_case) for r in rows] == cases
 
