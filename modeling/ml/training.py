@@ -566,28 +566,30 @@ def _candidates(bert: dict, data: _Data, tracker: _Tracker):
                               minimum=MIN_NETWORK_TEMPERATURE),
         TFIDF: fit_temperature(logits["validation"][TFIDF], val_targets),
     }
-    readable = ~unreadable_reports(data.enc_val, data.tokenizer.unk_token_id)
+    # Per report, whether the BERT tokenizer reads it: once per split, for every candidate.
+    unreadable = {split: unreadable_reports(encoded, data.tokenizer.unk_token_id)
+                  for split, encoded in (("validation", data.enc_val), ("test", data.enc_test))}
+    readable = ~unreadable["validation"]
     bert_weight = fit_ensemble_weight(
         candidate_probabilities(BERT, logits["validation"], temperatures)[readable],
         candidate_probabilities(TFIDF, logits["validation"], temperatures)[readable],
         np.asarray(val_targets, dtype=np.int64)[readable])
-    scores = {name: _candidate_scores(name, logits, temperatures, bert_weight, data)
+    scores = {name: _candidate_scores(name, logits, temperatures, bert_weight, unreadable,
+                                      data)
               for name in CANDIDATES}
     scores[ENSEMBLE]["bert_weight"] = round(bert_weight, 4)
     data.timings["baseline_s"] = time.perf_counter() - t0
     return scores, tfidf, temperatures, bert_weight
 
 
-def _candidate_scores(name, logits, temperatures, bert_weight, data) -> dict:
+def _candidate_scores(name, logits, temperatures, bert_weight, unreadable, data) -> dict:
     index = {code: i for i, code in enumerate(data.labels)}
     out = {"temperature": temperatures.get(name)}
     for split, codes in (("validation", data.val_codes), ("test", data.test_codes)):
         if not codes:
             out[split], out[f"ece_{split}"] = None, None
             continue
-        encoded = data.enc_val if split == "validation" else data.enc_test
-        unreadable = unreadable_reports(encoded, data.tokenizer.unk_token_id)
-        probs = candidate_probabilities(name, logits[split], temperatures, unreadable,
+        probs = candidate_probabilities(name, logits[split], temperatures, unreadable[split],
                                         bert_weight)
         predicted = [data.labels[i] for i in probs.argmax(axis=1)]
         out[split] = classification_metrics(codes, predicted, data.labels)
