@@ -26,7 +26,7 @@ from pathlib import Path
 
 from _models import train_rows as _train  # sets sys.path and offline mode first
 
-from ctir_demo.cohort import STYLES, generate_cohort
+from ctir_demo.cohort import STYLES, _chosen_styles, generate_cohort
 from modeling.ml.candidates import CANDIDATES
 from modeling.ml.inference import Classifier, served_candidate
 from modeling.ml.training import TrainConfig
@@ -141,6 +141,12 @@ def main() -> None:
     parser.add_argument("--styles", help="held-out styles for 'loso', comma-separated "
                         f"(default: all of {','.join(STYLES)})")
     args = parser.parse_args()
+    # Checked before anything trains: a misspelt style must not cost the other parts' runs.
+    try:
+        styles = _chosen_styles(args.styles.split(",") if args.styles else None, STYLES,
+                                "demo styles")
+    except ValueError as error:
+        parser.error(f"--styles: {error}")
     # A reduced BERT schedule keeps ten trainings within a benchmark's budget on 2 cores;
     # the JSON header line records the recipe used.
     overrides = {"seeds": args.seeds, "epochs": args.epochs, "min_steps": args.min_steps}
@@ -156,10 +162,6 @@ def main() -> None:
         if "japanese" in parts:
             japanese(config, tmp, english, args.unseen_n)
         if "loso" in parts:
-            styles = args.styles.split(",") if args.styles else STYLES
-            unknown = sorted(set(styles) - set(STYLES))
-            if unknown:
-                parser.error(f"--styles: no such demo style {', '.join(unknown)}")
             _table(loso(config, tmp, styles))
 
 
