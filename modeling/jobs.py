@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
@@ -137,14 +138,20 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
         _finish(version_id, JobStatus.FAILED, phase="failed",
                 error=f"{type(exc).__name__}: {exc}")
     else:
-        _finish(
-            version_id, JobStatus.SUCCEEDED, phase="done", artifact_dir=str(out_dir),
-            metrics={k: result[k] for k in METRIC_KEYS if k in result},
-            history=result.get("history", []),
-        )
-        version.refresh_from_db()
+        trained = dict(artifact_dir=str(out_dir), history=result.get("history", []),
+                       metrics={k: result[k] for k in METRIC_KEYS if k in result})
+        verdict = None
         if version.auto_promote:
-            _promote_if_good_enough(version)
+            # Compare before the job reads "succeeded", so that nobody (the page, the API,
+            # a script polling it) sees a finished auto-promote job that is not yet active.
+            ModelVersion.objects.filter(pk=version_id).update(
+                phase="comparing", heartbeat_at=timezone.now(), **trained)
+            version.refresh_from_db()
+            verdict = promotion_verdict(version)
+        with transaction.atomic():
+            _finish(version_id, JobStatus.SUCCEEDED, phase="done", **trained)
+            if verdict is not None:
+                _promote_on(version, verdict)
     version.refresh_from_db()
     return version
 
@@ -182,18 +189,14 @@ def warm_start(warm: dict | None, labels: list[int], base_model: str) -> tuple[s
     return base_model, {**warm, "fallback": note}
 
 
-def _promote_if_good_enough(version: ModelVersion) -> None:
+def _promote_on(version: ModelVersion, verdict: tuple[bool, str]) -> None:
     """Promote (which queues pre-labeling) only if at least as good as the active model on
     the current validation split; say why either way."""
-    good, note = promotion_verdict(version)
+    good, note = verdict
     if good:
         model_version_promote(version=version, user=version.created_by)
     ModelVersion.objects.filter(pk=version.pk).update(
         promotion_note=("Promoted: " if good else "Not promoted: ") + note)
-
-
-def _at_least_as_good_as_active(version: ModelVersion) -> bool:
-    return promotion_verdict(version)[0]
 
 
 def promotion_verdict(version: ModelVersion) -> tuple[bool, str]:
