@@ -8,7 +8,9 @@ Parts (each prints JSON lines, then a Markdown table for docs/benchmarks.md):
   held-out one.
 - unseen: train on the demo train split (or load ``--model``), test on reports in
   styles and wording the generator never produces (ctir_demo.unseen), per style and on
-  the hard cases.
+  the hard cases; then on English reports of a second author's own cases, written from
+  the labeling guideline alone (ctir_demo.unseen_en: ASR dictation, non-native, RIS
+  fields, typos, US procedure note).
 - japanese: train on the Japanese demo's train split and test on its test split; also
   the English-demo model (from ``unseen``) on the same Japanese test split; then both
   models on Japanese reports in held-out styles written independently of the concept
@@ -77,6 +79,7 @@ def loso(config, tmp: Path, styles=STYLES) -> list[dict]:
 
 def unseen(config, tmp: Path, model_dir: Path | None, n: int) -> tuple[dict, Path]:
     from ctir_demo.unseen import generate_unseen_reports
+    from ctir_demo.unseen_en import generate_unseen_english_reports
 
     if model_dir is None:
         rows = generate_cohort()
@@ -86,6 +89,11 @@ def unseen(config, tmp: Path, model_dir: Path | None, n: int) -> tuple[dict, Pat
     scores = _score(model_dir, generate_unseen_reports(n, 7))
     row = {"part": "unseen", "served": _served(model_dir), **scores}
     print(json.dumps(row), flush=True)
+    # English written by another hand, from the labeling guideline alone, without the
+    # generator, its cases or the concept vocabulary in view (ctir_demo.unseen_en).
+    independent = generate_unseen_english_reports(n, 17)
+    print(json.dumps({"part": "unseen_en", "served": _served(model_dir),
+                      **_score(model_dir, independent)}), flush=True)
     return row, model_dir
 
 
