@@ -147,7 +147,12 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
             ModelVersion.objects.filter(pk=version_id).update(
                 phase="comparing", heartbeat_at=timezone.now(), **trained)
             version.refresh_from_db()
-            verdict = promotion_verdict(version)
+            try:
+                verdict = promotion_verdict(version)
+            except Exception as exc:  # the model trained fine: it succeeds, unpromoted
+                log.exception("comparing v%s with the active model failed", version.number)
+                verdict = (False, f"the comparison with the active model failed "
+                                  f"({type(exc).__name__}: {exc}).")
         with transaction.atomic():
             _finish(version_id, JobStatus.SUCCEEDED, phase="done", **trained)
             if verdict is not None:

@@ -1,6 +1,7 @@
 """The auto-retrain policy: labels are counted as they are written; beat starts the run."""
 
 import dataclasses
+import shutil
 
 import pytest
 from django.db import connection
@@ -129,6 +130,17 @@ def test_it_does_not_promote_a_worse_model(labelled_project, model_settings, mon
     assert second.promotion_note.startswith("Not promoted:")
     assert "5/8" in second.promotion_note and "active v1 8/8" in second.promotion_note
     assert ModelVersion.objects.get(is_active=True) == first
+
+
+def test_a_failed_comparison_leaves_the_new_version_succeeded_and_unpromoted(
+        labelled_project, model_settings):
+    first = _auto_trained(labelled_project)
+    shutil.rmtree(first.artifact_dir)  # the active model's folder is gone from the disk
+    second = _auto_trained(labelled_project)
+    assert second.status == JobStatus.SUCCEEDED and second.phase == "done"
+    assert not second.is_active and ModelVersion.objects.get(is_active=True) == first
+    assert second.promotion_note.startswith(
+        "Not promoted: the comparison with the active model failed")
 
 
 def test_the_models_page_shows_and_edits_the_policy(login, project, admin_user, unlabelled):
