@@ -20,7 +20,7 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from ctir_demo.cohort import CohortRow
+from ctir_demo.cohort import CohortRow, _chosen_styles
 
 __all__ = ["UNSEEN_EN_STYLES", "HARD_KINDS", "generate_unseen_english_reports"]
 
@@ -1409,19 +1409,6 @@ _RENDERERS = {
 # --------------------------------------------------------------------------- public API
 
 
-def _check_styles(styles) -> tuple[str, ...]:
-    if styles is None:
-        return UNSEEN_EN_STYLES
-    chosen = tuple(styles)
-    if not chosen:
-        raise ValueError(f"no unseen English styles given; choose from {UNSEEN_EN_STYLES}")
-    for s in chosen:
-        if s not in _RENDERERS:
-            raise ValueError(f"unknown unseen English styles name {s!r}; choose from "
-                             f"{UNSEEN_EN_STYLES}")
-    return chosen
-
-
 def generate_unseen_english_reports(n: int, seed: int, *, styles=None) -> list[CohortRow]:
     """``n`` evaluation-only reports in held-out English styles, sorted by date.
 
@@ -1429,7 +1416,7 @@ def generate_unseen_english_reports(n: int, seed: int, *, styles=None) -> list[C
     bone 15 %); about 16 % are hard cases named in ``hard_case``. Styles cycle in a
     shuffled order so each gets a fair share.
     """
-    chosen = _check_styles(styles)
+    chosen = _chosen_styles(styles, UNSEEN_EN_STYLES, "unseen English styles")
     rng = random.Random(seed)
     labels = [lab for lab, _ in LABEL_MIX]
     weights = [w for _, w in LABEL_MIX]
