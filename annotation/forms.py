@@ -6,7 +6,7 @@ from django import forms
 from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
 
-from .models import Category, Project, Role
+from .models import Category, Membership, Project, Role
 
 RESERVED_KEYS = "szp?"  # skip, back, pause, guideline (annotate and read pages)
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
@@ -104,14 +104,29 @@ CategoryFormSet = forms.formset_factory(CategoryForm, formset=BaseCategoryFormSe
 
 
 class MemberAddForm(forms.Form):
+    """Add an existing user. A project admin may add only people who are already members of
+    a project they administer: any active user by name would let the admin of one project
+    pull a new user of another project in, then make that user's set-password link."""
+
     username = forms.CharField(max_length=150)
     role = forms.ChoiceField(choices=Role.choices, initial=Role.ANNOTATOR)
 
+    def __init__(self, *args, admin: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.admin = admin
+
     def clean_username(self):
         name = self.cleaned_data["username"].strip()
-        user = User.objects.filter(username=name, is_active=True).first()
+        users = User.objects.filter(username=name, is_active=True)
+        if not self.admin.is_superuser:
+            # The same message whether the user exists elsewhere or not: names do not leak.
+            administered = Membership.objects.filter(user=self.admin, role=Role.ADMIN)
+            users = users.filter(memberships__project__in=administered.values("project"))
+        user = users.first()
         if user is None:
-            raise forms.ValidationError(f"No user {name!r}; create one below instead.")
+            raise forms.ValidationError(
+                f"No user {name!r} among the members of your projects; create one below "
+                "instead.")
         return user
 
 

@@ -133,11 +133,12 @@ def category_edit(request, slug, category_id):
 def project_members(request, slug):
     """Members and roles: add an existing user, or create one with a set-password link."""
     project = project_for(request, slug, ADMIN_ONLY)
-    add_form, create_form = MemberAddForm(prefix="add"), MemberCreateForm(prefix="new")
+    add_form = MemberAddForm(prefix="add", admin=request.user)
+    create_form = MemberCreateForm(prefix="new")
     link = None
     action = request.POST.get("action")
     if action == "add":
-        add_form = MemberAddForm(request.POST, prefix="add")
+        add_form = MemberAddForm(request.POST, prefix="add", admin=request.user)
         if add_form.is_valid():
             user = add_form.cleaned_data["username"]
             _role_set(request, project, user, add_form.cleaned_data["role"])
@@ -189,9 +190,9 @@ def _role_set(request, project, user: User, role: str) -> None:
 def _set_password_link(request, user: User):
     """The one-time link, shown once to the admin, who hands it over; None if not allowed."""
     try:
-        uidb64, token = services.set_password_token(user=user)
-    except PermissionError:
-        messages.error(request, f"{user.username} already has a password; they log in with it.")
+        uidb64, token = services.set_password_token(user=user, by=request.user)
+    except services.LinkRefused as exc:
+        messages.error(request, str(exc))
         return None
     path = reverse("password_set", kwargs={"uidb64": uidb64, "token": token})
     return {"user": user, "url": request.build_absolute_uri(path)}

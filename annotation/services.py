@@ -291,6 +291,22 @@ def reference_label_set(
                                   user=user, reason=reason)
 
 
+class CategoryRetired(ValueError):
+    """A retired category keeps the labels it has but takes no new ones, from anywhere."""
+
+    def __init__(self, category: Category):
+        super().__init__(f"Category {category} is retired: it keeps its labels but takes no "
+                         "new ones. Choose another category, or bring it back in the "
+                         "project's settings.")
+
+
+def category_usable(category: Category) -> Category:
+    """The category, if a new label may use it; every label write calls this."""
+    if category.retired:
+        raise CategoryRetired(category)
+    return category
+
+
 def reference_label_write(*, report, label, category, method, user, reason) -> ReferenceLabel:
     """Write a reference label whose current row (or None) the caller has locked."""
     if category.project_id != report.project_id:
@@ -299,6 +315,7 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
     old_category, old_method = (label.category, label.method) if label else (None, "")
     if label and label.category_id == category.pk and label.method == method:
         return label
+    category_usable(category)
     if label is None:
         label = ReferenceLabel.objects.create(
             report=report, category=category, method=method, set_by=user, updated=now
@@ -617,11 +634,25 @@ def member_create(*, project: Project, username: str, role: str, email: str = ""
     return user
 
 
-def set_password_token(*, user: User) -> tuple[str, str]:
+class LinkRefused(PermissionError):
+    """No set-password link for this user from this admin; the message says why."""
+
+
+def set_password_token(*, user: User, by: User) -> tuple[str, str]:
     """(uidb64, token) for Django's set-password page. One use: the token is made from the
     password hash and last login, so it stops working once a password is set; it also
     expires after PASSWORD_RESET_TIMEOUT. Only for users who have never had a password, so a
-    project admin can never take over an account that already works."""
+    project admin can never take over an account that already works; and only by a superuser
+    or by an admin of every project the user belongs to, so that the admin of one project
+    cannot choose the password of another project's new member."""
     if user.has_usable_password() or user.is_superuser or user.is_staff:
-        raise PermissionError(f"{user.username} already has a password")
+        raise LinkRefused(f"{user.username} already has a password; they log in with it.")
+    if not by.is_superuser:
+        theirs = set(Membership.objects.filter(user=user).values_list("project_id", flat=True))
+        mine = set(Membership.objects.filter(user=by, role=Role.ADMIN)
+                   .values_list("project_id", flat=True))
+        if not theirs or theirs - mine:
+            raise LinkRefused(
+                f"{user.username} is also a member of a project you do not administer; an "
+                "admin of all their projects, or a superuser, can make their link.")
     return urlsafe_base64_encode(force_bytes(user.pk)), default_token_generator.make_token(user)

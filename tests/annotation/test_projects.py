@@ -166,8 +166,12 @@ def test_a_category_of_another_project_is_not_found(login, project, admin_user,
 
 # --- members --------------------------------------------------------------------------------
 
-def test_an_admin_adds_an_existing_user_and_changes_their_role(login, project, admin_user):
+def test_an_admin_adds_an_existing_user_and_changes_their_role(login, project, admin_user,
+                                                               other_project):
     bob = User.objects.create_user("bob", password="pw-bob")
+    # Bob is a member of another project this admin also administers.
+    Membership.objects.create(project=other_project, user=bob, role=Role.ANNOTATOR)
+    Membership.objects.create(project=other_project, user=admin_user, role=Role.ADMIN)
     client = login(admin_user)
     url = reverse("project_members", args=[project.slug])
     client.post(url, {"action": "add", "add-username": "bob", "add-role": "annotator"})
@@ -177,7 +181,8 @@ def test_an_admin_adds_an_existing_user_and_changes_their_role(login, project, a
     assert Membership.objects.get(pk=membership.pk).role == Role.READER
     response = client.post(url, {"action": "add", "add-username": "nobody",
                                  "add-role": "annotator"})
-    assert "No user &#x27;nobody&#x27;; create one below instead." in response.content.decode()
+    assert ("No user &#x27;nobody&#x27; among the members of your projects; create one below "
+            "instead.") in response.content.decode()
 
 
 def test_a_new_user_gets_a_one_time_set_password_link(client, login, project, admin_user):
@@ -210,7 +215,47 @@ def test_no_link_for_a_user_who_already_has_a_password(login, project, admin_use
                                       follow=True)
     assert "already has a password" in response.content.decode()
     with pytest.raises(PermissionError):
-        services.set_password_token(user=annotator)
+        services.set_password_token(user=annotator, by=admin_user)
+
+
+def test_it_closes_the_cross_project_takeover_of_a_new_user(client, login, project, admin_user,
+                                                            other_project):
+    """The audit's path: the admin of another project adds a ct-ir user who has no password
+    yet, makes that membership's set-password link, sets a password and logs in as them."""
+    url = reverse("project_members", args=[project.slug])
+    login(admin_user).post(url, {"action": "create", "new-username": "nina",
+                                 "new-email": "", "new-role": "admin"})
+    nina = User.objects.get(username="nina")
+    mallory = User.objects.create_user("mallory", password="pw-mallory")
+    Membership.objects.create(project=other_project, user=mallory, role=Role.ADMIN)
+    attacker = login(mallory)
+    theirs = reverse("project_members", args=[other_project.slug])
+    page = attacker.post(theirs, {"action": "add", "add-username": "nina",
+                                  "add-role": "annotator"})
+    assert "No user &#x27;nina&#x27; among the members of your projects" in page.content.decode()
+    assert not Membership.objects.filter(project=other_project, user=nina).exists()
+    # Even were nina a member of both (added by a superuser, say), only an admin of every
+    # project she belongs to may make her link.
+    membership = Membership.objects.create(project=other_project, user=nina,
+                                           role=Role.ANNOTATOR)
+    page = attacker.post(theirs, {"action": "link", "membership": membership.pk}, follow=True)
+    assert page.context.get("link") is None
+    assert "a project you do not administer" in page.content.decode()
+    with pytest.raises(services.LinkRefused):
+        services.set_password_token(user=nina, by=mallory)
+    assert not User.objects.get(pk=nina.pk).has_usable_password()
+    # The admin of both projects, and a superuser, still can.
+    Membership.objects.create(project=project, user=mallory, role=Role.ADMIN)
+    assert services.set_password_token(user=nina, by=mallory)
+    sue = User.objects.create_superuser("sue", password="pw-sue")
+    assert services.set_password_token(user=nina, by=sue)
+
+
+def test_a_superuser_adds_any_active_user(login, project, superuser):
+    User.objects.create_user("loner", password="pw-loner")
+    login(superuser).post(reverse("project_members", args=[project.slug]),
+                          {"action": "add", "add-username": "loner", "add-role": "reader"})
+    assert Membership.objects.get(project=project, user__username="loner").role == Role.READER
 
 
 def test_the_last_admin_cannot_leave(login, project, admin_user):
