@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.db import transaction
 
 from . import models
-from .services import queue_flags_refresh, reference_label_set
+from .services import CategoryRetired, queue_flags_refresh, reference_label_set
 
 
 class CategoryInline(admin.TabularInline):
@@ -100,6 +100,12 @@ class ReferenceLabelForm(forms.ModelForm):
         if self.instance.pk:
             self.fields["category"].queryset = models.Category.objects.filter(
                 project_id=self.instance.report.project_id)
+
+    def clean_category(self):
+        category = self.cleaned_data["category"]
+        if category.retired:
+            raise forms.ValidationError(str(CategoryRetired(category)))
+        return category
 
 
 @admin.register(models.ReferenceLabel)

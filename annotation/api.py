@@ -5,6 +5,7 @@ same service as the page does.
 """
 
 import json
+import math
 import tempfile
 import uuid
 from pathlib import Path
@@ -19,7 +20,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate
+from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate, valid
 
 from . import inputs, selectors, services
 from .access import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, project_for
@@ -417,16 +418,38 @@ class AnnotationSerializer(serializers.ModelSerializer):
                   "suggested_category", "suggested_probability", "supersedes"]
 
 
-class AnswerSerializer(serializers.Serializer):
-    token = serializers.CharField(help_text="The token the queue served the report with.")
-    category = serializers.IntegerField(help_text="Category code.")
-    active_ms = serializers.FloatField(required=False, allow_null=True,
+class SkipSerializer(serializers.Serializer):
+    token = serializers.CharField(max_length=2000,
+                                  help_text="The token the queue served the report with.")
+
+
+class AnswerSerializer(SkipSerializer):
+    category = serializers.CharField(max_length=100, help_text="Category code (ASCII digits) "
+                                     "or name, as in imports; a retired category is refused.")
+    active_ms = serializers.FloatField(required=False, allow_null=True, min_value=0,
                                        help_text="Time spent actively reading, in ms; never "
                                        "more than the time since the report was served.")
 
+    def validate_active_ms(self, value):
+        if value is not None and not math.isfinite(value):
+            raise serializers.ValidationError("A finite number of milliseconds.")
+        return value
 
-class SkipSerializer(serializers.Serializer):
-    token = serializers.CharField()
+    def validate_category(self, value: str) -> Category:
+        project = self.context["project"]
+        text = value.strip()
+        choices = list(project.categories.all())
+        # ASCII digits only: int() would read '２' or '²' as a code.
+        code = int(text) if text.isascii() and text.isdigit() and len(text) < 6 else None
+        found = next((c for c in choices if c.code == code or c.name.lower() == text.lower()),
+                     None)
+        if found is None:
+            known = ", ".join(str(c) for c in choices if not c.retired)
+            raise serializers.ValidationError(
+                f"No category {value[:40]!r} in {project.slug} (known: {known}).")
+        if found.retired:
+            raise serializers.ValidationError(str(services.CategoryRetired(found)))
+        return found
 
 
 @extend_schema(tags=[TAG_LABELING], request=None, responses=ServedSerializer,
@@ -459,8 +482,9 @@ def queue_next(request, slug):
 def queue_skip(request, slug):
     """Skip the served report: the queue stops offering it to you."""
     project = project_for(request, slug, STAFF_ROLES)
+    data = valid(SkipSerializer, request)
     _, report = labeling_services.served_from_token(
-        token=str(request.data.get("token", "")), user=request.user, project=project)
+        token=data["token"], user=request.user, project=project)
     labeling_services.report_skip(report=report, user=request.user)
     return Response({"detail": f"{report.accession} skipped."})
 
@@ -515,18 +539,17 @@ def _datetime(value: str, *, name: str):
 
 
 def _annotation_create(request, project):
-    data = request.data
+    data = valid(AnswerSerializer, request, project=project)
     served, _ = labeling_services.served_from_token(
-        token=str(data.get("token", "")), user=request.user, project=project)
-    code = inputs.whole_number(data.get("category"), name="category")
-    category = Category.objects.filter(project=project, code=code).first() if code else None
-    if category is None:
-        known = ", ".join(str(c) for c in project.categories.all())
-        raise ValidationError({"category": [f"no category {data.get('category')!r} in "
-                                             f"{project.slug} (known: {known})"]})
-    annotation = labeling_services.annotation_submit(
-        served=served, user=request.user, category=category,
-        active_ms=inputs.milliseconds(data.get("active_ms")))
+        token=data["token"], user=request.user, project=project)
+    active_ms = data.get("active_ms")
+    try:
+        annotation = labeling_services.annotation_submit(
+            served=served, user=request.user, category=data["category"],
+            active_ms=None if active_ms is None else int(min(active_ms, inputs.MAX_INT)))
+    except labeling_services.AnswerRefused as exc:
+        # Skipped, or the hold ran out: the client's state is stale, not its request malformed.
+        return Response({"detail": str(exc)}, status=409)
     annotation = Annotation.objects.select_related(
         "report", "user", "category", "suggested_category").get(pk=annotation.pk)
     return Response(AnnotationSerializer(annotation).data, status=201)

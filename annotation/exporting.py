@@ -1,19 +1,33 @@
-"""Serialising export rows; used by the download view and `manage.py export_labels`."""
+"""Every CSV that leaves ctir is written here (label exports, study responses, the paper's
+tables and responses, `study_report --paper`), so none of them can carry a formula into a
+spreadsheet; JSON Lines are written verbatim."""
 
 import csv
 import io
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterable, Iterator
 
 # A spreadsheet runs a cell that starts with one of these as a formula (=HYPERLINK(...)).
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# A signed number written as text ("-3.2", "+26.0" in a results table) is read as a number,
+# not run: it stays as it is, so tables of differences are not littered with apostrophes.
+_NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?%?")
 
 
-def _inert(value):
+def inert(value):
     """Text that a spreadsheet would run gets a leading apostrophe; numbers stay numbers."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+    if (isinstance(value, str) and value.startswith(FORMULA_PREFIXES)
+            and not _NUMBER.fullmatch(value)):
         return "'" + value
     return value
+
+
+def csv_text(rows: Iterable[Iterable]) -> str:
+    """Rows (the first one the header) as one CSV text, every cell made inert."""
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerows([inert(c) for c in row] for row in rows)
+    return out.getvalue()
 
 
 def csv_lines(columns: list[str], rows: Iterator[dict]) -> Iterator[str]:
@@ -21,7 +35,7 @@ def csv_lines(columns: list[str], rows: Iterator[dict]) -> Iterator[str]:
     writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     writer.writeheader()
     for row in rows:
-        writer.writerow({key: _inert(value) for key, value in row.items()})
+        writer.writerow({key: inert(value) for key, value in row.items()})
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

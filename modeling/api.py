@@ -9,9 +9,15 @@ from rest_framework import serializers
 from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
-from annotation import inputs
 from annotation.access import ADMIN_ONLY, project_for
-from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate
+from ctir_site.api import (
+    PAGE_PARAMETERS,
+    DetailSerializer,
+    WholeNumberField,
+    paged,
+    paginate,
+    valid,
+)
 
 from . import selectors, services
 from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
@@ -36,13 +42,23 @@ class ModelVersionSerializer(serializers.ModelSerializer):
         return (version.metrics or {}).get("served")
 
 
+def _recipe_field(name: str) -> WholeNumberField:
+    low, high = services.LIMITS[name]
+    message = f"{name.replace('_', ' ')} must be a whole number between {low} and {high}"
+    return WholeNumberField(required=False, allow_null=True, min_value=low, max_value=high,
+                            help_text=f"{low} to {high}", error_messages={
+                                "invalid": message, "min_value": message,
+                                "max_value": message, "max_string_length": message})
+
+
 class TrainSerializer(serializers.Serializer):
-    epochs = serializers.IntegerField(required=False, help_text="1 to 20")
-    seeds = serializers.IntegerField(required=False, help_text="1 to 15")
-    max_length = serializers.IntegerField(required=False, help_text="32 to 512")
+    epochs = _recipe_field("epochs")
+    seeds = _recipe_field("seeds")
+    max_length = _recipe_field("max_length")
     auto_promote = serializers.BooleanField(required=False, default=False)
     start_from = serializers.CharField(
-        required=False, help_text='"" (the active model when its categories fit), "base", or '
+        required=False, allow_blank=True, max_length=40, default="",
+        help_text='"" (the active model when its categories fit), "base", or '
         "the id of a succeeded version of a project you administer with the same categories.")
 
 
@@ -68,7 +84,8 @@ class PrelabelRunSerializer(serializers.ModelSerializer):
 
 
 class PrelabelRequestSerializer(serializers.Serializer):
-    version = serializers.IntegerField(required=False, help_text="Version number; the "
+    version = WholeNumberField(required=False, allow_null=True, min_value=1,
+                                       max_value=2**31 - 1, help_text="Version number; the "
                                        "active model when left out.")
 
 
@@ -99,7 +116,7 @@ def versions(request, slug):
                         ModelVersionSerializer)
     if refused := _no_worker("training", "Training"):
         return refused
-    data = request.data
+    data = valid(TrainSerializer, request)
     try:
         recipe = services.recipe_clean(epochs=data.get("epochs"), seeds=data.get("seeds"),
                                        max_length=data.get("max_length"))
@@ -107,8 +124,7 @@ def versions(request, slug):
                                                  data.get("start_from", ""))
         version = services.model_version_create(
             project=project, user=request.user, recipe=recipe,
-            auto_promote=data.get("auto_promote") in (True, "true", "on", "1"),
-            start_from=start_from)
+            auto_promote=data["auto_promote"], start_from=start_from)
     except services.JobError as exc:
         return Response({"detail": f"Training not started: {exc}."}, status=400)
     except LookupError:
@@ -198,7 +214,7 @@ def prelabel(request, slug):
         return Response(PrelabelRunSerializer(run).data)
     if refused := _no_worker("inference", "Pre-labeling"):
         return refused
-    number = inputs.whole_number(request.data.get("version"), name="version")
+    number = valid(PrelabelRequestSerializer, request).get("version")
     version = _version(project, number) if number is not None else None
     try:
         run = services.prelabel_request(project=project, version=version, user=request.user)

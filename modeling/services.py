@@ -45,10 +45,11 @@ def recipe_clean(**values) -> dict:
         value = values.get(name)
         if value in (None, ""):
             continue
-        try:
-            value = int(value)
-        except (TypeError, ValueError):
-            raise JobError(f"{name.replace('_', ' ')} must be a whole number") from None
+        text = str(value).strip()
+        # ASCII digits only: int() also reads '１２' and '²', which no one means as a number.
+        if isinstance(value, bool) or not (text.isascii() and text.isdigit()) or len(text) > 6:
+            raise JobError(f"{name.replace('_', ' ')} must be a whole number (digits 0-9)")
+        value = int(text)
         if not low <= value <= high:
             raise JobError(f"{name.replace('_', ' ')} must be between {low} and {high}")
         recipe[name] = value

@@ -8,10 +8,11 @@ imported only when a figure is drawn, with the Agg backend (no display on a serv
 
 from __future__ import annotations
 
-import csv
 import io
 import zipfile
 from collections import defaultdict
+
+from annotation.exporting import csv_text
 
 from .selectors import RESPONSE_COLUMNS, response_rows, study_results
 
@@ -117,12 +118,6 @@ def behaviour_table(r: dict) -> list[list[str]]:
         rows.append([f"{k['a']} – {k['b']}", "Cohen's kappa (bootstrap CI)", str(k["n"]),
                      estimate, "–"])
     return rows
-
-
-def to_csv(rows) -> str:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\n").writerows(rows)
-    return out.getvalue()
 
 
 def to_markdown(rows) -> str:
@@ -388,14 +383,14 @@ def paper_files(study, *, figures: bool = True) -> dict[str, bytes]:
     latex_tables = []
     for name, (caption, build) in TABLES.items():
         rows = build(r)
-        files[f"tables/{name}.csv"] = to_csv(rows).encode()
+        files[f"tables/{name}.csv"] = csv_text(rows).encode()
         files[f"tables/{name}.md"] = to_markdown(rows).encode()
         latex = to_latex(rows, caption)
         files[f"tables/{name}.tex"] = latex.encode()
         latex_tables.append(latex)
     files["tables/all.tex"] = (LATEX_DOCUMENT % "\n".join(latex_tables)).encode()
     files["methods.md"] = methods_paragraph(r).encode()
-    files["responses.csv"] = to_csv(
+    files["responses.csv"] = csv_text(
         [RESPONSE_COLUMNS] + [[row[c] for c in RESPONSE_COLUMNS] for row in responses]
     ).encode()
     if figures:

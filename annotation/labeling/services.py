@@ -167,6 +167,8 @@ def annotation_submit(
     )
     if category.project_id != report.project_id or served.user_id != user.pk:
         raise ValueError("this answer does not belong to this user and project")
+    if category.retired:
+        raise AnswerRefused(str(annotation_services.CategoryRetired(category)))
     previous = Annotation.objects.filter(report=report, user=user).order_by(
         "-submitted_at", "-id").first()
     if previous and previous.pk != served.supersedes_id:
@@ -243,5 +245,7 @@ def reference_from_annotations(*, report: Report, user: User | None) -> str:
 def adjudicate(*, report: Report, category: Category, user: User, reason: str) -> ReferenceLabel:
     if not reason.strip():
         raise ValueError("Give a reason for the adjudication; it is kept in the label history.")
+    # Checked before the write's transaction: a refusal inside it would spoil an outer one.
+    annotation_services.category_usable(category)
     return annotation_services.reference_label_set(report=report, category=category,
                                method=LabelMethod.ADJUDICATION, user=user, reason=reason.strip())
