@@ -144,3 +144,29 @@ class MemberCreateForm(forms.Form):
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class AdjudicationForm(forms.Form):
+    """The adjudication page's and the report page's decision: a category of the project that
+    still takes labels, and a reason for the label history."""
+
+    category = forms.CharField(max_length=6)
+    reason = forms.CharField(max_length=2000, help_text="Kept in the label history.",
+                             error_messages={"required": "Give a reason for the adjudication; "
+                                             "it is kept in the label history."})
+
+    def __init__(self, *args, project: Project, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project = project
+
+    def clean_category(self):
+        text = self.cleaned_data["category"]
+        category = Category.objects.filter(
+            project=self.project, code=int(text)).first() if text.isascii() and (
+                text.isdigit()) else None
+        if category is None:
+            raise forms.ValidationError(f"No category {text!r} in {self.project.slug}.")
+        if category.retired:
+            raise forms.ValidationError(
+                f"Category {category} is retired: it keeps its labels but takes no new ones.")
+        return category

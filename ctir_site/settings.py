@@ -150,6 +150,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "ctir_site.throttle.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "ctir_site.throttle.client_address"
+AXES_USERNAME_CALLABLE = "ctir_site.throttle.client_username"
 AXES_VERBOSE = False  # no banner on every manage.py command; logins are still logged
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

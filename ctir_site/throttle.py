@@ -36,3 +36,13 @@ def lockout_response(request, original_response=None, credentials=None):
         "username": username, "failure_limit": settings.AXES_FAILURE_LIMIT,
         "minutes": int(settings.AXES_COOLOFF_TIME.total_seconds() // 60),
     }, status=429)
+
+
+def client_username(request, credentials=None) -> str:
+    """The username a login tried, as django-axes records it: cut to what a username can be
+    (150 characters) and without NUL, so a 300-character or odd name is a failed login, not
+    a database error in axes' 255-character column."""
+    username = (credentials or {}).get("username")
+    if username is None:
+        username = request.POST.get("username", "") if request is not None else ""
+    return str(username).replace("\x00", "")[:150]

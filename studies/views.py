@@ -19,6 +19,7 @@ from modeling.selectors import trained_versions
 
 from . import paper, selectors
 from . import services as studies
+from .forms import StudyCreateForm
 from .models import ReaderStudy
 from .mrmc import plan_versus_model
 
@@ -96,17 +97,18 @@ def study_power(request, slug):
 
 
 def _study_create_from_form(request, project, readers):
-    version = inputs.whole_number(request.POST.get("model_version"), name="model_version")
+    form = StudyCreateForm(request.POST, readers=readers, versions=trained_versions(project))
+    if not form.is_valid():
+        messages.error(request, f"Study not created: {form.error_text()}.")
+        return redirect("study_list", slug=project.slug)
+    data = form.cleaned_data
+    version = data["model_version"]
     try:
         study = studies.study_create(
-            project=project, name=request.POST.get("name", "").strip() or "Reader study",
-            readers=readers.filter(pk__in=[inputs.whole_number(pk, name="readers")
-                                           for pk in request.POST.getlist("readers")]),
-            user=request.user,
-            mode=request.POST.get("mode", ReaderStudy.Mode.UNAIDED),
-            model_version_id=version,
-            instructions=request.POST.get("instructions", ""),
-            reports=selectors.case_set_reports(project, request.POST.get("cases")),
+            project=project, name=data["name"], readers=data["readers"], user=request.user,
+            mode=data["mode"], model_version_id=version.pk if version else None,
+            instructions=data["instructions"],
+            reports=selectors.case_set_reports(project, data["cases"]),
         )
     except studies.StudyError as exc:
         messages.error(request, f"Study not created: {exc}.")

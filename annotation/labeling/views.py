@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import inputs
 from ..access import ADMIN_ONLY, project_for
+from ..forms import AdjudicationForm
 from ..models import Category, Report, Role
 from . import selectors, services
 from .agreement import agreement_report
@@ -97,12 +98,16 @@ def adjudication(request, slug):
 
 def adjudicate_from_form(request, project, report):
     """Set the reference label from a posted category and reason; say what happened."""
-    category = get_object_or_404(Category, project=project,
-                                 code=inputs.whole_number(request.POST.get("category"),
-                                                          name="category") or 0)
+    form = AdjudicationForm(request.POST, project=project)
+    if not form.is_valid():
+        problems = "; ".join(str(error) for errors in form.errors.values()
+                             for error in errors)
+        messages.error(request, f"{report.accession}: {problems}")
+        return
+    category = form.cleaned_data["category"]
     try:
         services.adjudicate(report=report, category=category, user=request.user,
-                            reason=request.POST.get("reason", ""))
+                            reason=form.cleaned_data["reason"])
     except ValueError as exc:
         messages.error(request, f"{report.accession}: {exc}")
     else:
