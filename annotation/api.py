@@ -263,7 +263,12 @@ def _reports_import(request, project):
             with open(path, "wb") as handle:
                 for chunk in upload.chunks():
                     handle.write(chunk)
-            rows = estimate_rows(path) - (path.suffix == ".csv")  # less the header
+            try:
+                rows = estimate_rows(path) - (path.suffix == ".csv")  # less the header
+            except ImportFormatError as exc:
+                # The file's own name, not the staged one, in the message.
+                raise ValidationError({"file": [str(exc).replace(path.name, filename)]}
+                                      ) from None
             if rows >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
                 return _import_in_background(request, project, path, filename, rows, mapping)
         else:

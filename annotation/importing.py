@@ -11,11 +11,13 @@ import hashlib
 import io
 import json
 import re
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import openpyxl
+from django.conf import settings
 from django.utils import timezone
 from openpyxl.utils import get_column_letter
 
@@ -55,7 +57,12 @@ LOOKUP_CHUNK = 2000
 
 
 class ImportFormatError(ValueError):
-    """The file as a whole cannot be read (unknown format, no header, not UTF-8)."""
+    """The file as a whole cannot be read (unknown format, no header, not UTF-8); `line`
+    where one line is to blame (0: the file as a whole)."""
+
+    def __init__(self, message: str, line: int = 0):
+        super().__init__(message)
+        self.line = line
 
 
 @dataclass(frozen=True)
@@ -141,9 +148,22 @@ def _raw_records(path: Path, fmt: str, date_source: str | None = None,
             else:
                 yield from _jsonl_records(handle)
         except UnicodeDecodeError as exc:
+            line, column = _first_bad_utf8(path)
             raise ImportFormatError(
-                f"{path.name}: not UTF-8 text (byte {exc.start}); save the file as UTF-8"
-            ) from exc
+                f"{path.name}: not UTF-8 text (line {line}, byte {column} of the line); save "
+                "the file as UTF-8", line=line) from exc
+
+
+def _first_bad_utf8(path: Path) -> tuple[int, int]:
+    """Line and byte (from 1) of the first byte that is not UTF-8: the decoder's own offset
+    counts from its buffer, not from the file."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return number, exc.start + 1
+    return 0, 0
 
 
 class _LineTap:
@@ -183,6 +203,9 @@ def _csv_records(handle: io.TextIOBase, date_source: str | None = None):
     if not header:
         raise ImportFormatError("the file is empty; expected a header line")
     header = [h.strip() for h in header]
+    if twice := _repeated_column(header, "line"):
+        yield 1, None, twice
+        return
     # The date columns tell a row of its own from a line inside a quoted text.
     date_at = [i for i, h in enumerate(header)
                if h == date_source or _normal(h) in DATE_COLUMN_NAMES]
@@ -211,6 +234,20 @@ def _csv_records(handle: io.TextIOBase, date_source: str | None = None):
             yield start, None, f"{len(values)} fields where the header has {len(header)}"
             continue
         yield start, dict(zip(header, values, strict=True)), ""
+
+
+def _repeated_column(header: list[str], unit: str) -> "RowError | None":
+    """A header naming one column twice: which copy was meant cannot be known (a dict would
+    silently keep the last), so the file is refused with both positions."""
+    seen: dict[str, int] = {}
+    for index, name in enumerate(header):
+        if name and name in seen:
+            return RowError(1, name, (
+                f"column {name!r} appears twice in the header (columns "
+                f"{get_column_letter(seen[name] + 1)} and {get_column_letter(index + 1)}); "
+                "rename or remove one"), unit=unit)
+        seen.setdefault(name, index)
+    return None
 
 
 def _field_too_long(lines: list[str], start: int, header: list[str]) -> "RowError":
@@ -323,6 +360,24 @@ def _bounded_lines(handle: io.TextIOBase) -> Iterator[str | None]:
         yield None
 
 
+class _RepeatedKey(ValueError):
+    def __init__(self, key: str):
+        super().__init__(key)
+        self.key = key[:60]
+
+
+def _no_repeated_keys(pairs: list[tuple[str, object]]) -> dict:
+    """json.loads keeps the last of two equal keys; ctir refuses the object instead."""
+    record = dict(pairs)
+    if len(record) != len(pairs):
+        seen = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _RepeatedKey(key)
+            seen.add(key)
+    return record
+
+
 def _jsonl_records(handle: io.TextIOBase):
     seen_columns: list[str] = []
     for number, line in enumerate(_bounded_lines(handle), start=1):
@@ -333,7 +388,11 @@ def _jsonl_records(handle: io.TextIOBase):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, object_pairs_hook=_no_repeated_keys)
+        except _RepeatedKey as exc:
+            yield number, None, RowError(number, exc.key, f"key {exc.key!r} appears twice in "
+                                         "this object; keep one")
+            continue
         except json.JSONDecodeError as exc:
             yield number, None, f"not valid JSON (column {exc.colno}: {exc.msg})"
             continue
@@ -353,9 +412,76 @@ def _jsonl_records(handle: io.TextIOBase):
         yield number, record, ""
 
 
+# A part this small is never worth refusing, however well it compresses (styles, themes).
+_XLSX_RATIO_FLOOR = 4 * 1024 * 1024
+_XLSX_MAX_PARTS = 10_000
+_MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class WorkbookSize:
+    expanded: int  # bytes, all parts
+    sheet: int  # bytes of the first worksheet's XML
+    dimension_rows: int | None  # the rows the sheet says it spans, when it says
+
+
+def xlsx_check(path: Path) -> WorkbookSize:
+    """Refuse a workbook that would cost more to open than any export should, from the zip's
+    directory alone (milliseconds): openpyxl reads shared strings whole and a sheet's XML
+    row by row, so a 1 MB file that expands to 400 MB would hold a request for minutes.
+
+    The sizes in the directory are safe to trust: Python's zipfile never inflates a part
+    past the size its directory gives (and fails on a CRC mismatch)."""
+    name = path.name
+    try:
+        with zipfile.ZipFile(path) as archive:
+            parts = archive.infolist()
+            if len(parts) > _XLSX_MAX_PARTS:
+                raise ImportFormatError(f"{name}: {len(parts):,} parts in the workbook's zip; "
+                                        "an export has a few dozen. Save it as CSV UTF-8")
+            expanded = sum(p.file_size for p in parts)
+            limit = settings.CTIR_XLSX_MAX_EXPANDED_BYTES
+            if expanded > limit:
+                raise ImportFormatError(
+                    f"{name} expands to {expanded / _MB:,.0f} MB when opened; workbooks are "
+                    f"read up to {limit / _MB:,.0f} MB expanded (CTIR_XLSX_MAX_EXPANDED_MB). "
+                    "Save it as CSV UTF-8 and import that, or split it")
+            ratio = settings.CTIR_XLSX_MAX_RATIO
+            for part in parts:
+                if part.file_size > max(_XLSX_RATIO_FLOOR, ratio * part.compress_size):
+                    raise ImportFormatError(
+                        f"{name}: its part {part.filename[:60]} expands "
+                        f"{part.file_size / max(part.compress_size, 1):,.0f} times "
+                        f"({part.compress_size:,} bytes to {part.file_size / _MB:,.0f} MB); "
+                        f"a workbook compressed over {ratio} times is refused as a "
+                        "decompression bomb. Save it as CSV UTF-8 if it is a real export")
+            sheets = sorted((p for p in parts if p.filename.startswith("xl/worksheets/")
+                             and p.filename.endswith(".xml")),
+                            key=lambda p: (p.filename != "xl/worksheets/sheet1.xml",
+                                           p.filename))
+            sheet = sheets[0] if sheets else None
+            dimension = _dimension_rows(archive, sheet) if sheet else None
+    except zipfile.BadZipFile as exc:
+        raise ImportFormatError(
+            f"not a readable .xlsx workbook ({type(exc).__name__}); save it again from Excel as "
+            ".xlsx, or as CSV UTF-8") from exc
+    return WorkbookSize(expanded, sheet.file_size if sheet else 0, dimension)
+
+
+_DIMENSION = re.compile(rb'<dimension ref="[A-Z]{1,3}\d+:[A-Z]{1,3}(\d+)"')
+
+
+def _dimension_rows(archive: zipfile.ZipFile, sheet: zipfile.ZipInfo) -> int | None:
+    """The last row the sheet's <dimension> names (near the start of its XML), if any."""
+    with archive.open(sheet) as handle:
+        found = _DIMENSION.search(handle.read(4096))
+    return int(found.group(1)) if found else None
+
+
 def _xlsx_records(path: Path):
     """The first sheet of a workbook: its first row names the columns. Rows are numbered as
     Excel numbers them; date cells arrive as dates, whatever the date format chosen."""
+    xlsx_check(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # a damaged zip or XML fails in many ways, none of them ours
@@ -364,8 +490,13 @@ def _xlsx_records(path: Path):
             "as .xlsx, or as CSV UTF-8") from exc
     try:
         sheet = book.worksheets[0]
+        # The <dimension> a file declares is not trusted: openpyxl would pad every row out
+        # to it, and "A1:XFD1048576" costs 17 billion empty cells.
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
+        cells_read, max_cells = 0, settings.CTIR_XLSX_MAX_CELLS  # the header row counts too
         first = next(rows, None)
+        cells_read += len(first or ())
         cells = [("" if v is None else str(v)).strip() for v in (first or ())]
         while cells and not cells[-1]:
             cells.pop()
@@ -373,6 +504,9 @@ def _xlsx_records(path: Path):
             raise ImportFormatError(f"the first sheet ({sheet.title!r}) is empty; expected a "
                                     "header row")
         header = [c or f"column {get_column_letter(i + 1)}" for i, c in enumerate(cells)]
+        if twice := _repeated_column(header, "row"):
+            yield 1, None, twice
+            return
         note = ""
         if len(book.worksheets) > 1:
             others = len(book.worksheets) - 1
@@ -380,6 +514,11 @@ def _xlsx_records(path: Path):
                     f"sheet{'s' if others != 1 else ''} ignored")
         yield 1, {"__header__": header, "__note__": note}, ""
         for number, values in enumerate(rows, start=2):
+            cells_read += len(values)
+            if cells_read > max_cells:
+                raise ImportFormatError(
+                    f"{path.name}: more than {max_cells:,} cells on the first sheet (row "
+                    f"{number:,}); save it as CSV UTF-8 and import that, or split it")
             values = [_cell(v) for v in values]
             if not any(v != "" for v in values):
                 continue
@@ -417,6 +556,8 @@ def _unstorable(value) -> str:
     if isinstance(value, dict | list):
         kind = "a JSON object" if isinstance(value, dict) else "a JSON array"
         return f"expected a string or a number, not {kind}"
+    if isinstance(value, bool):  # JSON true/false: would be stored as "True"
+        return f"expected a string or a number, not {str(value).lower()}"
     if not isinstance(value, str):
         return ""
     found = _UNSTORABLE.search(value)
@@ -569,6 +710,14 @@ def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPla
                 plan.errors.append(RowError(line, mapping.label(column), "missing column"))
             if missing:
                 continue
+        # Checked before the mapping joins text sections, which would write an object
+        # inside one as its Python repr.
+        raw_problems = [RowError(line, column, problem, plan.unit)
+                        for column in sorted(mapping.used_columns())
+                        if (problem := _unstorable(record.get(column)))]
+        if raw_problems:
+            plan.errors.extend(raw_problems)
+            continue
         row, errors = checker.parse(line, mapping.apply(record))
         plan.errors.extend(
             dataclasses.replace(e, column=mapping.label(e.column), unit=plan.unit)
@@ -591,7 +740,8 @@ def plan_import(project: Project, path: Path, filename: str | None = None,
         rows = iter_checked_rows(path, fmt, checker, plan, mapping)
         _check_against_file_and_database(project, rows, plan, progress)
     except ImportFormatError as exc:
-        plan.errors.append(RowError(0, "", str(exc)))
+        # Files are staged under a name of ctir's own; the admin knows theirs.
+        plan.errors.append(RowError(exc.line, "", str(exc).replace(path.name, filename)))
     if plan.rows == 0 and not plan.errors:
         plan.errors.append(RowError(0, "", f"{filename}: no report rows found"))
     if plan.unit != "line":  # file-level problems (line 0) stay as they are
@@ -717,10 +867,18 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
             ))
 
 
+# An xlsx row of a report export is rarely under this many bytes of sheet XML.
+_XLSX_ROW_BYTES = 200
+
+
 def estimate_rows(path: Path) -> int:
     """About how many rows the file holds (its line breaks), for a progress bar's first
     guess before the check has counted them; a quoted field over several lines makes it
-    a little high."""
+    a little high. A workbook is counted from what it expands to, never from its
+    compressed bytes."""
+    if path.suffix.lower() == ".xlsx":
+        size = xlsx_check(path)
+        return max(size.dimension_rows or 0, size.sheet // _XLSX_ROW_BYTES, 1)
     lines = 0
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

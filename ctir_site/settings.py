@@ -205,6 +205,13 @@ CTIR_MAX_UPLOAD_BYTES = env.int("CTIR_MAX_UPLOAD_MB", default=100) * 1024 * 1024
 # A confirmed browser import of at least this many rows runs on a Celery worker, with a
 # progress bar on the import page, instead of inside the request.
 CTIR_BACKGROUND_IMPORT_ROWS = env.int("CTIR_BACKGROUND_IMPORT_ROWS", default=5000)
+# An .xlsx is a zip: what it expands to, not its size on disk, is what reading it costs.
+# Refused before parsing (README, Import rules): more than this many MB expanded, a part
+# compressed more than CTIR_XLSX_MAX_RATIO times (a decompression bomb, not an export), or
+# more cells than CTIR_XLSX_MAX_CELLS on the first sheet.
+CTIR_XLSX_MAX_EXPANDED_BYTES = env.int("CTIR_XLSX_MAX_EXPANDED_MB", default=200) * 1024 * 1024
+CTIR_XLSX_MAX_RATIO = env.int("CTIR_XLSX_MAX_RATIO", default=100)
+CTIR_XLSX_MAX_CELLS = env.int("CTIR_XLSX_MAX_CELLS", default=5_000_000)
 
 # The REST API (/api/v1/, docs/api.md): personal tokens (`Authorization: Bearer ctir_…`,
 # made on /account/tokens/) for scripts, the session for the browsable docs. The token class

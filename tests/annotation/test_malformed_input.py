@@ -78,7 +78,6 @@ def test_a_malformed_reading_answer_is_a_400(reading, field, value, message):
 @pytest.mark.parametrize(("data", "message"), [
     ({"report": "abc", "category": "1"}, "report must be a whole number"),
     ({"report": "9" * 30, "category": "1"}, "report must be a whole number"),
-    ({"report": "the report", "category": "abc"}, "category must be a whole number"),
 ])
 def test_malformed_adjudication_is_a_400(login, project, admin_user, data, message):
     add_reports(project, 1)
@@ -89,25 +88,34 @@ def test_malformed_adjudication_is_a_400(login, project, admin_user, data, messa
     assert message in response.content.decode()
 
 
-def test_a_malformed_category_on_the_report_page_is_a_400(login, project, admin_user):
+@pytest.mark.parametrize("value", ["abc", "²", "9" * 30])
+def test_a_malformed_category_is_named_and_changes_nothing(login, project, admin_user, value):
+    """The adjudication form names the category it cannot use, on both pages."""
     add_reports(project, 1)
     report = Report.objects.get()
-    response = login(admin_user).post(reverse("report_detail", args=[project.slug, report.pk]),
-                                      {"category": "²", "reason": "x"})
-    assert response.status_code == 400
+    label = report.reference_label.category_id
+    client = login(admin_user)
+    for url, data in ((reverse("report_detail", args=[project.slug, report.pk]), {}),
+                      (reverse("adjudication", args=[project.slug]), {"report": report.pk})):
+        page = client.post(url, {**data, "category": value, "reason": "x"}, follow=True)
+        assert page.status_code == 200
+        assert "No category" in page.content.decode() or "at most 6" in page.content.decode()
+        assert Report.objects.get().reference_label.category_id == label
 
 
 @pytest.mark.parametrize("value", ["abc", "1.5", "9" * 30])
-def test_a_malformed_model_version_is_a_400(login, project, admin_user, reader, value):
+def test_a_malformed_model_version_is_named(login, project, admin_user, reader, value):
     from annotation.services import splits_assign
 
     add_reports(project, 2)
     splits_assign(project=project, counts=(0, 0, 2))
     client = login(admin_user)
     created = client.post(reverse("study_list", args=[project.slug]),
-                          {"name": "S", "model_version": value, "readers": [reader.pk]})
-    assert created.status_code == 400
-    assert "model_version must be a whole number" in created.content.decode()
+                          {"name": "S", "model_version": value, "readers": [reader.pk],
+                           "mode": "unaided"}, follow=True)
+    assert created.status_code == 200
+    assert "Study not created: model version: Select a valid choice" in (
+        created.content.decode())
     assert not ReaderStudy.objects.exists()
     study = studies.study_create(project=project, name="S", readers=[reader], seed=1)
     updated = client.post(reverse("study_update", args=[project.slug, study.pk]),
@@ -116,11 +124,13 @@ def test_a_malformed_model_version_is_a_400(login, project, admin_user, reader, 
     assert "model_version must be a whole number" in updated.content.decode()
 
 
-def test_malformed_readers_are_a_400(login, project, admin_user):
+def test_malformed_readers_are_named(login, project, admin_user):
     response = login(admin_user).post(reverse("study_list", args=[project.slug]),
-                                      {"name": "S", "readers": ["abc"]})
-    assert response.status_code == 400
-    assert "readers must be a whole number" in response.content.decode()
+                                      {"name": "S", "readers": ["abc"], "mode": "unaided"},
+                                      follow=True)
+    assert response.status_code == 200
+    assert "Study not created: readers: “abc” is not a valid value." in (
+        response.content.decode().replace("&ldquo;", "“").replace("&rdquo;", "”"))
 
 
 @pytest.mark.parametrize("params", [{"reference": "\u00b2"}, {"predicted": "9" * 5000},

@@ -14,7 +14,10 @@ class TerminalProgress:
 
     def __init__(self, path: Path, stream, enabled: bool):
         self.stream, self.enabled = stream, enabled
-        self.estimate = estimate_rows(path)
+        try:
+            self.estimate = estimate_rows(path)
+        except ImportFormatError:
+            self.estimate = None  # the import itself names the problem and imports nothing
         self.bars: dict[str, tqdm] = {}
 
     def __call__(self, phase: str, done: int, total: int | None = None) -> None:
