@@ -109,10 +109,41 @@ class ImportPlan:
     sample: dict = field(default_factory=dict)
     # (line, accession, split stored, split in the file) for reports already here
     splits_not_applied: list[tuple[int, str, str, str]] = field(default_factory=list)
+    # Problems found in all, when only the first ones were kept (a plan a worker stored).
+    errors_total: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.errors
+
+    @property
+    def error_count(self) -> int:
+        return max(self.errors_total, len(self.errors))
+
+    # A plan checked by a worker is kept on its job for the page to show; the first
+    # problems are plenty to fix a file by, and keep the row small.
+    KEPT_ERRORS = 2000
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["errors"] = [dataclasses.asdict(e) for e in self.errors[:self.KEPT_ERRORS]]
+        data["errors_total"] = self.error_count
+        data["mapping"] = self.mapping.to_dict() if self.mapping else None
+        data["preview"] = [{k: v.isoformat() if isinstance(v, datetime.date) else v
+                            for k, v in row.items()} for row in self.preview]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "ImportPlan":
+        names = {f.name for f in dataclasses.fields(cls)}
+        plan = cls(**{k: v for k, v in data.items() if k in names})
+        plan.errors = [RowError(**e) for e in data.get("errors", [])]
+        plan.mapping = ColumnMapping.from_dict(data["mapping"]) if data.get("mapping") else None
+        plan.preview = [{**row, "procedure_date": datetime.date.fromisoformat(
+            row["procedure_date"]) if row.get("procedure_date") else None}
+            for row in data.get("preview", [])]
+        plan.splits_not_applied = [tuple(x) for x in data.get("splits_not_applied", [])]
+        return plan
 
     @property
     def changes_nothing(self) -> bool:

@@ -363,6 +363,11 @@ class ImportJob(models.Model):
         "(ColumnMapping.to_dict); null: guess from the header.")
     batch = models.ForeignKey(ImportBatch, models.SET_NULL, null=True, blank=True,
                               related_name="+")
+    # A check only: the preview of a big or compressed upload, read by a worker so that no
+    # web request spends minutes on it. It writes nothing and keeps its plan for the page.
+    check_only = models.BooleanField(default=False)
+    plan = models.JSONField(null=True, blank=True,
+                            help_text="The checked file's preview (ImportPlan.to_dict).")
     created = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
@@ -371,9 +376,10 @@ class ImportJob(models.Model):
         ordering = ["-created"]
         constraints = [
             # One import at a time per project, held by the database even when two admins
-            # confirm in the same instant.
+            # confirm in the same instant. Checks write nothing and may run beside it.
             models.UniqueConstraint(fields=["project"], condition=models.Q(
-                status__in=["queued", "running"]), name="one_active_import"),
+                status__in=["queued", "running"], check_only=False),
+                name="one_active_import"),
         ]
 
     def __str__(self):

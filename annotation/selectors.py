@@ -282,12 +282,13 @@ def import_job_progress(job: ImportJob) -> dict:
     checked, written = live.get("checked", 0), live.get("written", 0)
     if job.status == ImportJob.Status.SUCCEEDED:
         checked = written = total
-    done = min((checked + written) / (2 * total), 1.0)
+    passes = 1 if job.check_only else 2  # a check reads the file once and writes nothing
+    done = min((checked + (0 if job.check_only else written)) / (passes * total), 1.0)
     eta = None
     if job.is_active and live.get("phase") and job.started_at:
         phase_seconds = time.time() - live.get("phase_started", time.time())
         if live["phase"] == "checking" and checked and phase_seconds > 0:
-            eta = (2 * total - checked) * phase_seconds / checked
+            eta = (passes * total - checked) * phase_seconds / checked
         elif live["phase"] == "writing" and written and phase_seconds > 0:
             eta = (total - written) * phase_seconds / written
     return {"checked": checked, "written": written, "total": total,

@@ -113,7 +113,8 @@ def import_jobs_fail_stale(*, project: Project | None = None) -> int:
 
 def import_busy_check(*, project: Project, job: ImportJob | None = None) -> None:
     import_jobs_fail_stale(project=project)
-    running = ImportJob.objects.filter(project=project, status__in=ImportJob.ACTIVE).exclude(
+    running = ImportJob.objects.filter(project=project, status__in=ImportJob.ACTIVE,
+                                       check_only=False).exclude(
         pk=job.pk if job else None).select_related("created_by").first()
     if running is not None:
         who = f" by {running.created_by}" if running.created_by else ""
@@ -466,6 +467,55 @@ def import_job_start(*, project: Project, path: Path, filename: str, rows: int,
     send_on_commit("annotation.tasks.import_reports_job", job.pk,
                    failed=_import_not_sent(job.pk, Path(path)))
     return job
+
+
+def import_check_start(*, project: Project, path: Path, filename: str, rows: int,
+                       user: User | None = None,
+                       mapping: ColumnMapping | None = None) -> ImportJob:
+    """Queue the preview of a big (or compressed) upload for a Celery worker: it checks the
+    file as the page's preview would, writes nothing, and keeps the plan for the page."""
+    job = ImportJob.objects.create(project=project, created_by=user, filename=filename,
+                                   staged=str(path), rows=rows, check_only=True,
+                                   mapping=mapping.to_dict() if mapping else None,
+                                   message="Waiting for a worker")
+    send_on_commit("annotation.tasks.import_check_job", job.pk,
+                   failed=_import_not_sent(job.pk, Path(path)))
+    return job
+
+
+def import_check_run(job_id: int) -> ImportJob:
+    """The worker's side of a check: claim it, check the file with progress, keep the plan.
+    The staged file stays for the confirm (or goes with the upload's 6-hour expiry)."""
+    if not ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.QUEUED).update(
+            status=ImportJob.Status.RUNNING, started_at=timezone.now(),
+            message="Checking the file"):
+        return ImportJob.objects.get(pk=job_id)  # already run (a redelivered task)
+    job = ImportJob.objects.select_related("project").get(pk=job_id)
+    path = Path(job.staged)
+    fields = {}
+    try:
+        reporter = import_progress.Reporter(job, job.rows or 1)
+        mapping = ColumnMapping.from_dict(job.mapping) if job.mapping else None
+        plan = plan_import(job.project, path, job.filename, mapping, progress=reporter)
+        reporter.flush()
+        if plan.changes_nothing or not plan.columns:
+            path.unlink(missing_ok=True)  # nothing to confirm, nothing a mapping could change
+        fields.update(
+            status=ImportJob.Status.SUCCEEDED if plan.ok else ImportJob.Status.REJECTED,
+            plan=plan.to_dict(), rows=plan.rows,
+            message=(f"{plan.rows:,} rows checked: ready to import." if plan.ok and not
+                     plan.changes_nothing else
+                     f"{plan.rows:,} rows checked: nothing new to import." if plan.ok else
+                     f"{plan.error_count:,} problem(s) found; nothing can be imported yet."))
+    except Exception as exc:  # the reason goes to the page; the worker log has the rest
+        fields.update(status=ImportJob.Status.FAILED,
+                      message=f"The check failed ({type(exc).__name__}: {exc}).")
+        path.unlink(missing_ok=True)
+        raise
+    finally:
+        fields["finished_at"] = timezone.now()
+        ImportJob.objects.filter(pk=job.pk).update(**fields)
+    return ImportJob.objects.get(pk=job.pk)
 
 
 def _import_not_sent(job_id: int, staged: Path):

@@ -8,7 +8,7 @@ from celery import shared_task
 
 from ctir_site.queue import instance_check
 
-from .services import import_job_run
+from .services import import_check_run, import_job_run
 
 IMPORT_TIME_LIMIT = 2 * 3600
 
@@ -17,3 +17,9 @@ IMPORT_TIME_LIMIT = 2 * 3600
 def import_reports_job(job_id: int, *, instance: str | None = None) -> str:
     instance_check(instance)
     return import_job_run(job_id).status
+
+
+@shared_task(acks_late=True, time_limit=IMPORT_TIME_LIMIT)
+def import_check_job(job_id: int, *, instance: str | None = None) -> str:
+    instance_check(instance)
+    return import_check_run(job_id).status

@@ -15,11 +15,19 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
-from . import selectors, services
+from . import inputs, selectors, services
 from .access import ADMIN_ONLY, project_for
 from .columns import DATE_FORMATS, FIELD_LABELS, FIELDS, ColumnMapping
 from .exporting import export_lines
-from .importing import FORMAT_SUFFIXES, ImportFormatError, file_format, plan_import, read_header
+from .importing import (
+    FORMAT_SUFFIXES,
+    ImportFormatError,
+    ImportPlan,
+    estimate_rows,
+    file_format,
+    plan_import,
+    read_header,
+)
 from .labeling.views import adjudicate_from_form
 from .models import Category, ImportJob, Report, Role, Split
 
@@ -78,8 +86,53 @@ def import_reports(request, slug):
                 context["form_error"] = str(exc)
             else:
                 staged = _stage_upload(upload, suffix)
+                if _checked_by_a_worker(staged):
+                    return _check_in_background(request, project, staged, upload.name, None)
                 context.update(_preview(request, project, staged, upload.name, mapping=None))
+    elif "check" in request.GET:
+        context.update(_checked_preview(request, project))
     return _import_page(request, project, context, status)
+
+
+def _checked_by_a_worker(staged: Path) -> bool:
+    """A big file (by its line breaks, or a workbook by what it expands to) is previewed by
+    a worker: checking 200,000 rows takes half a minute, longer than a request should hold.
+    A workbook refused from its zip directory is refused at once, in the request."""
+    try:
+        return estimate_rows(staged) >= settings.CTIR_BACKGROUND_CHECK_ROWS
+    except ImportFormatError:
+        return False
+
+
+def _check_in_background(request, project, staged: Path, name: str,
+                         mapping: ColumnMapping | None):
+    job = services.import_check_start(project=project, path=staged, filename=name,
+                                      rows=_estimate(staged), user=request.user,
+                                      mapping=mapping)
+    job.refresh_from_db(fields=["status", "message"])
+    if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
+        messages.error(request, f"{name} could not be checked: no worker took the job.")
+    else:
+        messages.info(request, f"{name} is big: a worker is checking it. Its preview opens "
+                      "here when the check is done; nothing is imported before you confirm.")
+    return redirect("import_reports", slug=project.slug)
+
+
+def _estimate(staged: Path) -> int:
+    return max(estimate_rows(staged) - (staged.suffix == ".csv"), 1)  # less the header
+
+
+def _checked_preview(request, project) -> dict:
+    """The preview a worker's check kept: only for the admin who uploaded the file here."""
+    job = get_object_or_404(
+        ImportJob, project=project, created_by=request.user, check_only=True,
+        plan__isnull=False, pk=inputs.whole_number(request.GET.get("check"), name="check"))
+    plan = ImportPlan.from_dict(job.plan)
+    staged = Path(job.staged)
+    if not staged.exists() and plan.ok and not plan.changes_nothing:
+        return {"form_error": f"The upload of {job.filename} has expired or was imported; "
+                "upload it again."}
+    return _preview_context(request, project, staged, job.filename, plan)
 
 
 def _import_page(request, project, context, status=200):
@@ -96,13 +149,17 @@ def _preview(request, project, staged: Path, name: str, mapping: ColumnMapping |
     plan = plan_import(project, staged, name, mapping)
     if plan.changes_nothing or not plan.columns:
         staged.unlink(missing_ok=True)  # nothing a new mapping could change
+    return _preview_context(request, project, staged, name, plan)
+
+
+def _preview_context(request, project, staged: Path, name: str, plan: ImportPlan) -> dict:
     used = plan.mapping or ColumnMapping()
     # Bound to this project and this admin: a token copied into another project's form, or
     # posted by someone else, imports nothing.
     # rows: a file this big is imported by a worker on confirm (CTIR_BACKGROUND_IMPORT_ROWS).
     token = signing.dumps({"file": staged.name, "name": name, "mapping": used.to_dict(),
                            "project": project.pk, "user": request.user.pk,
-                           "rows": plan.rows}, salt=UPLOAD_SALT)
+                           "rows": plan.rows, "ok": plan.ok}, salt=UPLOAD_SALT)
     fields = [{"name": f, "label": FIELD_LABELS[f], "chosen": used.source(f),
                "multiple": f == "text"} for f in FIELDS]
     return {"plan": plan, "token": token, "mapping_fields": fields,
@@ -136,6 +193,8 @@ def _import_remap(request, project):
     token, staged = found
     header = read_header(staged, file_format(token["name"]))
     mapping = _mapping_from_form(request.POST, header)
+    if _checked_by_a_worker(staged):
+        return _check_in_background(request, project, staged, token["name"], mapping)
     return _import_page(request, project, _preview(request, project, staged, token["name"],
                                                    mapping)
                         | {"project": project, "remapped": True})
@@ -192,6 +251,12 @@ def _import_confirm(request, project):
     if found is None:
         return redirect("import_reports", slug=project.slug)
     token, staged = found
+    if not token.get("ok", True):
+        # The confirm button is not shown for a file with problems; a posted token that had
+        # them must not queue a job that can only be rejected.
+        messages.error(request, f"{token['name']} has problems (listed in its preview); fix "
+                       "them and upload it again. Nothing was imported.")
+        return redirect("import_reports", slug=project.slug)
     mapping = ColumnMapping.from_dict(token["mapping"]) if token.get("mapping") else None
     if token.get("rows", 0) >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
         return _import_in_background(request, project, staged, token, mapping)

@@ -204,3 +204,70 @@ def test_the_worker_imports_with_the_mapping_that_was_previewed(login, project, 
     assert Report.objects.get(accession="R2").procedure_date == datetime.date(2020, 4, 3)
     project.refresh_from_db()
     assert project.import_mapping["date_format"] == "dmy"  # remembered for the next file
+
+
+# --- big previews: checked by a worker, never inside a request -------------------------------
+
+@pytest.fixture
+def checked_by_worker(background):
+    background.CTIR_BACKGROUND_CHECK_ROWS = 3
+    return background
+
+
+def test_a_big_upload_is_checked_by_a_worker_then_previewed(login, project, admin_user,
+                                                            checked_by_worker):
+    client = login(admin_user)
+    url = reverse("import_reports", args=[project.slug])
+    page = client.post(url, {"file": SimpleUploadedFile("big.csv", rows_csv(5).encode())},
+                       follow=True).content.decode()
+    check = ImportJob.objects.get()
+    assert check.check_only and check.status == "queued" and check.rows == 5
+    assert "a worker is checking it" in page and "Checking big.csv" in page
+    assert 'hx-trigger="every 1s"' in page and "plan" not in page.split("<h1>")[0]
+    # A check writes nothing, so it never blocks an import of the project.
+    services.import_busy_check(project=project)
+
+    check = services.import_check_run(check.pk)  # what the worker's task calls
+    assert check.status == "succeeded" and check.plan["rows"] == 5
+    assert Path(check.staged).exists() and not Report.objects.exists()
+    fragment = client.get(reverse("import_job", args=[project.slug, check.pk]),
+                          headers={"HX-Request": "true"})
+    assert fragment.status_code == 286 and f"?check={check.pk}" in fragment.content.decode()
+    preview_page = client.get(url, {"check": check.pk})
+    plan = preview_page.context["plan"]
+    assert plan.ok and plan.rows == 5 and plan.new_reports == 5
+    assert plan.preview[0]["accession"] == "B00000"
+    assert "Import 5 reports" in preview_page.content.decode()
+    client.post(url, {"confirm": "1", "token": preview_page.context["token"]})
+    job = ImportJob.objects.get(check_only=False)
+    assert services.import_job_run(job.pk).status == "succeeded"
+    assert Report.objects.count() == 5
+
+
+def test_a_checked_preview_with_problems_lists_them_and_offers_no_import(
+        login, project, admin_user, checked_by_worker):
+    client = login(admin_user)
+    url = reverse("import_reports", args=[project.slug])
+    bad = rows_csv(4) + "B9,BP9,F,50,2020-13-01,text,1\n"
+    client.post(url, {"file": SimpleUploadedFile("bad.csv", bad.encode())})
+    check = services.import_check_run(ImportJob.objects.get().pk)
+    assert check.status == "rejected" and check.plan["errors_total"] == 1
+    page = client.get(url, {"check": check.pk})
+    assert not page.context["plan"].ok
+    html = page.content.decode()
+    assert "1 problem found" in html and "2020-13-01" in html and "Import 4" not in html
+    # A crafted confirm with that preview's token queues nothing.
+    client.post(url, {"confirm": "1", "token": page.context["token"]})
+    assert not ImportJob.objects.filter(check_only=False).exists()
+
+
+def test_only_the_uploader_sees_a_checked_preview(login, project, admin_user, outsider,
+                                                  checked_by_worker):
+    from annotation.models import Membership, Role
+
+    client = login(admin_user)
+    url = reverse("import_reports", args=[project.slug])
+    client.post(url, {"file": SimpleUploadedFile("big.csv", rows_csv(5).encode())})
+    check = services.import_check_run(ImportJob.objects.get().pk)
+    Membership.objects.create(project=project, user=outsider, role=Role.ADMIN)
+    assert login(outsider).get(url, {"check": check.pk}).status_code == 404
