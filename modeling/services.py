@@ -122,10 +122,11 @@ EVERY_BOUNDS = (1, 100_000)
 def retrain_policy_set(*, project: Project, mode: str, every, user=None) -> RetrainPolicy:
     if mode not in RetrainPolicy.Mode.values:
         raise JobError(f"unknown policy {mode!r}")
-    try:
-        every = int(every)
-    except (TypeError, ValueError):
-        raise JobError("the number of labels must be a whole number") from None
+    text = str(every if every is not None else "").strip()
+    # ASCII digits only, as for the training recipe: int() would also read '１２'.
+    if not (text.isascii() and text.isdigit()) or len(text) > 9:
+        raise JobError("the number of labels must be a whole number (digits 0-9)")
+    every = int(text)
     low, high = EVERY_BOUNDS
     if not low <= every <= high:
         raise JobError(f"the number of labels must be between {low} and {high}")

@@ -1,4 +1,5 @@
 import importlib
+import logging
 
 import pytest
 from django.apps import apps
@@ -128,3 +129,26 @@ def _plain_http():
     with override_settings(SECURE_SSL_REDIRECT=False, SESSION_COOKIE_SECURE=False,
                            CSRF_COOKIE_SECURE=False):
         yield
+
+
+class _ServerErrors(logging.Handler):
+    def __init__(self):
+        super().__init__(level=logging.ERROR)
+        self.seen: list[str] = []
+
+    def emit(self, record):
+        if getattr(record, "status_code", None) == 500:
+            self.seen.append(record.getMessage())
+
+
+@pytest.fixture(autouse=True)
+def no_server_error(request):
+    """No test may see a 500 in the server's log: every input, good or bad, gets an answer
+    that says something. A test about the 500 page itself marks `server_error_expected`."""
+    handler = _ServerErrors()
+    logger = logging.getLogger("django.request")
+    logger.addHandler(handler)
+    yield
+    logger.removeHandler(handler)
+    if handler.seen and not request.node.get_closest_marker("server_error_expected"):
+        pytest.fail("the server answered 500: " + "; ".join(handler.seen[:3]))

@@ -109,3 +109,11 @@ def test_the_train_form_refuses_non_ascii_digits(project, admin_user):
     with pytest.raises(services.JobError, match="epochs must be a whole number"):
         services.recipe_clean(epochs="１２")
     assert services.recipe_clean(epochs="12")["epochs"] == 12
+
+
+def test_the_retrain_policy_refuses_non_ascii_digits(project):
+    from modeling import services
+
+    with pytest.raises(services.JobError, match="digits 0-9"):
+        services.retrain_policy_set(project=project, mode="every", every="２００")
+    assert services.retrain_policy_set(project=project, mode="every", every="200").every == 200
