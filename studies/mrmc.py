@@ -28,6 +28,7 @@ Every result is a plain dict of floats (None where undefined), so it is JSON-ser
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Hashable, Mapping, Sequence
 
 import numpy as np
@@ -270,7 +271,7 @@ def study_mrmc(
         # The reader average itself, for readers at large (Hillis 2007 section 5.3): also
         # what an unaided study without a model can say.
         _add(out, key, title, "readers_mean", "Reader average",
-             lambda c=correct: _reader_average(c, alpha))
+             lambda c=correct: _reader_average(c, alpha), cells=correct, bounds=(0.0, 1.0))
         plans = []
         if model and crossover:
             plans += [("model_vs_unaided", "Model − readers unaided", ~aided),
@@ -284,26 +285,99 @@ def study_mrmc(
                 diff = np.where(mask[:, with_model], diff, np.nan)
             model_cells = np.where(np.isnan(diff), np.nan, model_ok[None, :])
             _add(out, key, title, kind, label,
-                 lambda d=diff, m=model_cells: _versus_model(d, m, alpha))
+                 lambda d=diff, m=model_cells: _versus_model(d, m, alpha), cells=diff,
+                 bounds=(-1.0, 1.0))
         if crossover:
             cells = np.stack([np.where(aided, correct, np.nan),
                               np.where(~aided, correct, np.nan)])
             _add(out, key, title, "aided_vs_unaided", "Aided − unaided",
-                 lambda cells=cells: or_two_modalities(*mean_jackknife(cells), alpha))
+                 lambda cells=cells: or_two_modalities(*mean_jackknife(cells), alpha),
+                 cells=cells, bounds=(-1.0, 1.0))
+    out["bootstrapped"] = sum(c.get("bootstrapped", 0) for c in out["comparisons"])
     return out
 
 
 def _reader_average(correct: np.ndarray, alpha: float) -> dict:
     result = or_one_modality(*mean_jackknife(correct), alpha)
     result["means"] = [result["estimate"], None]
-    # A proportion's t interval runs past 0 or 1 with few readers (df near 1); a CI of
-    # "57% to 127%" reads as a bug, so the bounds stop at what a proportion can be. The
-    # interval as computed stays under ``ci_unclipped``. Differences are not clipped.
-    for side in ("random", "fixed"):
-        if result.get(side) and result[side].get("ci") is not None:
-            low, high = result[side]["ci"]
-            result[side]["ci_unclipped"] = [low, high]
-            result[side]["ci"] = [max(0.0, low), min(1.0, high)]
+    return result
+
+
+# --------------------------------------------------------------------------------------------
+# Intervals kept to what is possible
+# --------------------------------------------------------------------------------------------
+
+BOOTSTRAP_RESAMPLES = 2000
+BOOTSTRAP_SEED = 20250101  # fixed: the same study gives the same interval every time
+
+
+def _fom(cells: np.ndarray) -> float:
+    """The comparison's estimate from its cells (readers x cases, NaN where not read; or
+    two modalities x readers x cases, first minus second): mean over readers of each
+    reader's mean over the cases they read."""
+    per_reader = np.nanmean(cells, axis=-1)
+    value = np.nanmean(per_reader, axis=-1)
+    return float(value[0] - value[1]) if np.ndim(value) else float(value)
+
+
+def bootstrap_ci(cells: np.ndarray, *, readers: bool, alpha: float = 0.05,
+                 resamples: int = BOOTSTRAP_RESAMPLES, seed: int = BOOTSTRAP_SEED,
+                 ) -> list[float] | None:
+    """Percentile bootstrap interval of ``_fom(cells)``: cases resampled with replacement
+    (fixed readers), and readers too when ``readers`` (random readers). Every resample's
+    estimate is a possible value, so the interval never runs past what the figure can be
+    (a proportion in [0, 1], a difference in [-1, 1])."""
+    cells = np.asarray(cells, dtype=np.float64)
+    n_readers, n_cases = cells.shape[-2], cells.shape[-1]
+    rng = np.random.default_rng(seed)
+    values = []
+    # A resample may leave a reader with no case in a modality: its nanmean warns, and
+    # the resample is dropped below.
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        for _ in range(resamples):
+            picked = cells[..., rng.integers(0, n_cases, n_cases)]
+            if readers:
+                picked = picked[..., rng.integers(0, n_readers, n_readers), :]
+            value = _fom(picked)
+            if math.isfinite(value):
+                values.append(value)
+    if len(values) < resamples // 2:  # most resamples left a reader with no case
+        return None
+    low, high = np.percentile(values, [100 * alpha / 2, 100 * (1 - alpha / 2)])
+    return [float(low), float(high)]
+
+
+def keep_in_bounds(result: dict, cells: np.ndarray, bounds: tuple[float, float],
+                   alpha: float = 0.05) -> dict:
+    """Where a t or z interval of ``result`` runs past ``bounds``, give the bootstrap's
+    instead; the normal-theory interval stays under ``ci_normal`` for checking, and
+    ``ci_method`` says which one ``ci`` is."""
+    low_bound, high_bound = bounds
+    sides = [("random", result.get("random"), True), ("fixed", result.get("fixed"), False)]
+    # Each reader's own difference (two modalities); one modality lists plain FOMs there.
+    sides += [(f"per_reader {j}", row, False) for j, row in
+              enumerate(result.get("per_reader") or []) if isinstance(row, dict)]
+    for name, side, readers in sides:
+        if not side or side.get("ci") is None:
+            continue
+        side["ci_method"] = "t" if name == "random" else "z"
+        low, high = side["ci"]
+        if low >= low_bound - 1e-12 and high <= high_bound + 1e-12:
+            continue
+        these = cells
+        if name.startswith("per_reader"):
+            j = int(name.split()[1])
+            these = cells[..., j:j + 1, :]
+        bounded = bootstrap_ci(these, readers=readers and these.shape[-2] > 1, alpha=alpha)
+        side["ci_normal"] = [low, high]
+        if bounded is None:  # too few cases to resample: the possible range, said plainly
+            bounded = [max(low, low_bound), min(high, high_bound)]
+            side["ci_method"] = "clipped"
+        else:
+            side["ci_method"] = "bootstrap"
+        side["ci"] = bounded
+        result["bootstrapped"] = result.get("bootstrapped", 0) + 1
     return result
 
 
@@ -316,9 +390,11 @@ def _versus_model(diff: np.ndarray, model_cells: np.ndarray, alpha: float) -> di
     return result
 
 
-def _add(out, key, title, kind, label, compute):
+def _add(out, key, title, kind, label, compute, *, cells=None, bounds=None):
     try:
         result = compute()
+        if cells is not None:
+            result = keep_in_bounds(result, cells, bounds)
     except ValueError as exc:
         out["skipped"].append({"fom": key, "title": title, "kind": kind, "label": label,
                                "reason": str(exc)})
@@ -376,14 +452,33 @@ def power_versus_model(*, n_readers: int, n_cases: int, pilot_cases: int, effect
             "noncentrality": float(noncentrality)}
 
 
+# Case counts the planner looks at: power is not monotone in K under Hillis' ddf (more
+# cases leave the reader variance alone, with J - 1 degrees of freedom), so the best it can
+# do is found on a grid, not at K -> infinity.
+_CASE_GRID = np.unique(np.geomspace(2, 10**7, 240).astype(int))
+
+
+def power_limit(power_at, *, least: int = 2) -> tuple[float, int]:
+    """The highest power any number of cases (from ``least``) gives, and the cases it
+    takes: never below the power at ``least``."""
+    grid = [k for k in _CASE_GRID if k >= least] or [least]
+    powers = [power_at(int(k)) for k in grid]
+    best = int(np.argmax(powers))
+    here = power_at(least)
+    return (here, least) if here >= powers[best] else (powers[best], int(grid[best]))
+
+
 def cases_needed(power_at, target: float, *, most: int = 100_000) -> int | None:
-    """The fewest cases with ``power_at(K) >= target``, by bisection; None if ``most`` do
-    not reach it (reader variance alone can cap the power: then only more readers help)."""
-    if power_at(most) < target:
+    """The fewest cases with ``power_at(K) >= target``; None if no number up to ``most``
+    reaches it (reader variance alone can cap the power: then only more readers help).
+    The first grid point that reaches it brackets the answer, found by bisection."""
+    if power_at(1) >= target:
+        return 1
+    grid = [int(k) for k in _CASE_GRID if k <= most] + [most]
+    high = next((k for k in grid if power_at(k) >= target), None)
+    if high is None:
         return None
-    low, high = 1, most  # power_at(low) < target <= power_at(high), power grows with K
-    if power_at(low) >= target:
-        return low
+    low = max([k for k in grid if k < high] or [1])
     while high - low > 1:
         middle = (low + high) // 2
         if power_at(middle) >= target:
@@ -450,12 +545,15 @@ def plan_versus_model(*, reader_accuracy: float, model_accuracy: float, n_reader
     readers_needed = next((j for j in range(2, 101) if effect and power_versus_model(
         n_readers=j, n_cases=n_cases, pilot_cases=1, effect=effect, alpha=alpha,
         **components)["power"] >= target), None)
+    ceiling, ceiling_cases = power_limit(power_at, least=n_cases) if effect else (alpha,
+                                                                                   n_cases)
     return {
         **result, "effect": effect, "components": components, "target": target,
         "n_readers": n_readers, "n_cases": n_cases,
         "cases_needed": needed, "readers_needed": readers_needed,
-        # With unlimited cases only the readers' spread is left: the ceiling on power.
-        "power_ceiling": power_at(10**9) if effect else alpha,
+        # The most that more cases can give these readers (never below the power now):
+        # past it only the readers' spread is left, and only more readers help.
+        "power_ceiling": ceiling, "power_ceiling_cases": ceiling_cases,
     }
 
 

@@ -50,22 +50,32 @@ def _seconds(value) -> str:
 
 def results_table(r: dict) -> list[list[str]]:
     """Header and one row per rater: accuracy with exact CI, sensitivity, reading time."""
-    header = ["Rater", "Correct / n", "Accuracy, % (95% CI)"] + [
+    header = ["Rater", "Cases answered", "Correct / n", "Accuracy, % (95% CI)"] + [
         f"Sensitivity {code}, %" for code in r["labels"]] + [
-        "Total time, s", "Median (IQR) s per case", "Times the model's time"]
+        "Total time for all cases, s", "Median (IQR) s per case",
+        "Times the model's time (same cases)"]
     rows = [header]
     for row in r["rows"]:
         acc, t = row["accuracy"], row["time"]
         name = row["name"] + (" (simulated)" if row["simulated"] else "")
+        # The paper's own figure, total seconds for the test set, only for a reader who read
+        # all of it; the fold is over the cases both the reader and the model have.
+        total = _seconds(t["total"]) if row["is_model"] or row["finished"] else "– (not finished)"
+        fold = (f"{row['fold']:.1f} (n = {row['fold_n']})" if row.get("fold") else "–")
         accuracy = (f"{_pct(acc['accuracy'])} ({_pct(acc['ci'][0])}–{_pct(acc['ci'][1])})"
                     if acc["accuracy"] is not None else "–")
         median = (f"{t['median']:.2f} ({t['q1']:.2f}–{t['q3']:.2f})"
                   if t["median"] is not None else "–")
-        rows.append([name, f"{acc['correct']} / {acc['n']}", accuracy] + [
+        rows.append([name, f"{row['answered']} of {r['n_cases']}",
+                     f"{acc['correct']} / {acc['n']}", accuracy] + [
             _pct((row["sensitivity"].get(str(code)) or {}).get("sensitivity"))
-            for code in r["labels"]] + [
-            _seconds(t["total"]), median, f"{row['fold']:.1f}" if row.get("fold") else "–"])
+            for code in r["labels"]] + [total, median, fold])
     return rows
+
+
+def _ci(side: dict, show) -> str:
+    text = f"{show(side['ci'][0])} to {show(side['ci'][1])}"
+    return text + (" (bootstrap)" if side.get("ci_method") == "bootstrap" else "")
 
 
 def mrmc_table(r: dict) -> list[list[str]]:
@@ -77,21 +87,18 @@ def mrmc_table(r: dict) -> list[list[str]]:
         if c["kind"] == "readers_mean":  # a level with its CI, not a difference
             rows.append([
                 c["title"], c["label"], _pct(c["means"][0]), "–", "–",
-                f"{_pct(random['ci'][0])} to {_pct(random['ci'][1])}"
-                if random and random["se"] else "–", "–",
+                _ci(random, _pct) if random and random["se"] else "–", "–",
                 f"{random['df']:.1f}" if random and random["df"] else "–",
-                f"{_pct(fixed['ci'][0])} to {_pct(fixed['ci'][1])}" if fixed["se"] else "–",
+                _ci(fixed, _pct) if fixed["se"] else "–",
                 "–"])
             continue
         rows.append([
             c["title"], c["label"], _pct(c["means"][0]), _pct(c["means"][1]),
             _pp(c["estimate"]),
-            f"{_pp(random['ci'][0])} to {_pp(random['ci'][1])}"
-            if random and random["p"] is not None else "–",
+            _ci(random, _pp) if random and random["p"] is not None else "–",
             _p(random["p"]) if random else "–",
             f"{random['df']:.1f}" if random and random["df"] else "–",
-            f"{_pp(fixed['ci'][0])} to {_pp(fixed['ci'][1])}" if fixed["p"] is not None
-            else "–", _p(fixed["p"]),
+            _ci(fixed, _pp) if fixed["p"] is not None else "–", _p(fixed["p"]),
         ])
     return rows
 
@@ -286,9 +293,16 @@ def methods_paragraph(r: dict) -> str:
         "crossover": "In a crossover design each case was read with the model's suggestion "
                      "by half of the readers and without it by the other half.",
     }[study.mode]
+    unfinished = r.get("incomplete") or []
+    if not unfinished:
+        read = (f"{len(readers)} reader{'s' if len(readers) != 1 else ''} classified "
+                f"{r['n_cases']} reports")
+    else:
+        read = (f"The study has {r['n_cases']} reports; "
+                + "; ".join(f"{row['name']} classified {row['answered']}"
+                            for row in readers) + " of them")
     parts = [
-        f"Reader study. {len(readers)} reader{'s' if len(readers) != 1 else ''} "
-        f"classified {r['n_cases']} reports ({r['n_with_reference']} with a reference "
+        f"Reader study. {read} ({r['n_with_reference']} with a reference "
         f"label) into {len(r['labels'])} categories. {design} Readers were blinded to the "
         "reference labels and to the other readers' answers; each reader read the cases "
         "in an own random order drawn from the study's recorded seed "
@@ -305,6 +319,10 @@ def methods_paragraph(r: dict) -> str:
         fixed = "" if r.get("model_chosen") else (" (the project's active version; the "
                                                   "study had not fixed one)")
         parts.append(f"The model was version v{version.number}{fixed}: {source}.")
+    if unfinished:
+        parts.append("NOTE: this study is not finished: " + "; ".join(
+            f"{u['name']} answered {u['answered']} of {u['n']} cases" for u in unfinished)
+            + ". Each figure below is over the cases it names, not over the whole study.")
     if r["simulated"]:
         parts.append("NOTE: some readers in this study are simulated; the numbers below are "
                      "a demonstration, not evidence.")
@@ -318,6 +336,14 @@ def methods_paragraph(r: dict) -> str:
                   "degrees of freedom, treating readers and cases as random, with "
                   "covariances estimated by the jackknife over cases; results for fixed "
                   "readers are also given.")
+        if r["mrmc"].get("bootstrapped"):
+            stats += (" Every interval is kept to what is possible: where the t or z interval "
+                      "would run past 0–100% (a level) or ±100 percentage points (a "
+                      "difference), a percentile bootstrap interval is given instead (2,000 "
+                      "resamples of cases, and of readers for random readers, with a fixed "
+                      f"seed; {r['mrmc']['bootstrapped']} interval"
+                      f"{'s' if r['mrmc']['bootstrapped'] != 1 else ''} in this study, marked "
+                      "in the table).")
     parts.append(stats)
     results = []
     for row in readers:
@@ -354,11 +380,25 @@ def methods_paragraph(r: dict) -> str:
                      f"(Holm {_p(c['p_holm'])}, n = {c['n']}).")
     timed = [row for row in r["rows"] if row["time"]["n"]]
     if timed:
-        parts.append("Total reading time: " + "; ".join(
-            f"{row['name']} {_seconds(row['time']['total'])} s"
-            + (f" ({row['fold']:.1f} times the model's)" if row.get("fold") else "")
-            for row in timed) + ".")
+        parts.append(
+            "Reading time was compared with the model's on the same cases: a reader's total "
+            "over the cases they answered divided by the model's total over those cases. "
+            "Total reading time: " + "; ".join(_time_sentence(row, r["n_cases"])
+                                               for row in timed) + ".")
     return "\n\n".join(parts) + "\n"
+
+
+def _time_sentence(row: dict, n_cases: int) -> str:
+    t = row["time"]
+    if row["is_model"] or row["finished"]:
+        text = f"{row['name']} {_seconds(t['total'])} s for {t['n']} cases"
+    else:
+        text = (f"{row['name']} (not finished) {_seconds(t['total'])} s for the {t['n']} of "
+                f"{n_cases} cases read")
+    if row.get("fold"):
+        text += (f", {row['fold']:.1f} times the model's time on the same {row['fold_n']} "
+                 f"case{'s' if row['fold_n'] != 1 else ''}")
+    return text
 
 
 # --------------------------------------------------------------------------------------------

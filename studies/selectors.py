@@ -130,6 +130,33 @@ def model_answers(study: ReaderStudy) -> tuple[dict[int, int], dict[int, float],
     return answers, ms, ("none" if not answers else "predictions" if chosen else "active")
 
 
+def observed_accuracies(project) -> dict | None:
+    """The readers' mean accuracy and the model's, on the cases with a reference, from the
+    project's latest study that has both: the power planner's starting values. Two queries
+    and a count, so the planner still answers at once."""
+    for study in ReaderStudy.objects.filter(project=project).order_by("-created")[:5]:
+        truth = {c: code for c, code in study.cases.values_list(
+            "pk", "report__reference_label__category__code") if code}
+        model, _, source = model_answers(study)
+        scored = [c for c in model if c in truth]
+        per_reader = defaultdict(lambda: [0, 0])
+        for reader, case, code in StudyResponse.objects.filter(
+                study=study, simulated=False, case_id__in=list(truth)).values_list(
+                "reader_id", "case_id", "category__code"):
+            per_reader[reader][0] += code == truth[case]
+            per_reader[reader][1] += 1
+        if scored and per_reader:
+            readers = [right / n for right, n in per_reader.values()]
+            model_accuracy = sum(model[c] == truth[c] for c in scored) / len(scored)
+            # A planner cannot take 0% or 100%: nudged inside, to a tenth of a point.
+            def inside(p):
+                return min(max(p, 0.001), 0.999)
+            return {"study": study.name, "n": len(truth),
+                    "readers": inside(sum(readers) / len(readers)),
+                    "model": inside(model_accuracy)}
+    return None
+
+
 def study_results(study: ReaderStudy) -> dict:
     labels = list(Category.objects.filter(project=study.project).values_list("code", flat=True))
     truth = {
@@ -162,14 +189,22 @@ def study_results(study: ReaderStudy) -> dict:
     model_total = (study.model_timing or {}).get("total_s")
     if model_total is None and model_ms:
         model_total = sum(model_ms.values()) / 1000
-    for row in rows:
-        row["fold"] = (fold_difference(row["time"]["total"], model_total)
-                       if not row["is_model"] and model_total and row["time"]["n"] else None)
+    n_cases = study.cases.count()
+    model_seconds = raters["Model"]["seconds"] if "Model" in raters else {}
+    for row, rater in zip(rows, raters.values(), strict=True):
+        row["finished"] = row["answered"] >= n_cases
+        row.update(_same_case_fold(rater, model_seconds) if not row["is_model"] else
+                   {"fold": None, "fold_n": 0, "fold_seconds": None, "fold_model_seconds": None})
     suggestions = ([{"name": name, "bins": _wrong_accepted(rater, truth)}
                     for name, rater in raters.items() if not rater["is_model"]]
                    if study.mode != ReaderStudy.Mode.UNAIDED else [])
+    unfinished = [{"name": row["name"], "answered": row["answered"], "n": n_cases}
+                  for row in rows if not row["is_model"] and not row["finished"]]
     return {
-        "study": study, "labels": labels, "n_cases": study.cases.count(),
+        "study": study, "labels": labels, "n_cases": n_cases,
+        # Readers who have not answered every case: each statistic is then over the cases
+        # it uses, and the page, the API and every paper file say so.
+        "incomplete": unfinished,
         "n_with_reference": len(truth), "rows": rows,
         "comparisons": _comparisons(raters, truth),
         "kappas": _reader_kappas(raters, labels),
@@ -187,6 +222,18 @@ def study_results(study: ReaderStudy) -> dict:
         "model_total_s": model_total,
         "simulated": any(r.get("simulated") for r in raters.values()),
     }
+
+
+def _same_case_fold(rater, model_seconds: dict) -> dict:
+    """How many times longer the reader took than the model on the same cases: the
+    reader's seconds over the cases they answered and the model timed, divided by the
+    model's seconds over those cases. A reader who read 11 of 332 cases is compared on 11."""
+    cases = [c for c in rater["seconds"] if c in model_seconds]
+    reader_s = sum(rater["seconds"][c] for c in cases)
+    model_s = sum(model_seconds[c] for c in cases)
+    return {"fold": fold_difference(reader_s, model_s) if cases else None,
+            "fold_n": len(cases), "fold_seconds": reader_s if cases else None,
+            "fold_model_seconds": model_s if cases else None}
 
 
 def _rater_row(name, rater, truth, labels) -> dict:

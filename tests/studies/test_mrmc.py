@@ -280,7 +280,49 @@ def test_reader_average_ci_stays_within_a_proportion():
                "r2": {case: ("a" if case >= 8 else "b", False) for case in truth}}
     average = next(c for c in study_mrmc(truth, readers, {}, ["a", "b"])["comparisons"]
                    if (c["fom"], c["kind"]) == ("accuracy", "readers_mean"))
-    assert average["random"]["ci_unclipped"][1] > 1  # the case this guards against
+    assert average["random"]["ci_normal"][1] > 1  # the case this guards against
+    assert average["random"]["ci_method"] == "bootstrap"
     low, high = average["random"]["ci"]
-    assert high == 1.0 and low == max(0.0, average["random"]["ci_unclipped"][0])
+    assert 0 <= low <= average["estimate"] <= high <= 1
     assert 0 <= average["fixed"]["ci"][0] <= average["fixed"]["ci"][1] <= 1
+
+
+def test_a_small_lopsided_study_has_only_possible_intervals():
+    """The audit's study: one reader, 11 cases, most of one category missed; the model
+    right on all. Every interval stays in [-1, 1] (differences) or [0, 1] (levels)."""
+    truth = {c: (2 if c < 5 else 1 if c < 8 else 3) for c in range(11)}
+    reader = {c: ((1 if c < 4 else 2) if truth[c] == 2 else truth[c], False) for c in truth}
+    result = study_mrmc(truth, {"rita": reader}, dict(truth), [1, 2, 3])
+    checked = 0
+    for c in result["comparisons"]:
+        low_bound = 0.0 if c["kind"] == "readers_mean" else -1.0
+        for side in [c["random"], c["fixed"], *c.get("per_reader", [])]:
+            if isinstance(side, dict) and side.get("ci"):
+                assert low_bound <= side["ci"][0] <= side["ci"][1] <= 1.0, (c["fom"], side)
+                checked += 1
+    assert checked >= 4
+    sensitivity = next(c for c in result["comparisons"]
+                       if (c["fom"], c["kind"]) == ("sensitivity:2", "model_vs_readers"))
+    # Model 100%, reader 1 of 5: +80 points, whose z interval runs past +100.
+    assert sensitivity["estimate"] == pytest.approx(0.8)
+    assert sensitivity["fixed"]["ci_normal"][1] > 1
+    assert sensitivity["fixed"]["ci_method"] == "bootstrap"
+    assert result["bootstrapped"] >= 1
+
+
+def test_the_bootstrap_interval_matches_scipys():
+    """An independent computation: scipy's percentile bootstrap over the same cases (paired
+    across readers), with another seed, agrees within Monte Carlo error."""
+    from scipy import stats as scipy_stats
+
+    from studies.mrmc import bootstrap_ci
+
+    rng = np.random.default_rng(3)
+    cells = (rng.random((2, 60)) < np.array([[0.9], [0.7]])).astype(float)
+    ours = bootstrap_ci(cells, readers=False)
+    theirs = scipy_stats.bootstrap(
+        (cells[0], cells[1]), lambda a, b: (a.mean() + b.mean()) / 2, paired=True,
+        vectorized=False, method="percentile", n_resamples=4000,
+        random_state=np.random.default_rng(11)).confidence_interval
+    assert ours[0] == pytest.approx(theirs.low, abs=0.02)
+    assert ours[1] == pytest.approx(theirs.high, abs=0.02)

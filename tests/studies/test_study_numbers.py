@@ -1,0 +1,124 @@
+"""Reader-study numbers a journal can print: the fold on the same cases, an unfinished
+study said as such on the page, in the tables and in methods.md, and a power planner
+whose limit is never below the power it shows."""
+
+import io
+import zipfile
+
+import pytest
+from django.urls import reverse
+
+from modeling.models import JobStatus, ModelVersion, Prediction
+from studies import services as studies
+from studies.models import StudyResponse
+from studies.mrmc import plan_versus_model
+from studies.selectors import study_results
+from tests.studies.test_studies import code, readers, study  # noqa: F401
+
+
+def _model_on(study, project, ms_of):
+    version = ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    for case in study.cases.select_related("report__reference_label__category"):
+        truth = case.report.reference_label.category
+        Prediction.objects.create(report=case.report, model_version=version, category=truth,
+                                  probabilities={str(truth.code): 0.9}, margin=0.8,
+                                  ms=ms_of(case))
+    studies.study_model_set(study=study, model_version_id=version.pk)
+    return version
+
+
+def _answer(study, project, username, how_many, active_ms):
+    session = study.readers.get(user__username=username)
+    for position in range(how_many):
+        session, case, _ = studies.study_serve(session=session)
+        studies.study_answer(session=session, position=position,
+                             category=case.report.reference_label.category,
+                             active_ms=active_ms(position), page=session.page)
+
+
+@pytest.fixture
+def partial_study(project, study):  # noqa: F811
+    """rita reads 3 of the 8 cases; rob reads them all; the model's time differs per case."""
+    _model_on(study, project, ms_of=lambda case: 1.0 + case.pk % 5)
+    _answer(study, project, "rita-reader", 3, lambda p: 2000 + 1000 * p)
+    _answer(study, project, "rob-reader", 8, lambda p: 1500)
+    return study
+
+
+def test_a_partial_readers_fold_is_on_the_same_cases(partial_study):
+    r = study_results(partial_study)
+    rows = {row["name"]: row for row in r["rows"]}
+    model_ms = {p.report_id: p.ms for p in Prediction.objects.all()}
+    for name in ("rita-reader", "rob-reader"):
+        answered = StudyResponse.objects.filter(study=partial_study,
+                                                reader__user__username=name)
+        reader_s = sum(a.seconds for a in answered)
+        model_s = sum(model_ms[a.case.report_id] for a in answered) / 1000
+        assert rows[name]["fold_n"] == answered.count()
+        assert rows[name]["fold"] == pytest.approx(reader_s / model_s)
+    # The old figure (3 cases of reading over all 8 of the model) would be far smaller.
+    all_model_s = sum(model_ms.values()) / 1000
+    assert rows["rita-reader"]["fold"] > 2 * rows["rita-reader"]["time"]["total"] / all_model_s
+    assert not rows["rita-reader"]["finished"] and rows["rob-reader"]["finished"]
+    assert r["incomplete"] == [{"name": "rita-reader", "answered": 3, "n": 8}]
+
+
+def test_an_unfinished_study_says_so_on_the_page_and_in_every_paper_file(
+        login, project, admin_user, partial_study):
+    client = login(admin_user)
+    page = client.get(reverse("study_detail", args=[project.slug, partial_study.pk]))
+    html = page.content.decode()
+    assert "Not finished: rita-reader has answered 3 of 8 cases" in html
+    assert "× <span class=\"small muted\">on 3</span>" in html
+    archive = zipfile.ZipFile(io.BytesIO(client.get(
+        reverse("study_paper_zip", args=[project.slug, partial_study.pk])).content))
+    prefix = f"study-{partial_study.pk}/"
+    results = archive.read(f"{prefix}tables/results.csv").decode()
+    assert "Cases answered" in results.splitlines()[0]
+    rita = next(line for line in results.splitlines() if line.startswith("rita-reader"))
+    assert ",3 of 8," in rita and "– (not finished)" in rita and "(n = 3)" in rita
+    methods = archive.read(f"{prefix}methods.md").decode()
+    assert "rita-reader classified 3; rob-reader classified 8 of them" in methods
+    assert "NOTE: this study is not finished: rita-reader answered 3 of 8 cases" in methods
+    assert "on the same 3 cases" in methods and "classified 8 reports" not in methods
+    markdown = archive.read(f"{prefix}tables/results.md").decode()
+    assert "3 of 8" in markdown
+
+
+def test_the_planner_limit_is_never_below_the_power_it_shows():
+    """The audit's defaults (2 readers, 332 cases): power 14.7%, and the old "limit" 14.1%."""
+    plan = plan_versus_model(reader_accuracy=0.931, model_accuracy=0.979, n_readers=2,
+                             n_cases=332, reader_sd=0.03, case_correlation=0.3)
+    assert plan["power"] == pytest.approx(0.147, abs=0.001)
+    assert plan["power_ceiling"] >= plan["power"]
+    assert plan["cases_needed"] is None and plan["readers_needed"] == 7
+    for n_cases in (20, 60, 332, 5000):
+        for n_readers in (2, 4, 8):
+            plan = plan_versus_model(reader_accuracy=0.931, model_accuracy=0.979,
+                                     n_readers=n_readers, n_cases=n_cases)
+            assert plan["power_ceiling"] >= plan["power"] - 1e-12
+            if plan["cases_needed"]:
+                again = plan_versus_model(reader_accuracy=0.931, model_accuracy=0.979,
+                                          n_readers=n_readers, n_cases=plan["cases_needed"])
+                assert again["power"] >= 0.8
+                fewer = plan_versus_model(reader_accuracy=0.931, model_accuracy=0.979,
+                                          n_readers=n_readers,
+                                          n_cases=max(plan["cases_needed"] - 1, 2))
+                assert fewer["power"] < 0.8 or plan["cases_needed"] <= 2
+
+
+def test_the_planner_says_where_its_defaults_come_from(login, project, admin_user,
+                                                       partial_study):
+    page = login(admin_user).get(reverse("study_list", args=[project.slug]))
+    html = page.content.decode()
+    # rita and rob are right on every case they read, as is the model: nudged to 99.9%.
+    assert "this project&#x27;s own, from “S”" in html or "this project's own" in html
+    values = page.context["power"]["values"]
+    assert values["reader_accuracy"] == 99.9 and values["model_accuracy"] == 99.9
+
+
+def test_the_planner_without_a_study_names_the_paper(login, project, admin_user):
+    page = login(admin_user).get(reverse("study_list", args=[project.slug]))
+    assert "Acta Radiologica 2025" in page.content.decode()
+    assert page.context["power"]["values"]["reader_accuracy"] == 93.1
