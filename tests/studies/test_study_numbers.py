@@ -13,10 +13,10 @@ from studies import services as studies
 from studies.models import StudyResponse
 from studies.mrmc import plan_versus_model
 from studies.selectors import study_results
-from tests.studies.test_studies import code, readers, study  # noqa: F401
+from tests.studies.test_studies import readers, study  # noqa: F401
 
 
-def _model_on(study, project, ms_of):
+def _model_on(study, project, ms_of):  # noqa: F811
     version = ModelVersion.objects.create(project=project, number=1, base_model="x",
                                           status=JobStatus.SUCCEEDED, is_active=True)
     for case in study.cases.select_related("report__reference_label__category"):
@@ -28,7 +28,7 @@ def _model_on(study, project, ms_of):
     return version
 
 
-def _answer(study, project, username, how_many, active_ms):
+def _answer(study, project, username, how_many, active_ms):  # noqa: F811
     session = study.readers.get(user__username=username)
     for position in range(how_many):
         session, case, _ = studies.study_serve(session=session)
