@@ -2,17 +2,18 @@
 a methods-and-results paragraph, and all of it in one zip with the raw responses.
 
 Everything is built from ``selectors.study_results`` and ``selectors.response_rows``, the
-same data as the results page, so the paper and the page cannot disagree. matplotlib is
-imported only when a figure is drawn, with the Agg backend (no display on a server).
+same data as the results page, so the paper and the page cannot disagree; the figures
+are drawn by studies/figures.py, which the results page shows too.
 """
 
 from __future__ import annotations
 
 import io
 import zipfile
-from collections import defaultdict
 
 from annotation.exporting import csv_text
+
+from .figures import FIGURES, draw
 
 from .selectors import RESPONSE_COLUMNS, response_rows, study_results
 
@@ -167,117 +168,6 @@ LATEX_DOCUMENT = r"""\documentclass{article}
 
 
 # --------------------------------------------------------------------------------------------
-# Figures
-# --------------------------------------------------------------------------------------------
-
-MODEL_COLOUR, READER_COLOUR = "#2563eb", "#f59e0b"
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")  # no display on a server or a worker
-    from matplotlib import pyplot
-
-    return pyplot
-
-
-def _save(fig) -> dict[str, bytes]:
-    out = {}
-    for fmt in ("svg", "png"):
-        buffer = io.BytesIO()
-        # A fixed date keeps the SVG byte-identical from run to run.
-        metadata = {"Date": None} if fmt == "svg" else {}
-        fig.savefig(buffer, format=fmt, dpi=200, bbox_inches="tight", metadata=metadata)
-        out[fmt] = buffer.getvalue()
-    _pyplot().close(fig)
-    return out
-
-
-def figure_accuracy(r: dict) -> dict[str, bytes] | None:
-    rows = [row for row in r["rows"] if row["accuracy"]["n"]]
-    if not rows:
-        return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 0.5 + 0.45 * len(rows)))
-    for i, row in enumerate(reversed(rows)):
-        acc = row["accuracy"]
-        colour = MODEL_COLOUR if row["is_model"] else READER_COLOUR
-        ax.errorbar(acc["accuracy"] * 100, i, xerr=[[(acc["accuracy"] - acc["ci"][0]) * 100],
-                                                    [(acc["ci"][1] - acc["accuracy"]) * 100]],
-                    fmt="o", color=colour, ecolor="#64748b", capsize=3)
-    ax.set_yticks(range(len(rows)), [row["name"] for row in reversed(rows)])
-    ax.set_xlabel("Accuracy, % (exact 95% CI)")
-    ax.set_xlim(min([row["accuracy"]["ci"][0] * 100 for row in rows] + [80]) - 1, 100.5)
-    ax.grid(axis="x", alpha=0.3)
-    return _save(fig)
-
-
-def figure_time_per_case(r: dict) -> dict[str, bytes] | None:
-    rows = [row for row in r["rows"] if row["seconds_per_case"]]
-    if not rows:
-        return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6, 0.6 + 0.5 * len(rows)))
-    ax.boxplot([row["seconds_per_case"] for row in reversed(rows)], orientation="horizontal",
-               tick_labels=[row["name"] for row in reversed(rows)], showfliers=True)
-    ax.set_xscale("log")  # the model's milliseconds and the readers' seconds on one axis
-    from matplotlib.ticker import FuncFormatter, NullFormatter
-
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
-    ax.xaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel("Reading time per case, s (log scale)")
-    ax.grid(axis="x", alpha=0.3)
-    return _save(fig)
-
-
-def figure_confusion(r: dict) -> dict[str, bytes] | None:
-    rows = [row for row in r["rows"] if row["confusion"]]
-    if not rows:
-        return None
-    plt = _pyplot()
-    columns = min(len(rows), 3)
-    lines = (len(rows) + columns - 1) // columns
-    fig, axes = plt.subplots(lines, columns, figsize=(3.2 * columns, 3 * lines), squeeze=False)
-    labels = [str(code) for code in r["labels"]]
-    for ax, row in zip(axes.ravel(), rows, strict=False):
-        cells = [line["cells"] for line in row["confusion"]]
-        ax.imshow(cells, cmap="Blues")
-        for i, line in enumerate(cells):
-            for j, n in enumerate(line):
-                ax.text(j, i, str(n), ha="center", va="center",
-                        color="white" if n > max(map(max, cells)) / 2 else "black")
-        ax.set_xticks(range(len(labels)), labels)
-        ax.set_yticks(range(len(labels)), labels)
-        ax.set_title(row["name"], fontsize=10)
-        ax.set_xlabel("Answer")
-        ax.set_ylabel("Reference")
-    for ax in axes.ravel()[len(rows):]:
-        ax.axis("off")
-    fig.tight_layout()
-    return _save(fig)
-
-
-def figure_time_by_position(responses: list[dict]) -> dict[str, bytes] | None:
-    by_reader = defaultdict(list)
-    for row in responses:
-        by_reader[row["reader"]].append((row["position"], row["seconds"]))
-    if not by_reader:
-        return None
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(6.5, 3.5))
-    for name, points in sorted(by_reader.items()):
-        points.sort()
-        ax.plot([p for p, _ in points], [s for _, s in points], marker=".", linewidth=0.8,
-                label=name)
-    ax.set_xlabel("Position in the reader's order")
-    ax.set_ylabel("Reading time, s")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
-    return _save(fig)
-
-
-# --------------------------------------------------------------------------------------------
 # Methods and results paragraph
 # --------------------------------------------------------------------------------------------
 
@@ -411,8 +301,19 @@ TABLES = {"results": ("Accuracy and reading time per rater", results_table),
           "mcnemar": ("Exact McNemar tests", mcnemar_table),
           "behaviour": ("Reading behaviour: time against position, agreement",
                         behaviour_table)}
-FIGURES = {"accuracy": figure_accuracy, "time_per_case": figure_time_per_case,
-           "confusion": figure_confusion}
+
+
+def _table_files(r: dict, name: str) -> dict[str, bytes]:
+    caption, build = TABLES[name]
+    rows = build(r)
+    return {f"tables/{name}.csv": csv_text(rows).encode(),
+            f"tables/{name}.md": to_markdown(rows).encode(),
+            f"tables/{name}.tex": to_latex(rows, caption).encode()}
+
+
+def _responses_csv(responses: list[dict]) -> bytes:
+    return csv_text([RESPONSE_COLUMNS] + [[row[c] for c in RESPONSE_COLUMNS]
+                                          for row in responses]).encode()
 
 
 def paper_files(study, *, figures: bool = True) -> dict[str, bytes]:
@@ -420,26 +321,33 @@ def paper_files(study, *, figures: bool = True) -> dict[str, bytes]:
     r = study_results(study)
     responses = list(response_rows(study))
     files: dict[str, bytes] = {}
-    latex_tables = []
-    for name, (caption, build) in TABLES.items():
-        rows = build(r)
-        files[f"tables/{name}.csv"] = csv_text(rows).encode()
-        files[f"tables/{name}.md"] = to_markdown(rows).encode()
-        latex = to_latex(rows, caption)
-        files[f"tables/{name}.tex"] = latex.encode()
-        latex_tables.append(latex)
-    files["tables/all.tex"] = (LATEX_DOCUMENT % "\n".join(latex_tables)).encode()
+    for name in TABLES:
+        files.update(_table_files(r, name))
+    files["tables/all.tex"] = (LATEX_DOCUMENT % "\n".join(
+        files[f"tables/{name}.tex"].decode() for name in TABLES)).encode()
     files["methods.md"] = methods_paragraph(r).encode()
-    files["responses.csv"] = csv_text(
-        [RESPONSE_COLUMNS] + [[row[c] for c in RESPONSE_COLUMNS] for row in responses]
-    ).encode()
+    files["responses.csv"] = _responses_csv(responses)
     if figures:
-        drawn = {name: draw(r) for name, draw in FIGURES.items()}
-        drawn["time_by_position"] = figure_time_by_position(responses)
-        for name, formats in drawn.items():
-            for fmt, data in (formats or {}).items():
+        for name in FIGURES:
+            for fmt, data in (draw(name, r, responses) or {}).items():
                 files[f"figures/{name}.{fmt}"] = data
     return files
+
+
+def paper_file(study, name: str) -> bytes | None:
+    """One paper-ready file, computing only what it needs: a figure draws itself alone
+    (the results page shows the paper's own figures, so a page load is two of these)."""
+    folder, _, leaf = name.partition("/")
+    stem, _, fmt = leaf.rpartition(".")
+    if folder == "figures" and stem in FIGURES and fmt in ("svg", "png"):
+        responses = list(response_rows(study)) if stem == "time_by_position" else []
+        r = study_results(study) if stem != "time_by_position" else {}
+        return (draw(stem, r, responses, formats=(fmt,)) or {}).get(fmt)
+    if name == "responses.csv":
+        return _responses_csv(list(response_rows(study)))
+    if folder == "tables" and stem in TABLES:
+        return _table_files(study_results(study), stem).get(name)
+    return paper_files(study, figures=False).get(name)  # methods.md, tables/all.tex
 
 
 def paper_zip(study) -> bytes:

@@ -161,7 +161,6 @@ def study_detail(request, slug, study_id):
         "sessions": study.readers.select_related("user"),
         "versions": trained_versions(project), "model_source": results["model_source"],
         **_model_context(study),
-        "plots": _plots(results),
         "paper_tables": [("results", "Accuracy and reading time per rater"),
                          ("mrmc", "MRMC comparisons"), ("mcnemar", "McNemar tests"),
                          ("behaviour", "Reading behaviour and agreement")],
@@ -226,10 +225,10 @@ def study_paper_file(request, slug, study_id, name):
     """One paper-ready file: a table, the methods paragraph or a figure."""
     project = project_for(request, slug, ADMIN_ONLY)
     study = _study(project, study_id)
-    files = paper.paper_files(study, figures=name.startswith("figures/"))
-    if name not in files:
+    data = paper.paper_file(study, name)
+    if data is None:
         raise Http404("No such file")
-    response = HttpResponse(files[name], content_type=PAPER_TYPES.get(
+    response = HttpResponse(data, content_type=PAPER_TYPES.get(
         name.rsplit(".", 1)[-1], "application/octet-stream"))
     filename = f"study-{study.pk}-" + name.replace("/", "-")
     response["Content-Disposition"] = f'inline; filename="{filename}"'
@@ -244,34 +243,6 @@ def study_paper_zip(request, slug, study_id):
     response = HttpResponse(paper.paper_zip(study), content_type="application/zip")
     response["Content-Disposition"] = f'attachment; filename="study-{study.pk}-paper.zip"'
     return response
-
-
-def _plots(results) -> dict:
-    """Two small SVG plots: accuracy with 95% CI per rater, and seconds per case per rater."""
-    rows = [r for r in results["rows"] if r["accuracy"]["n"]]
-    if not rows:
-        return {}
-    width, left, top, step = 560, 140, 20, 34
-    low = min([r["accuracy"]["ci"][0] for r in rows] + [0.8])
-
-    def x(value):
-        return left + (value - low) / max(1 - low, 1e-9) * (width - left - 20)
-
-    accuracy = [{
-        "name": r["name"], "y": top + i * step, "x": x(r["accuracy"]["accuracy"]),
-        "lo": x(r["accuracy"]["ci"][0]), "hi": x(r["accuracy"]["ci"][1]),
-        "label": f"{r['accuracy']['accuracy'] * 100:.1f}%", "model": r["is_model"],
-    } for i, r in enumerate(rows)]
-    longest = max([max(r["seconds_per_case"], default=0) for r in rows] + [1])
-    times = [{
-        "name": r["name"], "y": top + i * step, "model": r["is_model"],
-        "dots": [left + s / longest * (width - left - 20) for s in r["seconds_per_case"]],
-        "median": (left + r["time"]["median"] / longest * (width - left - 20)
-                   if r["time"]["median"] is not None else None),
-    } for i, r in enumerate(rows)]
-    return {"width": width, "height": top + len(rows) * step, "left": left,
-            "low": low, "longest": longest, "accuracy": accuracy, "times": times,
-            "axis_x": x(1.0)}
 
 
 # --- Reading (readers) -----------------------------------------------------------------------

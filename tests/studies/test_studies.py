@@ -497,8 +497,8 @@ def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_pa
         assert archive.read(f"{prefix}figures/{figure}.png").startswith(b"\x89PNG")
         assert b"<svg" in archive.read(f"{prefix}figures/{figure}.svg")[:1000]
     results_csv = archive.read(f"{prefix}tables/results.csv").decode().splitlines()
-    assert results_csv[0].startswith('Rater,Correct / n,"Accuracy, % (95% CI)"')
-    assert any(line.startswith("rita-reader,6 / 8,75.0 (") for line in results_csv)
+    assert results_csv[0].startswith('Rater,Cases answered,Correct / n,"Accuracy, % (95% CI)"')
+    assert any(line.startswith("rita-reader,8 of 8,6 / 8,75.0 (") for line in results_csv)
     markdown = archive.read(f"{prefix}tables/mrmc.md").decode()
     assert markdown.startswith("| Figure of merit | Comparison |") and "| +12.5 |" in markdown
     latex = archive.read(f"{prefix}tables/results.tex").decode()

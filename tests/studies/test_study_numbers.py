@@ -122,3 +122,34 @@ def test_the_planner_without_a_study_names_the_paper(login, project, admin_user)
     page = login(admin_user).get(reverse("study_list", args=[project.slug]))
     assert "Acta Radiologica 2025" in page.content.decode()
     assert page.context["power"]["values"]["reader_accuracy"] == 93.1
+
+
+@pytest.mark.parametrize("model_ms", [2.0, 1400.0], ids=["log-axis", "linear-axis"])
+def test_every_figure_axis_has_numbers_and_a_label(project, study, model_ms):  # noqa: F811
+    """Times far apart (a log axis) and close together (linear): either way each axis shows
+    tick numbers and says what it is."""
+    from studies import figures
+
+    _model_on(study, project, ms_of=lambda case: model_ms)
+    _answer(study, project, "rita-reader", 8, lambda p: 1500 + 10 * p)
+    _answer(study, project, "rob-reader", 5, lambda p: 1600)
+    r = study_results(study)
+    for name in ("accuracy", "time_per_case", "confusion"):
+        fig = figures.FIGURES[name](r, [])
+        for ax in fig.axes:
+            if not ax.axison:
+                continue
+            assert ax.get_xlabel(), name
+            assert len(figures.visible_ticks(ax.xaxis)) >= 2, (name, ax.get_xscale())
+            assert figures.visible_ticks(ax.yaxis), name
+        figures._pyplot().close(fig)
+    time_fig = figures.FIGURES["time_per_case"](r, [])
+    seconds = [s for row in r["rows"] for s in row["seconds_per_case"] if s > 0]
+    spread = max(seconds) / min(seconds)
+    assert time_fig.axes[0].get_xscale() == ("log" if spread > figures.LOG_SPREAD
+                                              else "linear")
+    # The unfinished reader is named as such in the figure.
+    labels = [t.get_text() for t in time_fig.axes[0].get_yticklabels()]
+    assert "rob-reader (5 read)" in labels
+    svg = figures.draw("time_per_case", r, [], formats=("svg",))["svg"].decode()
+    assert "Reading time per case, s" in svg  # text stays text in the SVG
