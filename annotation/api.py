@@ -5,22 +5,34 @@ same service as the page does.
 """
 
 import json
-import math
 import tempfile
 import uuid
 from pathlib import Path
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.decorators import api_view, parser_classes
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from ctir_site.api import PAGE_PARAMETERS, DetailSerializer, paged, paginate, valid
+from ctir_site.api import (
+    MAX_INT,
+    PAGE_PARAMETERS,
+    DetailSerializer,
+    ErrorSerializer,
+    FiniteFloatField,
+    JsonCharField,
+    WholeNumberField,
+    errors,
+    paged,
+    paginate,
+    query,
+    valid,
+    with_detail,
+)
 
 from . import inputs, selectors, services
 from .access import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, project_for
@@ -28,7 +40,7 @@ from .columns import DATE_FORMATS, FIELDS, ColumnMapping
 from .importing import ImportFormatError, estimate_rows, file_format
 from .labeling import selectors as labeling_selectors
 from .labeling import services as labeling_services
-from .models import Annotation, Category, ImportJob, Project, Report, Role
+from .models import Annotation, Category, ImportJob, Project, Report, Role, Split
 
 # A JSON batch is written out as JSON Lines and checked and imported exactly like a file;
 # bigger imports go as a file upload (multipart) or `manage.py import_reports`.
@@ -66,7 +78,7 @@ class ProjectDetailSerializer(ProjectSerializer):
         fields = [*ProjectSerializer.Meta.fields, "guideline", "categories"]
 
 
-@extend_schema(tags=[TAG_PROJECTS], responses=ProjectSerializer(many=True),
+@extend_schema(tags=[TAG_PROJECTS], responses={200: ProjectSerializer(many=True), **errors(401)},
                operation_id="projects_list")
 @api_view(["GET"])
 def projects(request):
@@ -77,7 +89,8 @@ def projects(request):
                                       context=context).data)
 
 
-@extend_schema(tags=[TAG_PROJECTS], responses=ProjectDetailSerializer,
+@extend_schema(tags=[TAG_PROJECTS],
+               responses={200: ProjectDetailSerializer, **errors(401, 403, 404)},
                operation_id="project_retrieve")
 @api_view(["GET"])
 def project_detail(request, slug):
@@ -88,7 +101,8 @@ def project_detail(request, slug):
     return Response(ProjectDetailSerializer(project, context=context).data)
 
 
-@extend_schema(tags=[TAG_PROJECTS], responses=CategorySerializer(many=True),
+@extend_schema(tags=[TAG_PROJECTS],
+               responses={200: CategorySerializer(many=True), **errors(401, 404)},
                operation_id="categories_list")
 @api_view(["GET"])
 def categories(request, slug):
@@ -122,18 +136,50 @@ class ReportSerializer(serializers.ModelSerializer):
         return {"category": label.category.code, "method": label.method} if label else None
 
 
-class ReportRowSerializer(serializers.Serializer):
-    """One report to import: the columns of an import file (README, Import rules)."""
+@extend_schema_field({"anyOf": [{"type": "string"}, {"type": "number"}], "nullable": True})
+class CellField(serializers.Field):
+    """One cell of an import row: a string or a number (null reads as empty); an object, an
+    array or true/false is refused with its line."""
 
-    accession = serializers.CharField()
-    patient_id = serializers.CharField()
-    sex = serializers.CharField(help_text="F, M, O or U")
-    age = serializers.IntegerField(allow_null=True, help_text="Whole years, 0 to 120.")
-    procedure_date = serializers.CharField(help_text="YYYY-MM-DD")
-    text = serializers.CharField()
-    label = serializers.CharField(required=False, help_text="Category code or name.")
-    split = serializers.CharField(required=False,
-                                  help_text="train, validation, test or unassigned")
+
+class ReportRowSerializer(serializers.Serializer):
+    """One report to import: the columns of an import file (README, Import rules). Without
+    a `mapping` the columns are these names (or names the import recognises, such as
+    "Accession No"); with one, the columns it names. A missing column, or a value the
+    import rules refuse, is a 400 with the row's position as its line."""
+
+    accession = CellField(required=False)
+    patient_id = CellField(required=False)
+    sex = CellField(required=False, help_text="F, M, O or U")
+    age = CellField(required=False, help_text="Whole years, 0 to 120.")
+    procedure_date = CellField(required=False, help_text="YYYY-MM-DD, or as `date_format`")
+    text = CellField(required=False)
+    label = CellField(required=False, help_text="Category code or name.")
+    split = CellField(required=False, help_text="train, validation, test or unassigned")
+
+
+def _columns() -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(allow_blank=True), required=False)
+
+
+class MappingColumnsSerializer(serializers.Serializer):
+    """Which columns feed each field; several columns of `text` are joined, each under its
+    name."""
+
+    accession = _columns()
+    patient_id = _columns()
+    sex = _columns()
+    age = _columns()
+    procedure_date = _columns()
+    text = _columns()
+    label = _columns()
+    split = _columns()
+
+
+class MappingSerializer(serializers.Serializer):
+    columns = MappingColumnsSerializer(required=False)
+    date_format = serializers.ChoiceField(choices=list(DATE_FORMATS), required=False,
+                                          help_text="How procedure dates are written.")
 
 
 MAPPING_HELP = ("Which columns feed which field, as the import page's mapping: "
@@ -143,10 +189,14 @@ MAPPING_HELP = ("Which columns feed which field, as the import page's mapping: "
 
 
 class ReportBatchSerializer(serializers.Serializer):
-    reports = ReportRowSerializer(many=True)
-    name = serializers.CharField(required=False,
+    """A JSON batch. Only `name` is checked here: the rows and the mapping are checked by
+    the import itself, which names each problem by line (the row's position) and column."""
+
+    reports = serializers.ListField(child=ReportRowSerializer(), min_length=1,
+                                    max_length=MAX_BATCH_ROWS)
+    name = serializers.CharField(required=False, allow_blank=True,
                                  help_text="Shown in the import history (default api-batch).")
-    mapping = serializers.JSONField(required=False, help_text=MAPPING_HELP)
+    mapping = MappingSerializer(required=False, allow_null=True, help_text=MAPPING_HELP)
 
 
 class ReportFileSerializer(serializers.Serializer):
@@ -161,10 +211,14 @@ class RowErrorSerializer(serializers.Serializer):
     reason = serializers.CharField()
 
 
-class ImportRejectedSerializer(serializers.Serializer):
-    detail = serializers.CharField()
-    errors = RowErrorSerializer(many=True)
-    warnings = serializers.ListField(child=serializers.CharField())
+class ImportRejectedSerializer(ErrorSerializer):
+    """The error shape of every 400: `fields` when the request itself did not validate (no
+    rows, a bad mapping, a file type the import does not read); `errors` and `warnings`
+    when the import checked the rows and refused them (nothing was written)."""
+
+    errors = RowErrorSerializer(many=True, required=False,
+                                help_text="Every problem, by line and column.")
+    warnings = serializers.ListField(child=serializers.CharField(), required=False)
 
 
 class ImportDoneSerializer(serializers.Serializer):
@@ -184,6 +238,8 @@ class ImportProgressSerializer(serializers.Serializer):
     total = serializers.IntegerField()
     percent = serializers.IntegerField()
     eta_seconds = serializers.IntegerField(allow_null=True)
+    estimated = serializers.BooleanField(help_text="The total is still estimated from the "
+                                         "file's line breaks.")
     phase = serializers.CharField()
 
 
@@ -199,28 +255,42 @@ class ImportJobSerializer(serializers.ModelSerializer):
                   "started_at", "finished_at", "progress"]
 
 
-REPORT_FILTERS = [
-    OpenApiParameter("split", str, enum=["train", "validation", "test", "unassigned"]),
-    OpenApiParameter("status", str, enum=list(selectors.REPORT_STATUSES)),
-    OpenApiParameter("reference", int, description="Reference label's category code."),
-    OpenApiParameter("predicted", int, description="Active model's category code."),
-    OpenApiParameter("disagree", str, enum=["1"],
-                     description="Only where the active model and the reference differ."),
-    OpenApiParameter("margin_min", float), OpenApiParameter("margin_max", float),
-    OpenApiParameter("q", str, description="Text or accession contains."),
-]
+ImportJobNotQueuedSerializer = with_detail(ImportJobSerializer, "ImportJobNotQueued")
+
+
+class ReportFilterSerializer(serializers.Serializer):
+    """The reports page's filters; a value that is none of the choices is a 400, not
+    ignored."""
+
+    split = serializers.ChoiceField(choices=list(Split.values), required=False)
+    status = serializers.ChoiceField(choices=list(selectors.REPORT_STATUSES), required=False)
+    reference = WholeNumberField(required=False, min_value=0, max_value=99_999,
+                                 help_text="Reference label's category code.")
+    predicted = WholeNumberField(required=False, min_value=0, max_value=99_999,
+                                 help_text="Active model's category code.")
+    disagree = serializers.ChoiceField(choices=["1"], required=False, help_text="Only where "
+                                       "the active model and the reference differ.")
+    margin_min = FiniteFloatField(required=False)
+    margin_max = FiniteFloatField(required=False)
+    q = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                              help_text="Text or accession contains.")
+
+
+REPORT_FILTERS = [ReportFilterSerializer]
 
 
 @extend_schema(methods=["GET"], tags=[TAG_REPORTS], parameters=REPORT_FILTERS + PAGE_PARAMETERS,
-               responses=paged(ReportSerializer), operation_id="reports_list")
+               responses={200: paged(ReportSerializer), **errors(400, 401, 403, 404)},
+               operation_id="reports_list")
 @extend_schema(
     methods=["POST"], tags=[TAG_REPORTS], operation_id="reports_import",
     request={"application/json": ReportBatchSerializer,
              "multipart/form-data": ReportFileSerializer},
     responses={201: ImportDoneSerializer, 200: ImportDoneSerializer,
                202: ImportJobSerializer, 400: ImportRejectedSerializer,
-               409: DetailSerializer,
-               413: DetailSerializer, 503: ImportJobSerializer},
+               **errors(401, 403, 404, 409, 413, 415,
+                        e409="Another import of the project is running."),
+               503: ImportJobNotQueuedSerializer},
     description="Import reports, all or nothing: a JSON batch (`reports`, one object per "
     "report with the columns of an import file) or a CSV / JSON Lines file. One bad row and "
     "nothing is written; the 400 lists every problem by line and column, as the import page "
@@ -238,7 +308,9 @@ def reports(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     if request.method == "POST":
         return _reports_import(request, project)
-    queryset, _ = selectors.reports_filtered(project, request.query_params)
+    filters = {name: str(value) for name, value in query(ReportFilterSerializer,
+                                                         request).items()}
+    queryset, _ = selectors.reports_filtered(project, filters)
     return paginate(request, queryset, ReportSerializer)
 
 
@@ -250,7 +322,8 @@ def _reports_import(request, project):
                          f"{settings.CTIR_MAX_UPLOAD_BYTES:,}. Split it, or import on the "
                          "server with manage.py import_reports."}, status=413)
     upload = request.FILES.get("file")
-    mapping = _mapping(request.data.get("mapping") if hasattr(request.data, "get") else None)
+    mapping = _mapping(request.data.get("mapping") if hasattr(request.data, "get") else None,
+                       text=upload is not None)
     with tempfile.TemporaryDirectory(dir=_upload_dir()) as folder:
         if upload is not None:
             try:
@@ -296,12 +369,15 @@ def _reports_import(request, project):
     }, status=201 if batch else 200)
 
 
-def _mapping(value) -> ColumnMapping | None:
-    """The request's column mapping; None (none given) lets the import guess it from the
-    header with the project's remembered mapping first, as the import page's preview does."""
-    if value in (None, ""):
+def _mapping(value, *, text: bool) -> ColumnMapping | None:
+    """The request's column mapping (JSON text in a multipart form, an object in a JSON
+    batch); None (none given) lets the import guess it from the header with the project's
+    remembered mapping first, as the import page's preview does."""
+    if value is None or (text and value == ""):
         return None
-    if isinstance(value, str):
+    if text:
+        if not isinstance(value, str):
+            raise ValidationError({"mapping": ["Send the mapping as JSON text."]})
         try:
             value = json.loads(value)
         except ValueError:
@@ -346,7 +422,8 @@ def _job_data(job) -> dict:
             "progress": selectors.import_job_progress(job)}
 
 
-@extend_schema(tags=[TAG_REPORTS], responses=ImportJobSerializer, operation_id="import_job")
+@extend_schema(tags=[TAG_REPORTS], responses={200: ImportJobSerializer, **errors(401, 403, 404)},
+               operation_id="import_job")
 @api_view(["GET"])
 def import_job(request, slug, job_id):
     """A background import (a file of CTIR_BACKGROUND_IMPORT_ROWS rows or more answered 202):
@@ -372,7 +449,10 @@ def _batch_as_jsonl(data, folder: Path) -> tuple[Path, str]:
         raise ValidationError({"reports": [
             f"{len(rows):,} rows; a batch holds at most {MAX_BATCH_ROWS:,}. Send several "
             "batches, or the whole file as `file`."]})
-    name = str(data.get("name") or "api-batch").replace("\x00", "").strip()[:200] or "api-batch"
+    name = data.get("name")
+    if name is not None and not isinstance(name, str):
+        raise ValidationError({"name": ["Send the batch's name as a string."]})
+    name = (name or "api-batch").replace("\x00", "").strip()[:200] or "api-batch"
     filename = name if name.lower().endswith((".jsonl", ".ndjson")) else f"{name}.jsonl"
     path = folder / "batch.jsonl"
     with open(path, "w", encoding="utf-8") as handle:
@@ -424,21 +504,27 @@ class AnnotationSerializer(serializers.ModelSerializer):
 
 
 class SkipSerializer(serializers.Serializer):
-    token = serializers.CharField(max_length=2000,
-                                  help_text="The token the queue served the report with.")
+    token = JsonCharField(max_length=2000,
+                          help_text="The token the queue served the report with.")
+
+
+@extend_schema_field({"anyOf": [{"type": "integer"},
+                                {"type": "string", "minLength": 1, "maxLength": 100}]})
+class CategoryField(serializers.CharField):
+    """A category's code (a JSON integer, or its digits as a string) or its name."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, str | int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
 
 
 class AnswerSerializer(SkipSerializer):
-    category = serializers.CharField(max_length=100, help_text="Category code (ASCII digits) "
-                                     "or name, as in imports; a retired category is refused.")
-    active_ms = serializers.FloatField(required=False, allow_null=True, min_value=0,
-                                       help_text="Time spent actively reading, in ms; never "
-                                       "more than the time since the report was served.")
-
-    def validate_active_ms(self, value):
-        if value is not None and not math.isfinite(value):
-            raise serializers.ValidationError("A finite number of milliseconds.")
-        return value
+    category = CategoryField(max_length=100, help_text="Category code or name, as in "
+                             "imports; a retired category is refused.")
+    active_ms = FiniteFloatField(json=True, required=False, allow_null=True, min_value=0,
+                                 help_text="Time spent actively reading, in ms; never more "
+                                 "than the time since the report was served.")
 
     def validate_category(self, value: str) -> Category:
         project = self.context["project"]
@@ -457,7 +543,8 @@ class AnswerSerializer(SkipSerializer):
         return found
 
 
-@extend_schema(tags=[TAG_LABELING], request=None, responses=ServedSerializer,
+@extend_schema(tags=[TAG_LABELING], request=None,
+               responses={200: ServedSerializer, **errors(401, 403, 404)},
                operation_id="queue_next")
 @api_view(["POST"])
 def queue_next(request, slug):
@@ -481,7 +568,13 @@ def queue_next(request, slug):
     })
 
 
-@extend_schema(tags=[TAG_LABELING], request=SkipSerializer, responses=DetailSerializer,
+@extend_schema(tags=[TAG_LABELING], request=SkipSerializer,
+               responses={200: DetailSerializer, **errors(
+                   400, 401, 403, 404, 415,
+                   e400="The body did not validate, or the token is not one the queue served "
+                   "(forged, or older than it lives).",
+                   e403="Your role may not label here, the report was served to someone "
+                   "else, or a browser session's write without its CSRF token.")},
                operation_id="queue_skip")
 @api_view(["POST"])
 def queue_skip(request, slug):
@@ -494,20 +587,32 @@ def queue_skip(request, slug):
     return Response({"detail": f"{report.accession} skipped."})
 
 
-ANNOTATION_FILTERS = [
-    OpenApiParameter("report", int, description="Report id."),
-    OpenApiParameter("user", str, description="Username (admins; others see their own)."),
-    OpenApiParameter("since", str, description="Submitted at or after (ISO 8601)."),
-]
+class AnnotationFilterSerializer(serializers.Serializer):
+    report = WholeNumberField(required=False, min_value=0, max_value=MAX_INT,
+                              help_text="Report id.")
+    user = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
+                                 help_text="Username (admins; others see their own).")
+    since = serializers.DateTimeField(required=False,
+                                      help_text="Submitted at or after (ISO 8601).")
+
+
+ANNOTATION_FILTERS = [AnnotationFilterSerializer]
 
 
 @extend_schema(methods=["GET"], tags=[TAG_LABELING],
                parameters=ANNOTATION_FILTERS + PAGE_PARAMETERS,
-               responses=paged(AnnotationSerializer), operation_id="annotations_list")
+               responses={200: paged(AnnotationSerializer), **errors(400, 401, 403, 404)},
+               operation_id="annotations_list")
 @extend_schema(methods=["POST"], tags=[TAG_LABELING], request=AnswerSerializer,
                operation_id="annotation_create",
-               responses={201: AnnotationSerializer, 400: DetailSerializer,
-                          403: DetailSerializer})
+               responses={201: AnnotationSerializer, **errors(
+                   400, 401, 403, 404, 409, 415,
+                   e400="The body did not validate (an unknown or retired category, a bad "
+                   "active_ms), or the token is not one the queue served.",
+                   e403="Your role may not label here, the report was served to someone "
+                   "else, or a browser session's write without its CSRF token.",
+                   e409="The answer was not recorded: you skipped the report, or its hold "
+                   "ran out (it may have gone to someone else); ask the queue for the next.")})
 @api_view(["GET", "POST"])
 def annotations(request, slug):
     """GET: annotations, oldest first; admins see everyone's, annotators their own.
@@ -518,29 +623,17 @@ def annotations(request, slug):
         return _annotation_create(request, project)
     rows = Annotation.objects.filter(report__project=project).select_related(
         "report", "user", "category", "suggested_category").order_by("submitted_at", "id")
-    params = request.query_params
+    params = query(AnnotationFilterSerializer, request)
     if request.project_role != Role.ADMIN:
         rows = rows.filter(user=request.user)
     elif params.get("user"):
         # PostgreSQL refuses NUL in any text, even in a lookup that would find nothing.
         rows = rows.filter(user__username=params["user"].replace("\x00", ""))
-    report = inputs.whole_number(params.get("report"), name="report")
-    if report is not None:
-        rows = rows.filter(report_id=report)
-    if params.get("since"):
-        since = _datetime(params["since"], name="since")
-        rows = rows.filter(submitted_at__gte=since)
+    if params.get("report") is not None:
+        rows = rows.filter(report_id=params["report"])
+    if params.get("since") is not None:
+        rows = rows.filter(submitted_at__gte=params["since"])
     return paginate(request, rows, AnnotationSerializer)
-
-
-def _datetime(value: str, *, name: str):
-    try:
-        parsed = parse_datetime(value)
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise ValidationError({name: [f"{value[:40]!r} is not an ISO 8601 date and time"]})
-    return parsed
 
 
 def _annotation_create(request, project):

@@ -1,12 +1,14 @@
 """REST API v1: /api/v1/..., its OpenAPI schema and the browsable docs (assets served from
 drf-spectacular-sidecar's static files, never a CDN). docs/api.md has a worked example."""
 
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotation import api as annotation_api
 from modeling import api as modeling_api
 from studies import api as studies_api
+
+from . import api
 
 P = "api/v1/projects/<slug:slug>/"
 
@@ -36,4 +38,8 @@ urlpatterns = [
     path(P + "studies/", studies_api.studies, name="api_studies"),
     path(P + "studies/<int:study_id>/results/", studies_api.study_results_api,
          name="api_study_results"),
+    # Any other path under /api/v1/ (an id that is no number, a slug with a space): the
+    # API's JSON 404 (401 without a token), never the site's HTML page. Paths ending in '/'
+    # only, so /api/v1/projects still redirects to /api/v1/projects/.
+    re_path(r"^api/v1/(?:[\s\S]*/)?\Z", api.not_found),
 ]

@@ -225,6 +225,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # The API reads JSON bodies only (the report import also takes a multipart file, by its
+    # own parser_classes): a form-encoded body cannot say null, a number or true, so what
+    # the schema promises would not hold for it. Anything else is a 415.
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
     "DEFAULT_PAGINATION_CLASS": "ctir_site.api.Pagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -239,9 +243,19 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": r"/api/v1",
-    # Two models have a field named status with different choices: name both enums.
+    # Request bodies get components of their own (AnswerRequest...), which can say what a
+    # response cannot: a required string is not empty (minLength 1).
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Path parameters as the URL patterns match them, so a value the schema allows reaches
+    # the view: a slug is letters, digits, '-' and '_'; an <int:> is digits, no sign.
+    "PATH_CONVERTER_OVERRIDES": {
+        "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
+        "int": {"type": "integer", "minimum": 0},
+    },
+    # Three fields named status have different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "modeling.models.JobStatus",
-                            "StudyStatusEnum": "studies.models.ReaderStudy.Status"},
+                            "StudyStatusEnum": "studies.models.ReaderStudy.Status",
+                            "ImportStatusEnum": "annotation.models.ImportJob.Status"},
     # Swagger UI from drf-spectacular-sidecar's static files: nothing is loaded from a CDN,
     # and no schema is sent to the online validator.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -13,10 +13,14 @@ from annotation.access import ADMIN_ONLY, project_for
 from ctir_site.api import (
     PAGE_PARAMETERS,
     DetailSerializer,
+    JsonBooleanField,
+    JsonCharField,
     WholeNumberField,
+    errors,
     paged,
     paginate,
     valid,
+    with_detail,
 )
 
 from . import selectors, services
@@ -45,7 +49,8 @@ class ModelVersionSerializer(serializers.ModelSerializer):
 def _recipe_field(name: str) -> WholeNumberField:
     low, high = services.LIMITS[name]
     message = f"{name.replace('_', ' ')} must be a whole number between {low} and {high}"
-    return WholeNumberField(required=False, allow_null=True, min_value=low, max_value=high,
+    return WholeNumberField(json=True, required=False, allow_null=True, min_value=low,
+                            max_value=high,
                             help_text=f"{low} to {high}", error_messages={
                                 "invalid": message, "min_value": message,
                                 "max_value": message, "max_string_length": message})
@@ -55,8 +60,8 @@ class TrainSerializer(serializers.Serializer):
     epochs = _recipe_field("epochs")
     seeds = _recipe_field("seeds")
     max_length = _recipe_field("max_length")
-    auto_promote = serializers.BooleanField(required=False, default=False)
-    start_from = serializers.CharField(
+    auto_promote = JsonBooleanField(required=False, default=False)
+    start_from = JsonCharField(
         required=False, allow_blank=True, max_length=40, default="",
         help_text='"" (the active model when its categories fit), "base", or '
         "the id of a succeeded version of a project you administer with the same categories.")
@@ -84,9 +89,16 @@ class PrelabelRunSerializer(serializers.ModelSerializer):
 
 
 class PrelabelRequestSerializer(serializers.Serializer):
-    version = WholeNumberField(required=False, allow_null=True, min_value=1,
-                                       max_value=2**31 - 1, help_text="Version number; the "
-                                       "active model when left out.")
+    version = WholeNumberField(json=True, required=False, allow_null=True, min_value=1,
+                               max_value=2**31 - 1, help_text="Version number; the active "
+                               "model when left out.")
+
+
+ModelVersionNotStartedSerializer = with_detail(ModelVersionSerializer, "ModelVersionNotStarted",
+                                               job_optional=True)
+ModelVersionPromotedSerializer = with_detail(ModelVersionSerializer, "ModelVersionPromoted")
+PrelabelRunNotStartedSerializer = with_detail(PrelabelRunSerializer, "PrelabelRunNotStarted",
+                                              job_optional=True)
 
 
 def _version(project, number) -> ModelVersion:
@@ -100,10 +112,13 @@ def _no_worker(queue: str, job: str) -> Response | None:
 
 
 @extend_schema(methods=["GET"], tags=[TAG], parameters=PAGE_PARAMETERS,
-               responses=paged(ModelVersionSerializer), operation_id="models_list")
+               responses={200: paged(ModelVersionSerializer), **errors(400, 401, 403, 404)},
+               operation_id="models_list")
 @extend_schema(methods=["POST"], tags=[TAG], request=TrainSerializer, operation_id="model_train",
-               responses={201: ModelVersionSerializer, 400: DetailSerializer,
-                          503: DetailSerializer},
+               responses={201: ModelVersionSerializer,
+                          **errors(400, 401, 403, 404, 415, e400="The recipe did not validate, "
+                                   "or `start_from` names no version you may start from."),
+                          503: ModelVersionNotStartedSerializer},
                description="Queue a training job, as the Train button does. 503 when no "
                "worker listens on the training queue, or when the job queue did not take the "
                "job (then the version is failed, and `detail` and `error` say what to do).")
@@ -114,9 +129,9 @@ def versions(request, slug):
     if request.method == "GET":
         return paginate(request, selectors.versions_for_project(project),
                         ModelVersionSerializer)
+    data = valid(TrainSerializer, request)  # a bad body is a 400 whether or not a worker runs
     if refused := _no_worker("training", "Training"):
         return refused
-    data = valid(TrainSerializer, request)
     try:
         recipe = services.recipe_clean(epochs=data.get("epochs"), seeds=data.get("seeds"),
                                        max_length=data.get("max_length"))
@@ -138,7 +153,8 @@ def versions(request, slug):
     return Response(data, status=201)
 
 
-@extend_schema(tags=[TAG], responses=ModelVersionSerializer, operation_id="model_retrieve")
+@extend_schema(tags=[TAG], responses={200: ModelVersionSerializer, **errors(401, 403, 404)},
+               operation_id="model_retrieve")
 @api_view(["GET"])
 def version_detail(request, slug, number):
     """One version: its state while it runs (phase, progress), its metrics when done."""
@@ -147,8 +163,8 @@ def version_detail(request, slug, number):
 
 
 @extend_schema(tags=[TAG], request=None, operation_id="model_cancel",
-               responses={200: DetailSerializer,
-                                                    409: DetailSerializer})
+               responses={200: DetailSerializer, **errors(
+                   401, 403, 404, 409, e409="The version has finished: nothing to cancel.")})
 @api_view(["POST"])
 def version_cancel(request, slug, number):
     """Cancel a queued run at once; ask a running one to stop after its current step."""
@@ -161,8 +177,8 @@ def version_cancel(request, slug, number):
 
 
 @extend_schema(tags=[TAG], request=None, operation_id="model_promote",
-               responses={200: ModelVersionSerializer,
-                                                    409: DetailSerializer})
+               responses={200: ModelVersionPromotedSerializer, **errors(
+                   401, 403, 404, 409, e409="Only a version that succeeded can be promoted.")})
 @api_view(["POST"])
 def version_promote(request, slug, number):
     """Make a succeeded version the active model; pre-labeling with it is queued. When the
@@ -182,7 +198,8 @@ def version_promote(request, slug, number):
     return Response(data)
 
 
-@extend_schema(tags=[TAG], parameters=PAGE_PARAMETERS, responses=paged(PredictionSerializer),
+@extend_schema(tags=[TAG], parameters=PAGE_PARAMETERS,
+               responses={200: paged(PredictionSerializer), **errors(400, 401, 403, 404)},
                operation_id="predictions_list")
 @api_view(["GET"])
 def version_predictions(request, slug, number):
@@ -194,11 +211,17 @@ def version_predictions(request, slug, number):
 
 
 @extend_schema(methods=["GET"], tags=[TAG], operation_id="prelabel_status",
-               responses={200: PrelabelRunSerializer, 404: DetailSerializer})
+               responses={200: PrelabelRunSerializer, **errors(
+                   401, 403, 404, e404="No such project for you, or no pre-labeling has run "
+                   "in it yet.")})
 @extend_schema(methods=["POST"], tags=[TAG], request=PrelabelRequestSerializer,
                operation_id="prelabel_start",
-               responses={202: PrelabelRunSerializer, 409: DetailSerializer,
-                          503: DetailSerializer},
+               responses={202: PrelabelRunSerializer, **errors(
+                   400, 401, 403, 404, 409, 415,
+                   e404="No such project for you, or no version of that number.",
+                   e409="No active model to pre-label with, or the version cannot "
+                   "pre-label (it has not succeeded)."),
+                   503: PrelabelRunNotStartedSerializer},
                description="Pre-label every report with the active model (or `version`); "
                "a run already going for that version is returned instead of a second one. "
                "503 when no worker listens on the inference queue, or when the job queue did "
@@ -212,9 +235,9 @@ def prelabel(request, slug):
         if run is None:
             return Response({"detail": "No pre-labeling has run in this project."}, status=404)
         return Response(PrelabelRunSerializer(run).data)
+    number = valid(PrelabelRequestSerializer, request).get("version")
     if refused := _no_worker("inference", "Pre-labeling"):
         return refused
-    number = valid(PrelabelRequestSerializer, request).get("version")
     version = _version(project, number) if number is not None else None
     try:
         run = services.prelabel_request(project=project, version=version, user=request.user)

@@ -11,6 +11,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from annotation.access import ADMIN_ONLY, project_for
+from ctir_site.api import errors
 
 from .models import ReaderStudy
 from .selectors import study_results
@@ -49,6 +50,25 @@ class ResultRowSerializer(serializers.Serializer):
                                   help_text="How many times slower than the model")
 
 
+class MrmcSerializer(serializers.Serializer):
+    """Obuchowski-Rockette (MRMC) comparisons over the cases every reader has answered."""
+
+    readers = serializers.ListField(child=serializers.CharField(),
+                                    help_text="The readers analysed (those who answered every "
+                                    "case with a reference).")
+    waiting = serializers.ListField(child=serializers.CharField(),
+                                    help_text="Readers not yet through every case, left out.")
+    n_cases = serializers.IntegerField()
+    comparisons = serializers.ListField(
+        child=serializers.DictField(), help_text="Per figure of merit (`fom`: accuracy, "
+        "sensitivity:<code>) and `kind` (readers_mean, model_vs_readers, ...): `title`, "
+        "`label`, the estimate, the reader means, and the random- and fixed-reader results "
+        "with their intervals.")
+    skipped = serializers.ListField(
+        child=serializers.DictField(), help_text="Comparisons that could not be computed: "
+        "`fom`, `title`, `kind`, `label` and the `reason`.")
+
+
 class StudyResultsSerializer(serializers.Serializer):
     study = StudySummarySerializer()
     simulated = serializers.BooleanField()
@@ -57,9 +77,11 @@ class StudyResultsSerializer(serializers.Serializer):
                                         help_text="McNemar tests, reader vs model")
     reader_kappas = serializers.ListField(child=serializers.DictField())
     crossover = serializers.ListField(child=serializers.DictField())
+    mrmc = MrmcSerializer()
 
 
-@extend_schema(tags=[TAG], responses=StudySerializer(many=True), operation_id="studies_list")
+@extend_schema(tags=[TAG], responses={200: StudySerializer(many=True), **errors(401, 403, 404)},
+               operation_id="studies_list")
 @api_view(["GET"])
 def studies(request, slug):
     """The project's reader studies, newest first."""
@@ -68,7 +90,8 @@ def studies(request, slug):
     return Response(StudySerializer(rows, many=True).data)
 
 
-@extend_schema(tags=[TAG], responses=StudyResultsSerializer, operation_id="study_results")
+@extend_schema(tags=[TAG], responses={200: StudyResultsSerializer, **errors(401, 403, 404)},
+               operation_id="study_results")
 @api_view(["GET"])
 def study_results_api(request, slug, study_id):
     """Readers against the model: accuracy with intervals, sensitivity, reading time, the

@@ -14,7 +14,6 @@ import zipfile
 from annotation.exporting import csv_text
 
 from .figures import FIGURES, draw
-
 from .selectors import RESPONSE_COLUMNS, response_rows, study_results
 
 # --------------------------------------------------------------------------------------------
