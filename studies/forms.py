@@ -21,6 +21,12 @@ class StudyCreateForm(forms.Form):
     model_version = forms.ModelChoiceField(queryset=None, required=False)
     readers = forms.ModelMultipleChoiceField(queryset=None, required=False)
     instructions = forms.CharField(max_length=INSTRUCTIONS_MAX, required=False)
+    # A sample of the case set: N reports stratified by reference category, drawn with a
+    # seed (recorded on the study, so the same cases can be drawn again).
+    n_cases = forms.IntegerField(min_value=2, max_value=100_000, required=False)
+    date_from = forms.DateField(required=False)
+    date_to = forms.DateField(required=False)
+    draw_seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False)
 
     def __init__(self, *args, readers, versions, **kwargs):
         super().__init__(*args, **kwargs)
@@ -32,6 +38,12 @@ class StudyCreateForm(forms.Form):
 
     def clean_cases(self):
         return self.cleaned_data["cases"] or "test"
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The range ends before it starts.")
+        return data
 
     def error_text(self) -> str:
         """Every problem in one line, field named, for the flash message."""

@@ -35,6 +35,11 @@ class ReaderStudy(models.Model):
         default=dict, blank=True,
         help_text="The model's answers and its timing over the cases, measured on a worker.",
     )
+    # How the cases were chosen, so the set can be drawn again exactly: the source (a case
+    # set and an optional date range), how many were drawn, the seed, and per stratum.
+    case_draw = models.JSONField(
+        default=dict, blank=True,
+        help_text="The case set, date range, N, seed and strata the cases were drawn with.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )

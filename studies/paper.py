@@ -198,6 +198,8 @@ def methods_paragraph(r: dict) -> str:
         f"({study.seed}), one at a time, without going back. Reading time was the time the "
         "report was on screen with the page active, less pauses.",
     ]
+    if draw := _draw_sentence(study):
+        parts.append(draw)
     timing = r["model_timing"]
     version = r.get("model_version")
     if version is not None:
@@ -275,6 +277,25 @@ def methods_paragraph(r: dict) -> str:
             "Total reading time: " + "; ".join(_time_sentence(row, r["n_cases"])
                                                for row in timed) + ".")
     return "\n\n".join(parts) + "\n"
+
+
+def _draw_sentence(study) -> str:
+    """How the cases were chosen, from the record kept on the study, or ''."""
+    from .selectors import CASE_SETS
+
+    draw = study.case_draw or {}
+    if not draw or draw.get("n") is None or draw["n"] >= draw.get("from", 0):
+        return ""
+    source = CASE_SETS.get(draw.get("case_set"), ("the chosen reports",))[0].lower()
+    dates = ""
+    if draw.get("date_from") or draw.get("date_to"):
+        dates = (f" with procedure dates from {draw.get('date_from') or 'the first'} to "
+                 f"{draw.get('date_to') or 'the last'}")
+    strata = ", ".join(f"{n} of category {code}" if code != "none" else f"{n} unlabelled"
+                       for code, n in (draw.get("strata") or {}).items())
+    return (f"The {draw['n']} cases were drawn at random from {source}{dates} "
+            f"({draw['from']} reports), stratified by reference category ({strata}), with "
+            f"seed {draw['seed']}.")
 
 
 def _time_sentence(row: dict, n_cases: int) -> str:

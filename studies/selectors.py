@@ -4,6 +4,7 @@ Used by the results page, the CSV export and `manage.py study_report`.
 """
 
 import itertools
+import random
 from collections import defaultdict
 
 from django.contrib.auth.models import User
@@ -46,6 +47,46 @@ def case_set_choices(project) -> list[tuple[str, str, int]]:
 def case_set_reports(project, key: str | None):
     """The reports of the chosen case set; an unknown choice reads the test split."""
     return project.reports.filter(**CASE_SETS.get(key, CASE_SETS["test"])[1])
+
+
+def case_set_source(project, key: str, date_from=None, date_to=None):
+    """The reports a study's cases come from: a case set, within a date range if given."""
+    reports = case_set_reports(project, key)
+    if date_from:
+        reports = reports.filter(procedure_date__gte=date_from)
+    if date_to:
+        reports = reports.filter(procedure_date__lte=date_to)
+    return reports
+
+
+def case_draw(project, *, key: str, n: int | None, seed: int, date_from=None,
+              date_to=None) -> tuple[list[int], dict]:
+    """Report ids for a study and the record to draw them again: all of the source, or `n`
+    of them stratified by reference category (each category's share kept, the remainders
+    going to the largest fractions, as Hamilton's method), picked with `seed`. The same
+    source, n and seed give the same cases."""
+    source = case_set_source(project, key, date_from, date_to)
+    rows = sorted(source.values_list("pk", "reference_label__category__code"))
+    record = {"case_set": key, "date_from": date_from.isoformat() if date_from else None,
+              "date_to": date_to.isoformat() if date_to else None, "from": len(rows),
+              "n": n, "seed": seed}
+    if n is None or n >= len(rows):
+        record["n"] = len(rows)
+        return [pk for pk, _ in rows], record
+    strata: dict = defaultdict(list)
+    for pk, code in rows:
+        strata[code].append(pk)
+    order = sorted(strata, key=lambda c: (c is None, c))  # unlabelled reports last
+    quotas = {c: n * len(strata[c]) / len(rows) for c in order}
+    taken = {c: int(quotas[c]) for c in order}
+    by_remainder = sorted(order, key=lambda c: (-(quotas[c] - taken[c]), order.index(c)))
+    for c in by_remainder[:n - sum(taken.values())]:
+        taken[c] += 1
+    picked = []
+    for c in order:
+        picked += random.Random(f"{seed}:{c}").sample(strata[c], taken[c])
+    record["strata"] = {str(c) if c is not None else "none": taken[c] for c in order}
+    return sorted(picked), record
 
 
 def project_readers(project):

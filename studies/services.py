@@ -29,9 +29,10 @@ class StudyError(ValueError):
 def study_create(
     *, project: Project, name: str, readers, user=None, mode: str = ReaderStudy.Mode.UNAIDED,
     model_version_id: int | None = None, instructions: str = "", reports=None,
-    seed: int | None = None,
+    seed: int | None = None, case_draw: dict | None = None,
 ) -> ReaderStudy:
-    """A study over `reports` (default: the project's test split) for the given readers."""
+    """A study over `reports` (default: the project's test split) for the given readers;
+    `case_draw` records how they were drawn (selectors.case_draw), to draw them again."""
     if mode not in ReaderStudy.Mode.values:
         raise StudyError(f"unknown mode {mode!r}")
     readers = list(readers)
@@ -48,7 +49,7 @@ def study_create(
     study = ReaderStudy.objects.create(
         project=project, name=name, mode=mode, model_version_id=model_version_id,
         instructions=instructions, seed=secrets.randbelow(2**31) if seed is None else seed,
-        created_by=user,
+        created_by=user, case_draw=case_draw or {},
     )
     StudyCase.objects.bulk_create([StudyCase(study=study, report=r) for r in reports])
     for user_ in readers:

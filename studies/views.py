@@ -1,6 +1,7 @@
 """Reader-study pages: set-up and results for admins, the timed reading page for readers."""
 
 import math
+import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -37,6 +38,8 @@ def study_list(request, slug):
         "readers": readers, "versions": trained_versions(project),
         "modes": ReaderStudy.Mode.choices,
         "case_sets": selectors.case_set_choices(project),
+        # The power planner's "use N cases" link fills the draw in.
+        "planned_cases": inputs.whole_number(request.GET.get("draw"), name="draw"),
         "power": _power_form(request.GET, readers.count(), project),
     })
 
@@ -115,12 +118,16 @@ def _study_create_from_form(request, project, readers):
         return redirect("study_list", slug=project.slug)
     data = form.cleaned_data
     version = data["model_version"]
+    seed = data["draw_seed"] if data["draw_seed"] is not None else secrets.randbelow(2**31)
+    report_ids, draw = selectors.case_draw(
+        project, key=data["cases"], n=data["n_cases"], seed=seed,
+        date_from=data["date_from"], date_to=data["date_to"])
     try:
         study = studies.study_create(
             project=project, name=data["name"], readers=data["readers"], user=request.user,
             mode=data["mode"], model_version_id=version.pk if version else None,
             instructions=data["instructions"],
-            reports=selectors.case_set_reports(project, data["cases"]),
+            reports=project.reports.filter(pk__in=report_ids), case_draw=draw,
         )
     except studies.StudyError as exc:
         messages.error(request, f"Study not created: {exc}.")

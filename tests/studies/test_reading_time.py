@@ -179,7 +179,8 @@ def test_the_form_says_so_too(login, project, other_project, reader, admin_user)
     theirs = ModelVersion.objects.create(project=other_project, number=1, base_model="x",
                                          status=JobStatus.SUCCEEDED)
     response = login(admin_user).post(reverse("study_list", args=[project.slug]), {
-        "name": "S", "readers": [reader.pk], "model_version": theirs.pk}, follow=True)
-    assert b"Study not created: no such trained model version in this project" in (
-        response.content)
+        "name": "S", "readers": [reader.pk], "model_version": theirs.pk, "mode": "unaided"},
+        follow=True)
+    # The form offers this project's trained versions only: another's is not a choice.
+    assert b"Study not created: model version: Select a valid choice" in response.content
     assert not ReaderStudy.objects.exists()

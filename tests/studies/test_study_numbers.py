@@ -153,3 +153,57 @@ def test_every_figure_axis_has_numbers_and_a_label(project, study, model_ms):  #
     assert "rob-reader (5 read)" in labels
     svg = figures.draw("time_per_case", r, [], formats=("svg",))["svg"].decode()
     assert "Reading time per case, s" in svg  # text stays text in the SVG
+
+
+def test_a_stratified_60_case_draw_repeats_with_its_seed(login, project, admin_user, reader):
+    """From the power planner's N to a study: 60 of the test split, each category keeping
+    its share, the same 60 again with the same seed, recorded on the study."""
+    from collections import Counter
+
+    from annotation.models import Report
+    from studies.models import ReaderStudy
+    from studies.selectors import case_draw
+    from tests.annotation.test_splits_export import add_reports
+
+    add_reports(project, 140)
+    Report.objects.filter(project=project).update(split="test")
+    source = Counter(Report.objects.filter(project=project).values_list(
+        "reference_label__category__code", flat=True))
+    client = login(admin_user)
+    form = {"name": "Sixty", "cases": "test", "mode": "unaided", "readers": [reader.pk],
+            "n_cases": 60, "draw_seed": 4242}
+    client.post(reverse("study_list", args=[project.slug]), form)
+    first = ReaderStudy.objects.get()
+    picked = Counter(first.cases.values_list("report__reference_label__category__code",
+                                             flat=True))
+    assert first.cases.count() == 60
+    for code, n in source.items():  # Hamilton's method: each share within one case
+        assert abs(picked[code] - 60 * n / 140) < 1, (code, picked[code], n)
+    assert first.case_draw["seed"] == 4242 and first.case_draw["from"] == 140
+    assert sum(first.case_draw["strata"].values()) == 60
+    again, _ = case_draw(project, key="test", n=60, seed=4242)
+    assert again == sorted(first.cases.values_list("report_id", flat=True))
+    other, _ = case_draw(project, key="test", n=60, seed=4243)
+    assert other != again
+    client.post(reverse("study_list", args=[project.slug]), {**form, "name": "Again"})
+    second = ReaderStudy.objects.get(name="Again")
+    assert (sorted(second.cases.values_list("report_id", flat=True))
+            == sorted(first.cases.values_list("report_id", flat=True)))
+    page = client.get(reverse("study_detail", args=[project.slug, first.pk])).content.decode()
+    assert "Drawn: 60 of 140 reports (test)" in page and "draw seed 4242" in page
+    from studies.paper import methods_paragraph
+
+    methods = methods_paragraph(study_results(first))
+    assert "The 60 cases were drawn at random from the test split (140 reports)" in methods
+    assert "with seed 4242" in methods
+
+
+def test_the_planner_offers_its_n_to_the_new_study_form(login, project, admin_user):
+    client = login(admin_user)
+    page = client.get(reverse("study_list", args=[project.slug]), {
+        "reader_accuracy": 90, "model_accuracy": 97, "n_readers": 6, "n_cases": 100})
+    needed = page.context["power"]["plan"]["cases_needed"]
+    assert needed and f"?draw={needed}#case-draw" in page.content.decode()
+    form = client.get(reverse("study_list", args=[project.slug]), {"draw": needed})
+    assert f'name="n_cases" min="2" max="100000" step="1" value="{needed}"' in (
+        form.content.decode())
