@@ -18,7 +18,8 @@ class StudyCreateForm(forms.Form):
     cases = forms.ChoiceField(choices=[(key, name) for key, (name, _) in CASE_SETS.items()],
                               required=False)
     mode = forms.ChoiceField(choices=ReaderStudy.Mode.choices)
-    model_version = forms.ModelChoiceField(queryset=None, required=False)
+    model_version = forms.ModelChoiceField(queryset=None, required=False, error_messages={
+        "invalid_choice": "no such trained model version in this project"})
     readers = forms.ModelMultipleChoiceField(queryset=None, required=False)
     instructions = forms.CharField(max_length=INSTRUCTIONS_MAX, required=False)
     # A sample of the case set: N reports stratified by reference category, drawn with a

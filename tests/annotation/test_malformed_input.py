@@ -114,7 +114,8 @@ def test_a_malformed_model_version_is_named(login, project, admin_user, reader, 
                           {"name": "S", "model_version": value, "readers": [reader.pk],
                            "mode": "unaided"}, follow=True)
     assert created.status_code == 200
-    assert "Study not created: model version: Select a valid choice" in (
+    assert ("Study not created: model version: no such trained model version in this "
+            "project") in (
         created.content.decode())
     assert not ReaderStudy.objects.exists()
     study = studies.study_create(project=project, name="S", readers=[reader], seed=1)

@@ -182,5 +182,6 @@ def test_the_form_says_so_too(login, project, other_project, reader, admin_user)
         "name": "S", "readers": [reader.pk], "model_version": theirs.pk, "mode": "unaided"},
         follow=True)
     # The form offers this project's trained versions only: another's is not a choice.
-    assert b"Study not created: model version: Select a valid choice" in response.content
+    assert (b"Study not created: model version: no such trained model version in this "
+            b"project") in response.content
     assert not ReaderStudy.objects.exists()
