@@ -79,7 +79,11 @@ def time_per_case(r: dict, responses=None):
         # of every decade, so even a narrow range shows numbers.
         ax.set_xscale("log")
         ax.set_xlim(low / 1.6, high * 1.6)
-        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        # 1, 2 and 5 of each decade over a short span; the decades alone over a long one,
+        # where 1-2-5 labels would run into each other.
+        decades = math.log10(high * 1.6) - math.log10(low / 1.6)
+        subs = (1.0, 2.0, 5.0) if decades <= 2.5 else (1.0,)
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=subs, numticks=12))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("Reading time per case, s (log scale)")

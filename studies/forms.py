@@ -24,7 +24,7 @@ class StudyCreateForm(forms.Form):
     instructions = forms.CharField(max_length=INSTRUCTIONS_MAX, required=False)
     # A sample of the case set: N reports stratified by reference category, drawn with a
     # seed (recorded on the study, so the same cases can be drawn again).
-    n_cases = forms.IntegerField(min_value=2, max_value=100_000, required=False)
+    sample_size = forms.IntegerField(min_value=2, max_value=100_000, required=False)
     date_from = forms.DateField(required=False)
     date_to = forms.DateField(required=False)
     draw_seed = forms.IntegerField(min_value=0, max_value=2**31 - 1, required=False)

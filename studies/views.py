@@ -120,7 +120,7 @@ def _study_create_from_form(request, project, readers):
     version = data["model_version"]
     seed = data["draw_seed"] if data["draw_seed"] is not None else secrets.randbelow(2**31)
     report_ids, draw = selectors.case_draw(
-        project, key=data["cases"], n=data["n_cases"], seed=seed,
+        project, key=data["cases"], n=data["sample_size"], seed=seed,
         date_from=data["date_from"], date_to=data["date_to"])
     try:
         study = studies.study_create(

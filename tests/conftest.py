@@ -88,7 +88,10 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # Playwright's wait_for_function evaluates its string with eval, which the pages'
+    # Content-Security-Policy forbids; tests/test_csp_browser.py drives the pages with the
+    # policy enforced and checks that nothing is blocked.
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(10_000)
     yield page

@@ -97,7 +97,8 @@ def test_a_department_sets_up_a_task_and_labels_in_it(browser, page, live_server
     assert first.procedure_date == datetime.date(2024, 3, 25)
     assert first.text.startswith("Findings: New 3 cm mass")
 
-    nina_context = browser.new_context(viewport={"width": 1280, "height": 800})
+    nina_context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                       bypass_csp=True)
     nina = nina_context.new_page()
     nina.set_default_timeout(10_000)
     nina.goto(link)

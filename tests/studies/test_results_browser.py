@@ -64,3 +64,17 @@ def test_an_admin_plans_power_and_reads_the_mrmc_table(project, admin_user, brow
     assert "Model − readers" in table and "Sensitivity, category 1" in table
     assert page.is_visible("#which-test")
     _shot(page, "study-results-mrmc.png")
+    # The page shows the paper's own figures; at both widths they load, fit their card and
+    # the page does not scroll sideways.
+    for width in (1400, 1024):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto(f"{live_server.url}/p/{project.slug}/studies/{study.pk}/")
+        page.locator(".figures").scroll_into_view_if_needed()  # they load lazily
+        page.wait_for_function("[...document.querySelectorAll('.figures img')]"
+                               ".every(i => i.complete && i.naturalWidth > 0)")
+        images = page.eval_on_selector_all(".figures img", "els => els.map(e => ["
+                                           "e.getBoundingClientRect().right, "
+                                           "e.parentElement.getBoundingClientRect().right])")
+        assert len(images) == 2 and all(right <= card + 1 for right, card in images)
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        _shot(page, f"study-results-{width}.png")

@@ -171,7 +171,7 @@ def test_a_stratified_60_case_draw_repeats_with_its_seed(login, project, admin_u
         "reference_label__category__code", flat=True))
     client = login(admin_user)
     form = {"name": "Sixty", "cases": "test", "mode": "unaided", "readers": [reader.pk],
-            "n_cases": 60, "draw_seed": 4242}
+            "sample_size": 60, "draw_seed": 4242}
     client.post(reverse("study_list", args=[project.slug]), form)
     first = ReaderStudy.objects.get()
     picked = Counter(first.cases.values_list("report__reference_label__category__code",
@@ -205,5 +205,5 @@ def test_the_planner_offers_its_n_to_the_new_study_form(login, project, admin_us
     needed = page.context["power"]["plan"]["cases_needed"]
     assert needed and f"?draw={needed}#case-draw" in page.content.decode()
     form = client.get(reverse("study_list", args=[project.slug]), {"draw": needed})
-    assert f'name="n_cases" min="2" max="100000" step="1" value="{needed}"' in (
+    assert f'name="sample_size" min="2" max="100000" step="1" value="{needed}"' in (
         form.content.decode())
