@@ -89,8 +89,22 @@
     if (!ws) return;
     const key = event.key.toLowerCase();
     let target = null;
-    if (key === "enter") {
+    const focused = document.activeElement;
+    if (key === "enter" && focused && focused !== document.body && ws.contains(focused) &&
+        focused.matches("button, a")) {
+      // A button the reader moved to (Tab, a click) answers with Enter, as any button does;
+      // the suggestion is accepted only when nothing in the page has the focus.
+      target = focused;
+    } else if (key === "enter") {
       target = ws.querySelector("button[data-default]");
+      if (!target) {
+        const hint = ws.querySelector("#key-hint");
+        if (hint) {
+          hint.textContent = "There is no suggestion to accept on this report: answer " +
+            "with a category's key.";
+        }
+        return;
+      }
     } else {
       target = ws.querySelector('[data-key="' + CSS.escape(key) + '"]');
     }

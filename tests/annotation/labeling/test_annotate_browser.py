@@ -83,3 +83,31 @@ def test_an_annotator_labels_five_reports_with_keys_only(project, annotator, bro
     on_screen_ms = (hidden.submitted_at - hidden.served_at).total_seconds() * 1000
     assert on_screen_ms >= 2500
     assert hidden.active_ms < on_screen_ms - 2000, (hidden.active_ms, on_screen_ms)
+
+
+def test_enter_answers_with_the_focused_button_and_says_when_nothing_is_suggested(
+        project, annotator, browser_login):
+    """The audit's case: focus on "1 Drainage" while the model suggests 3, Enter records 1;
+    Enter on a report with no suggestion says so instead of doing nothing."""
+    annotator.set_password("pw-key")
+    annotator.save()
+    add_unlabelled(project, 2)
+    version = ModelVersion.objects.create(project=project, number=1, base_model="tiny",
+                                          status=JobStatus.SUCCEEDED, is_active=True)
+    first = project.reports.order_by("procedure_date")[0]
+    Prediction.objects.create(report=first, model_version=version, margin=0.9, ms=1.0,
+                              category=Category.objects.get(project=project, code=3),
+                              probabilities={"1": 0.02, "2": 0.03, "3": 0.93, "4": 0.02})
+    page = browser_login("anna-annotator", "pw-key")
+    page.goto(page.url.split("/p/")[0] + f"/p/{project.slug}/annotate/")
+    assert "suggests 3 Lung biopsy" in page.inner_text("#suggestion")
+    page.mouse.move(200, 200)
+    page.focus("button.choice[value='1']")
+    _next(page, "Enter", "U00000")
+    assert Annotation.objects.get().category.code == 1
+    assert _accession(page) == "U00001" and "No model suggestion" in page.inner_text(
+        "#suggestion")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.getElementById('key-hint').textContent.length > 0")
+    assert "no suggestion to accept" in page.inner_text("#key-hint")
+    assert Annotation.objects.count() == 1
