@@ -47,9 +47,11 @@ def dashboard_stats(project: Project) -> dict:
     reports = Report.objects.filter(project=project)
     per_split = {
         row["split"]: row
+        # distinct: the join to annotations gives a report one row per answer (an answer
+        # and its correction with Z would count the report twice).
         for row in reports.values("split").annotate(
-            total=Count("id"),
-            labelled=Count("id", filter=Q(reference_label__isnull=False)),
+            total=Count("id", distinct=True),
+            labelled=Count("id", filter=Q(reference_label__isnull=False), distinct=True),
             annotated=Count(
                 "id", filter=Q(reference_label__isnull=True, annotations__isnull=False),
                 distinct=True,

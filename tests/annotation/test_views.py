@@ -130,3 +130,23 @@ def test_an_upload_token_imports_only_for_its_admin_and_project(login, project, 
     done = login(admin_user).post(url, {"confirm": "1", "token": token}, follow=True)
     assert b"imported 1 new reports" in done.content
     assert list(Report.objects.values_list("project__slug", flat=True)) == [project.slug]
+
+
+def test_the_dashboard_counts_reports_not_answers(login, project, admin_user, annotator):
+    """The audit's case: one answer corrected with Z made the dashboard count its report
+    twice (1,816 reports where the database held 1,815)."""
+    from annotation.labeling import services as labeling
+    from annotation.models import Annotation, Category, Report
+    from tests.annotation.labeling.test_queue import add_unlabelled, answer, served
+
+    add_unlabelled(project, 3)
+    first = answer(project, annotator, 2)
+    labeling.annotation_submit(served=served(first.report, annotator, supersedes_id=first.pk),
+                               user=annotator, category=Category.objects.get(
+                                   project=project, code=3), active_ms=900)
+    assert Annotation.objects.count() == 2
+    stats = login(admin_user).get(reverse("dashboard", args=[project.slug])).context["stats"]
+    assert stats["total"] == Report.objects.count() == 3
+    assert stats["labelled"] == Report.objects.filter(reference_label__isnull=False).count()
+    for split in stats["splits"]:
+        assert split["total"] == Report.objects.filter(split=split["value"]).count()
