@@ -12,9 +12,12 @@ import re
 from dataclasses import dataclass, field
 
 FIELDS = ("accession", "patient_id", "sex", "age", "procedure_date", "text", "label", "split")
-REQUIRED_FIELDS = ("accession", "patient_id", "sex", "age", "procedure_date", "text")
+# A RIS export may lack the patient's id, sex or age; a report cannot be read without its
+# text, an id of its own and its date.
+REQUIRED_FIELDS = ("accession", "procedure_date", "text")
 FIELD_LABELS = {
-    "accession": "Accession", "patient_id": "Patient id", "sex": "Sex", "age": "Age",
+    "accession": "Accession", "patient_id": "Patient id (optional)", "sex": "Sex (optional)",
+    "age": "Age (optional)",
     "procedure_date": "Procedure date", "text": "Report text", "label": "Label (optional)",
     "split": "Split (optional)",
 }

@@ -31,8 +31,15 @@ from .columns import (
 )
 from .models import Category, Patient, Project, Report, Split
 
-REQUIRED_COLUMNS = ("accession", "patient_id", "sex", "age", "procedure_date", "text")
-OPTIONAL_COLUMNS = ("label", "split")
+REQUIRED_COLUMNS = ("accession", "procedure_date", "text")
+OPTIONAL_COLUMNS = ("patient_id", "sex", "age", "label", "split")
+# Said in the preview when a file has no column for these (columns.REQUIRED_FIELDS).
+ABSENT_FIELD_NOTES = {
+    "patient_id": "No patient id column: each report is taken as its own patient (its "
+                  "accession as the patient id).",
+    "sex": "No sex column: sex is recorded as U (unknown).",
+    "age": "No age column: age is left empty.",
+}
 FORMAT_SUFFIXES = {"csv": ".csv", "jsonl": ".jsonl", "xlsx": ".xlsx"}
 SEX_VALUES = {
     "f": "F", "female": "F", "w": "F", "m": "M", "male": "M",
@@ -612,6 +619,8 @@ class RowChecker:
     def __init__(self, project: Project, date_format: str = "iso"):
         self.project = project
         self.date_format = date_format
+        # Set from the mapping: with no patient id column, the accession stands in for it.
+        self.patient_from_accession = False
         # A retired category is kept for the labels it has, but takes no new ones.
         everything = list(Category.objects.filter(project=project))
         self.categories = {c.code: c for c in everything if not c.retired}
@@ -647,6 +656,8 @@ class RowChecker:
         elif len(accession) > 64:
             bad("accession", "accession longer than 64 characters")
         patient_id = _text(record.get("patient_id"))
+        if not patient_id and self.patient_from_accession:
+            patient_id = accession
         if not patient_id:
             bad("patient_id", "empty patient_id")
         elif len(patient_id) > 64:
@@ -729,11 +740,15 @@ def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPla
             unknown = [c for c in columns if c not in mapping.used_columns()]
             if unknown:
                 plan.warnings.append("Ignored unknown columns: " + ", ".join(unknown))
+            checker.patient_from_accession = not mapping.source("patient_id")
+            plan.warnings += [note for name, note in ABSENT_FIELD_NOTES.items()
+                              if not mapping.source(name)]
             if record.get("__note__"):
                 plan.warnings.append(record["__note__"])
             continue
         if not plan.sample:
-            plan.sample = {k: str(v)[:80] for k, v in record.items()}
+            # An empty cell shows empty, never as the word None.
+            plan.sample = {k: "" if v is None else str(v)[:80] for k, v in record.items()}
         if fmt == "jsonl":
             missing = [c for c in REQUIRED_COLUMNS
                        if not any(s in record for s in mapping.source(c))]

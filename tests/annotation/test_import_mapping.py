@@ -242,3 +242,29 @@ def test_the_command_takes_a_mapping_and_a_date_format(project, tmp_path):
     with pytest.raises(CommandError, match="expected FIELD=COLUMN"):
         call_command("import_reports", str(path), "--project", project.slug, "--map",
                      "ward=Acc")
+
+
+def test_a_ris_export_without_patient_sex_or_age_imports(login, project, admin_user, settings,
+                                                         tmp_path):
+    """The audit's export: no age column (nor sex, nor patient id) could not be imported in
+    the browser at all, and the preview showed None in every field."""
+    settings.CTIR_UPLOAD_DIR = tmp_path / "uploads"
+    ris = ("Accession No,Exam Date,Report\n"
+           "R1,2020-03-25,CT-guided drainage of a pelvic collection\n"
+           "R2,2020-04-03,CT-guided biopsy of a right upper lobe nodule\n")
+    client = login(admin_user)
+    url = reverse("import_reports", args=[project.slug])
+    page = client.post(url, {"file": SimpleUploadedFile("ris.csv", ris.encode())})
+    plan = page.context["plan"]
+    assert plan.ok, plan.errors
+    html = page.content.decode()
+    assert "None" not in html.split('id="preview"')[1]
+    assert "— not in this file —" in html
+    assert any("No age column" in w for w in plan.warnings)
+    assert any("each report is taken as its own patient" in w for w in plan.warnings)
+    client.post(url, {"confirm": "1", "token": page.context["token"]})
+    from annotation.models import Report
+
+    r1 = Report.objects.get(accession="R1")
+    assert r1.patient.pseudo_id == "R1" and r1.patient.sex == "U" and r1.patient.age is None
+    assert Report.objects.count() == 2
