@@ -44,6 +44,8 @@ def test_a_reader_answers_with_keys_pauses_and_finishes(project, reader, browser
     page.keyboard.press("p")
     page.wait_for_selector("#paused-card")
     assert page.query_selector("#report-text") is None
+    # The Resume key's letter is readable on its button (WCAG AA: 4.5:1).
+    assert _contrast(page, "#paused-card button.primary kbd") >= 4.5
     page.wait_for_timeout(2000)
     page.keyboard.press("p")
     page.wait_for_selector("#report-text")
@@ -124,3 +126,22 @@ def test_the_page_posts_its_visibility_and_a_second_tab_takes_over(project, read
     second.wait_for_function("document.getElementById('workspace').dataset.case === '1'")
     response = StudyResponse.objects.get()
     assert response.pauses == 1 and response.paused_ms >= 900
+
+
+CONTRAST = """sel => {
+  const el = document.querySelector(sel);
+  const rgb = c => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const lum = c => { const [r, g, b] = rgb(c).map(v => { v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  let back = el, bg = 'rgba(0, 0, 0, 0)';
+  while (back && (bg = getComputedStyle(back).backgroundColor) === 'rgba(0, 0, 0, 0)') {
+    back = back.parentElement; }
+  const a = lum(getComputedStyle(el).color), b = lum(bg);
+  return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def _contrast(page, selector) -> float:
+    """WCAG contrast ratio of an element's text against its nearest painted background."""
+    return page.evaluate(CONTRAST, selector)
