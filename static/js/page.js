@@ -17,8 +17,3 @@ document.addEventListener("click", function (event) {
     event.target.select();
   }
 });
-document.addEventListener("change", function (event) {
-  if (event.target.matches && event.target.matches("[data-submit-on-change]")) {
-    event.target.form.submit();
-  }
-});
