@@ -13,6 +13,25 @@ _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 class ProjectForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "slug" in self.fields:
+            self.fields["slug"].required = False
+            self.fields["slug"].help_text = "Left empty: made from the name."
+
+    def clean(self):
+        data = super().clean()
+        if "slug" in self.fields and not data.get("slug") and data.get("name"):
+            from django.utils.text import slugify
+
+            slug = slugify(data["name"])[:50]
+            if not slug:
+                self.add_error("slug", "Give a slug: the name has no letters for one.")
+            elif Project.objects.filter(slug=slug).exists():
+                self.add_error("slug", f"{slug!r} is taken; choose another.")
+            data["slug"] = slug
+        return data
+
     class Meta:
         model = Project
         fields = ["name", "slug", "description", "guideline"]
@@ -21,8 +40,32 @@ class ProjectForm(forms.ModelForm):
 
 
 class ProjectEditForm(ProjectForm):
+    """The settings page: the project's words, and how its reports are read (double reading,
+    how long a served report is held), which before could be set only in the Django admin."""
+
+    annotations_per_report = forms.IntegerField(
+        min_value=1, max_value=5, label="Readings per report",
+        help_text="1 for single reading; 2 for double reading.")
+    double_read_fraction = forms.FloatField(
+        min_value=0, max_value=100, label="Share read twice, %",
+        help_text="With 2+ readings: the share of reports (chosen at random) read more than "
+        "once; the rest need one.")
+    claim_minutes = forms.IntegerField(
+        min_value=1, max_value=240, label="Hold a served report for, minutes",
+        help_text="Another annotator is not served it meanwhile.")
+
     class Meta(ProjectForm.Meta):
-        fields = ["name", "description", "guideline"]
+        fields = ["name", "description", "guideline", "annotations_per_report",
+                  "double_read_fraction", "claim_minutes"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk and not self.is_bound:
+            self.initial["double_read_fraction"] = round(
+                self.instance.double_read_fraction * 100, 1)
+
+    def clean_double_read_fraction(self):
+        return self.cleaned_data["double_read_fraction"] / 100
 
 
 class CategoryForm(forms.ModelForm):

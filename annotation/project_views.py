@@ -58,7 +58,8 @@ def project_settings(request, slug):
         form = ProjectEditForm(request.POST, instance=Project.objects.get(pk=project.pk))
         if form.is_valid():
             services.project_update(project=project, **{
-                k: form.cleaned_data[k] for k in ("name", "description", "guideline")})
+                k: form.cleaned_data[k] for k in ("name", "description", "guideline",
+                                                  *services.READING_SETTINGS)})
             messages.success(request, "Project saved.")
             return redirect("project_settings", slug=project.slug)
     elif action == "category_add":

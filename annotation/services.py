@@ -585,9 +585,23 @@ def project_create(*, name: str, slug: str, description: str = "", guideline: st
     return project
 
 
-def project_update(*, project: Project, name: str, description: str, guideline: str) -> Project:
+READING_SETTINGS = ("annotations_per_report", "double_read_fraction", "claim_minutes")
+
+
+@transaction.atomic
+def project_update(*, project: Project, name: str, description: str, guideline: str,
+                   **reading) -> Project:
+    """The settings page's save. A change to how many readings a report needs moves reports
+    into or out of the queue, so the queue flags are refreshed then."""
+    before = {f: getattr(project, f) for f in READING_SETTINGS}
     project.name, project.description, project.guideline = name, description, guideline
-    project.save(update_fields=["name", "description", "guideline"])
+    for field in READING_SETTINGS:
+        if field in reading:
+            setattr(project, field, reading[field])
+    project.save(update_fields=["name", "description", "guideline", *READING_SETTINGS])
+    if any(before[f] != getattr(project, f) for f in ("annotations_per_report",
+                                                        "double_read_fraction")):
+        queue_flags_refresh(project=project)
     return project
 
 

@@ -279,3 +279,29 @@ def test_the_dashboard_and_settings_show_a_project_of_two_categories(login, supe
     settings_page = client.get(reverse("project_settings", args=[project.slug]))
     assert settings_page.context["new_category"].initial["key"] == "1"
     assert not Report.objects.filter(project=project).exists()
+
+
+def test_double_reading_and_the_hold_are_set_on_the_settings_page(login, project, admin_user):
+    add_unlabelled(project, 10)
+    url = reverse("project_settings", args=[project.slug])
+    page = login(admin_user).post(url, {
+        "action": "project", "name": project.name, "description": "", "guideline": "g",
+        "annotations_per_report": 2, "double_read_fraction": 40, "claim_minutes": 20},
+        follow=True)
+    assert "Project saved." in page.content.decode()
+    project.refresh_from_db()
+    assert (project.annotations_per_report, project.double_read_fraction,
+            project.claim_minutes) == (2, 0.4, 20)
+    form = login(admin_user).get(url).context["form"]
+    assert form.initial["double_read_fraction"] == 40.0
+    bad = login(admin_user).post(url, {
+        "action": "project", "name": project.name, "description": "", "guideline": "g",
+        "annotations_per_report": 2, "double_read_fraction": 140, "claim_minutes": 0})
+    assert "less than or equal to 100" in bad.content.decode()
+    assert Project.objects.get(pk=project.pk).claim_minutes == 20
+
+
+def test_a_new_projects_slug_comes_from_its_name(login, superuser):
+    data = category_rows((1, "Yes", "y", "#dc2626"), (2, "No", "n", "#64748b"))
+    login(superuser).post(reverse("project_create"), {**NEW_PROJECT, "slug": "", **data})
+    assert Project.objects.filter(slug="unexpected-findings").exists()
