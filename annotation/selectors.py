@@ -42,6 +42,11 @@ def project_role_map(user) -> dict[int, str]:
     return dict(Membership.objects.filter(user=user).values_list("project_id", "role"))
 
 
+def category_names(project: Project) -> dict[int, str]:
+    """Code -> name, for pages that show a code where people read a name."""
+    return dict(Category.objects.filter(project=project).values_list("code", "name"))
+
+
 def dashboard_stats(project: Project) -> dict:
     """Reports per split and label status, and reference labels per category and split."""
     reports = Report.objects.filter(project=project)

@@ -340,6 +340,7 @@ def reports(request, slug):
     return render(request, "annotation/reports.html", {
         "project": project, "is_admin": True, "page": page, "applied": applied,
         "categories": Category.objects.filter(project=project),
+        "names": selectors.category_names(project),
         "splits": Split.choices, "statuses": selectors.REPORT_STATUSES,
         "query": query.urlencode(),
     })

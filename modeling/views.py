@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from annotation.access import ADMIN_ONLY, project_for
+from annotation.selectors import category_names
 
 from . import selectors, services
 from .models import JobStatus, ModelVersion
@@ -187,4 +188,5 @@ def model_detail(request, slug, number):
         "lineage": selectors.lineage(version),
         "artifact_note": selectors.artifact_note(version),
         "warm": (version.hyperparameters or {}).get("warm_start"),
+        "names": category_names(project),
     })

@@ -15,6 +15,7 @@ from annotation import inputs
 from annotation.access import ADMIN_ONLY, project_for
 from annotation.exporting import csv_lines
 from annotation.models import Category
+from annotation.selectors import category_names
 from modeling.models import JobStatus
 from modeling.selectors import trained_versions
 
@@ -168,6 +169,7 @@ def study_detail(request, slug, study_id):
         "sessions": study.readers.select_related("user"),
         "versions": trained_versions(project), "model_source": results["model_source"],
         **_model_context(study),
+        "names": category_names(project),
         "paper_tables": [("results", "Accuracy and reading time per rater"),
                          ("mrmc", "MRMC comparisons"), ("mcnemar", "McNemar tests"),
                          ("behaviour", "Reading behaviour and agreement")],

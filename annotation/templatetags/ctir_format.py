@@ -36,6 +36,16 @@ def get(mapping, key):
 
 
 @register.filter
+def named(code, names):
+    """A category code as people read it, "3 Lung biopsy", from {code: name}; the code
+    alone when the name is unknown."""
+    name = get(names, code)
+    if name is None and str(code).isdigit():
+        name = get(names, int(code))
+    return f"{code} {name}" if name else code
+
+
+@register.filter
 def pp(value, digits=1):
     """A difference of proportions in percentage points, signed: 0.049 -> '+4.9'."""
     if value is None or value == "":

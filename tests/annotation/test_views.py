@@ -150,3 +150,17 @@ def test_the_dashboard_counts_reports_not_answers(login, project, admin_user, an
     assert stats["labelled"] == Report.objects.filter(reference_label__isnull=False).count()
     for split in stats["splits"]:
         assert split["total"] == Report.objects.filter(split=split["value"]).count()
+
+
+def test_pages_show_category_names_where_they_showed_codes(login, project, admin_user):
+    from annotation.templatetags.ctir_format import named
+    from tests.annotation.test_splits_export import add_reports
+
+    assert named(3, {3: "Lung biopsy"}) == "3 Lung biopsy"
+    assert named("3", {"3": "Lung biopsy"}) == "3 Lung biopsy" and named(9, {}) == 9
+    add_reports(project, 4)
+    page = login(admin_user).get(reverse("reports", args=[project.slug])).content.decode()
+    table = page.split("<tbody>")[1]
+    assert any(f"<td>{code} {name}</td>" in table for code, name in (
+        (1, "Drainage"), (2, "Soft-tissue / fat lesion biopsy"), (3, "Lung biopsy"),
+        (4, "Bone biopsy")))
