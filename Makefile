@@ -10,8 +10,10 @@ export TRANSFORMERS_OFFLINE := 1
 
 $(VENV)/.installed: requirements.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
-	@touch $@
+	@echo "Installing ctir's Python packages into $(VENV) (the first time takes a few minutes)"
+	$(BIN)/pip install --disable-pip-version-check --progress-bar on -r requirements.txt \
+		| grep --line-buffered -E '^(Collecting|Installing|Successfully)' || true
+	@$(BIN)/python -c "import django, torch, transformers" && touch $@
 
 # Local use: DEBUG on, SQLite unless DATABASE_URL says otherwise, demo data if empty.
 run: export DEBUG ?= 1
