@@ -19,7 +19,14 @@ from django.utils import timezone
 from annotation.models import Category, Report, Split
 
 from .ml.inference import LABEL_MAP_FILE, Classifier
-from .ml.training import Progress, TrainConfig, TrainingCancelled, TrainingDataError, train_model
+from .ml.training import (
+    Progress,
+    TrainConfig,
+    TrainingCancelled,
+    TrainingDataError,
+    train_fast,
+    train_model,
+)
 from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
 from .selectors import ARTIFACT_NOTE
 from .services import model_version_promote
@@ -27,7 +34,7 @@ from .services import model_version_promote
 log = logging.getLogger(__name__)
 WRITE_EVERY_SECONDS = 1.0
 # What of train_model's result the version keeps (the history goes to its own field).
-METRIC_KEYS = ("served", "validation", "test", "candidates", "baseline", "coverage",
+METRIC_KEYS = ("served", "fast", "validation", "test", "candidates", "baseline", "coverage",
                "best_seed", "best_epoch", "best_step", "steps_per_seed", "timings")
 PRELABEL_CHUNK = 256
 
@@ -108,27 +115,10 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
     try:
         data = training_data(project)
         labels = list(Category.objects.filter(project=project).values_list("code", flat=True))
-        config = TrainConfig.from_dict(version.hyperparameters)
-        recorded = config.to_dict()
-        base_model, warm = warm_start(version.hyperparameters.get("warm_start"), labels,
-                                      version.base_model)
-        if warm:
-            recorded["warm_start"] = warm
-        ModelVersion.objects.filter(pk=version_id).update(
-            label_snapshot=label_snapshot(project), hyperparameters=recorded
-        )
-        if echo:
-            echo("Candidates: fine-tuned BERT, TF-IDF (n-grams + concepts), their ensemble; "
-                 "the one to serve is chosen on validation.")
-            if warm:
-                echo(warm.get("fallback") or f"BERT starts from {warm['project']} "
-                     f"v{warm['version']} ({warm['folder']}).")
-        result = train_model(
-            base_model=base_model, train=data[Split.TRAIN],
-            validation=data[Split.VALIDATION], test=data[Split.TEST], labels=labels,
-            config=config, out_dir=out_dir, on_progress=on_progress,
-            should_stop=lambda: cancel[0],
-        )
+        if version.hyperparameters.get("fast"):
+            result = _train_fast(version, data, labels, out_dir, on_progress, echo)
+        else:
+            result = _train_full(version, data, labels, out_dir, on_progress, cancel, echo)
     except TrainingCancelled:
         _finish(version_id, JobStatus.CANCELLED, phase="cancelled", error="Cancelled by an admin.")
     except (TrainingDataError, ValueError, FileExistsError) as exc:
@@ -159,6 +149,44 @@ def train_version(version_id: int, *, echo: Callable[[str], None] | None = None)
                 _promote_on(version, verdict)
     version.refresh_from_db()
     return version
+
+
+def _train_full(version, data, labels, out_dir, on_progress, cancel, echo) -> dict:
+    """BERT, TF-IDF and their ensemble, as the version's recipe says."""
+    config = TrainConfig.from_dict(version.hyperparameters)
+    recorded = config.to_dict()
+    base_model, warm = warm_start(version.hyperparameters.get("warm_start"), labels,
+                                  version.base_model)
+    if warm:
+        recorded["warm_start"] = warm
+    ModelVersion.objects.filter(pk=version.pk).update(
+        label_snapshot=label_snapshot(version.project), hyperparameters=recorded
+    )
+    if echo:
+        echo("Candidates: fine-tuned BERT, TF-IDF (n-grams + concepts), their ensemble; "
+             "the one to serve is chosen on validation.")
+        if warm:
+            echo(warm.get("fallback") or f"BERT starts from {warm['project']} "
+                 f"v{warm['version']} ({warm['folder']}).")
+    return train_model(
+        base_model=base_model, train=data[Split.TRAIN],
+        validation=data[Split.VALIDATION], test=data[Split.TEST], labels=labels,
+        config=config, out_dir=out_dir, on_progress=on_progress,
+        should_stop=lambda: cancel[0],
+    )
+
+
+def _train_fast(version, data, labels, out_dir, on_progress, echo) -> dict:
+    """The TF-IDF candidate alone: seconds, for the first suggestions and between full
+    retrains (hyperparameters {"fast": true})."""
+    ModelVersion.objects.filter(pk=version.pk).update(
+        label_snapshot=label_snapshot(version.project))
+    if echo:
+        echo("Fast model: the TF-IDF candidate alone (seconds); a full job may replace it "
+             "when validation says so.")
+    return train_fast(train=data[Split.TRAIN], validation=data[Split.VALIDATION],
+                      test=data[Split.TEST], labels=labels, out_dir=out_dir,
+                      on_progress=on_progress)
 
 
 def artifact_folder(slug: str, number: int) -> Path:

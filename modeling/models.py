@@ -40,6 +40,7 @@ class Job(models.Model):
 class Trigger(models.TextChoices):
     MANUAL = "manual", "Started by hand"
     AUTO = "auto", "Automatic (retrain policy)"
+    FIRST = "first", "Automatic (first model, as soon as the labels allow)"
 
 
 class ModelVersion(Job):

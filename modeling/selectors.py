@@ -1,5 +1,6 @@
 """Reads for the Models pages, shaped for templates. No torch here."""
 
+from collections import Counter
 from pathlib import Path
 
 import redis
@@ -221,6 +222,27 @@ def latest_coverage_warning(versions) -> str:
         if coverage:
             return coverage.get("warning", "") if coverage.get("poor") else ""
     return ""
+
+
+# A first model needs every category in both splits it learns and is judged on.
+FIRST_MODEL_MIN = {"train": 2, "validation": 2}
+
+
+def projects_without_a_model():
+    """Projects with no active model and no training queued or running."""
+    return Project.objects.exclude(model_versions__is_active=True).exclude(
+        model_versions__status__in=ACTIVE_STATUSES).distinct()
+
+
+def first_model_shortfall(project) -> str:
+    """What a project's labels still lack for its first model, in words; '' if nothing."""
+    counts = Counter(project.reports.filter(
+        reference_label__isnull=False, split__in=list(FIRST_MODEL_MIN)).values_list(
+        "split", "reference_label__category__code"))
+    short = [f"category {code} has {counts[(split, code)]} in {split}"
+             for code in project.categories.filter(retired=False).values_list("code", flat=True)
+             for split, least in FIRST_MODEL_MIN.items() if counts[(split, code)] < least]
+    return "; ".join(short[:3]) + (f"; and {len(short) - 3} more" if len(short) > 3 else "")
 
 
 def labels_since_last_version(project) -> int:

@@ -7,7 +7,7 @@ import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from annotation.models import Project
@@ -59,7 +59,7 @@ def recipe_clean(**values) -> dict:
 @transaction.atomic
 def model_version_create(
     *, project: Project, user=None, recipe: dict | None = None, auto_promote: bool = False,
-    enqueue: bool = True, trigger: str = Trigger.MANUAL, start_from=None,
+    enqueue: bool = True, trigger: str = Trigger.MANUAL, start_from=None, fast: bool = False,
 ) -> ModelVersion:
     """Queue a training job. ``start_from``: None starts from the active model when its
     categories match (else the base encoder), "base" from the base encoder, or a succeeded
@@ -68,8 +68,9 @@ def model_version_create(
     # lock also holds the label count still while it is copied onto the version.
     locked = Project.objects.select_for_update().get(pk=project.pk)
     number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
-    hyperparameters = recipe_clean(**(recipe or {}))
-    warm = _warm_start_source(project, start_from)
+    # The fast path trains the TF-IDF candidate alone: no epochs, seeds or start to record.
+    hyperparameters = {"fast": True} if fast else recipe_clean(**(recipe or {}))
+    warm = None if fast else _warm_start_source(project, start_from)
     if warm is not None:
         hyperparameters["warm_start"] = {"project": warm.project.slug, "version": warm.number,
                                          "folder": warm.artifact_dir}
@@ -137,12 +138,45 @@ def retrain_policy_set(*, project: Project, mode: str, every, user=None) -> Retr
 
 
 def auto_retrain_due() -> list[str]:
-    """Check every project whose policy is on; start the retrains that are due."""
+    """Check every project whose policy is on; start the retrains that are due. A project
+    with no model yet gets a fast one as soon as its labels allow, policy or not."""
     outcomes = []
     for policy in RetrainPolicy.objects.filter(mode=RetrainPolicy.Mode.EVERY).select_related(
             "project"):
         outcomes.append(f"{policy.project.slug}: {auto_retrain_check(project=policy.project)}")
+    for project in selectors.projects_without_a_model():
+        outcomes.append(f"{project.slug}: {first_model_check(project=project)}")
     return outcomes
+
+
+def first_model_check(*, project: Project) -> str:
+    """Start the fast (TF-IDF) model of a project that has none, once every category has
+    labels enough (2 in train, 2 in validation), auto-promoted through the usual gate, so
+    annotators see suggestions without anyone pressing Train. A failed try waits for new
+    labels before the next."""
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        if project.model_versions.filter(Q(is_active=True) | Q(status__in=ACTIVE_STATUSES)
+                                         ).exists():
+            return "has a model"
+        tried = project.model_versions.filter(trigger=Trigger.FIRST).order_by(
+            "-number").values_list("labels_written", flat=True).first()
+        if tried is not None and tried >= locked.reference_labels_written:
+            return "waiting for new labels since the last try"
+        short = selectors.first_model_shortfall(project)
+        if short:
+            return f"waiting for labels ({short})"
+        version = model_version_create(project=project, auto_promote=True, enqueue=False,
+                                       trigger=Trigger.FIRST, fast=True)
+        version.progress = {"message": "The project's first model (fast, TF-IDF), started "
+                                       "automatically; waiting for a worker"}
+        version.save(update_fields=["progress"])
+    try:
+        send_now("modeling.tasks.train_model_version", version.pk)
+    except Exception as exc:  # the broker is down: undo, and the next check tries again
+        ModelVersion.objects.filter(pk=version.pk, status=JobStatus.QUEUED).delete()
+        return f"due, but the task queue did not answer ({type(exc).__name__})"
+    return f"started v{version.number} (fast)"
 
 
 def auto_retrain_check(*, project: Project) -> str:

@@ -177,3 +177,45 @@ def test_an_automatic_run_repeats_the_newest_recipe(project, unlabelled, sent):
     label(unlabelled[:1])
     assert services.auto_retrain_check(project=project) == "started v2"
     assert ModelVersion.objects.get(number=2).hyperparameters == TINY
+
+
+def test_a_project_gets_its_first_model_fast_with_no_one_pressing_train(
+        labelled_project, model_settings, sent):
+    """As soon as every category has 2 labels in train and in validation: a fast (TF-IDF)
+    version, auto-promoted through the usual gate, trained in seconds without BERT."""
+    from modeling.ml.inference import Classifier
+
+    assert services.auto_retrain_due() == ["ct-ir: started v1 (fast)"]
+    version = ModelVersion.objects.get()
+    assert (version.trigger, version.auto_promote, version.hyperparameters) == (
+        Trigger.FIRST, True, {"fast": True})
+    assert sent == [("modeling.tasks.train_model_version", (version.pk,))]
+    # While it is queued, no second one starts.
+    assert services.first_model_check(project=labelled_project) == "has a model"
+    version = jobs.train_version(version.pk)  # what the worker's task calls
+    assert version.status == JobStatus.SUCCEEDED and version.is_active
+    assert version.metrics["served"] == "tfidf" and version.metrics["fast"] is True
+    assert version.metrics["validation"]["accuracy"] is not None
+    folder = version.artifact_dir
+    import os
+
+    assert "tfidf.joblib" in os.listdir(folder) and "model.safetensors" not in os.listdir(
+        folder)
+    classifier = Classifier.load(folder)
+    assert classifier.model is None  # the encoder is never loaded for a fast model
+    [answer] = classifier.predict(["CT-guided drainage of a pelvic abscess, 10F pigtail."])
+    assert answer["category"] in (1, 2, 3, 4)
+    assert services.auto_retrain_due() == []  # it has a model now
+
+
+def test_the_first_model_waits_for_labels_and_after_a_failure_for_new_ones(
+        project, unlabelled, sent):
+    label(unlabelled[:3])
+    said = services.first_model_check(project=project)
+    assert said.startswith("waiting for labels (category 1 has")
+    assert not ModelVersion.objects.exists()
+    failed = services.model_version_create(project=project, enqueue=False, fast=True,
+                                           trigger=Trigger.FIRST)
+    ModelVersion.objects.filter(pk=failed.pk).update(status=JobStatus.FAILED)
+    assert services.first_model_check(project=project) == (
+        "waiting for new labels since the last try")

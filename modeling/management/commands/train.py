@@ -18,24 +18,44 @@ class Command(BaseCommand):
         parser.add_argument("--max-length", type=int)
         parser.add_argument("--promote", action="store_true",
                             help="make the new version the active model when it succeeds")
+        parser.add_argument("--fast", action="store_true",
+                            help="the TF-IDF candidate alone: seconds, no BERT (a first model, "
+                                 "or one between full retrains)")
+        parser.add_argument("--prelabel", action="store_true",
+                            help="with --promote: pre-label the project with it, in this process")
+        parser.add_argument("--if-no-model", action="store_true",
+                            help="do nothing when the project already has an active model "
+                                 "(make run uses it to give the demo suggestions at once)")
 
-    def handle(self, *args, project, epochs, seeds, max_length, promote, **options):
+    def handle(self, *args, project, epochs, seeds, max_length, promote, fast=False,
+               if_no_model=False, prelabel=False, **options):
         from modeling.jobs import train_version  # torch loads only when a command trains
 
         target = get_project(project)
+        if if_no_model and target.model_versions.filter(is_active=True).exists():
+            self.stderr.write(f"{target.slug} has an active model; nothing to train.")
+            return
         try:
             recipe = services.recipe_clean(epochs=epochs, seeds=seeds, max_length=max_length)
         except services.JobError as exc:
             raise CommandError(str(exc)) from None
-        version = services.model_version_create(project=target, recipe=recipe, enqueue=False)
-        self.stderr.write(f"Training {target.slug} v{version.number} with {recipe}")
+        version = services.model_version_create(project=target, recipe=recipe, enqueue=False,
+                                                fast=fast)
+        self.stderr.write(f"Training {target.slug} v{version.number} with "
+                          f"{'the fast path (TF-IDF)' if fast else recipe}")
         version = train_version(version.pk, echo=self.stderr.write)
         if version.status != JobStatus.SUCCEEDED:
             raise CommandError(f"v{version.number} {version.status}: {version.error}")
         if promote:
             services.model_version_promote(version=version, prelabel=False)
-            self.stderr.write(f"v{version.number} is now active; run `manage.py prelabel "
-                              f"--project {target.slug}` to pre-label with it.")
+            if prelabel:
+                from django.core.management import call_command
+
+                call_command("prelabel", project=target.slug, stdout=self.stderr,
+                             stderr=self.stderr)
+            else:
+                self.stderr.write(f"v{version.number} is now active; run `manage.py prelabel "
+                                  f"--project {target.slug}` to pre-label with it.")
         metrics = version.metrics
         self._report(metrics)
         self.stdout.write(json.dumps({
