@@ -47,7 +47,13 @@ class ResultRowSerializer(serializers.Serializer):
         allow_null=True, help_text="The reader's pauses: count, cases (with one or more) and "
         "seconds paused in all; null for the model")
     fold = serializers.FloatField(allow_null=True,
-                                  help_text="How many times slower than the model")
+                                  help_text="How many times slower than the model, on the "
+                                  "same cases: the reader's seconds over the cases they "
+                                  "answered that the model has a time for, divided by the "
+                                  "model's seconds over those cases")
+    fold_n = serializers.IntegerField(help_text="The cases the fold is over")
+    answered = serializers.IntegerField(help_text="Cases this rater has answered")
+    finished = serializers.BooleanField(help_text="Answered every case of the study")
 
 
 class MrmcSerializer(serializers.Serializer):
@@ -67,11 +73,22 @@ class MrmcSerializer(serializers.Serializer):
     skipped = serializers.ListField(
         child=serializers.DictField(), help_text="Comparisons that could not be computed: "
         "`fom`, `title`, `kind`, `label` and the `reason`.")
+    bootstrapped = serializers.IntegerField(
+        help_text="Intervals given by the bootstrap because the t or z interval ran past "
+        "what is possible (each keeps it as `ci_normal`, with `ci_method`).")
+
+
+class IncompleteSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    answered = serializers.IntegerField()
+    n = serializers.IntegerField(help_text="Cases in the study")
 
 
 class StudyResultsSerializer(serializers.Serializer):
     study = StudySummarySerializer()
     simulated = serializers.BooleanField()
+    incomplete = IncompleteSerializer(many=True, help_text="Readers who have not answered "
+                                      "every case: each statistic is over the cases it uses")
     rows = ResultRowSerializer(many=True)
     comparisons = serializers.ListField(child=serializers.DictField(),
                                         help_text="McNemar tests, reader vs model")
@@ -102,9 +119,10 @@ def study_results_api(request, slug, study_id):
     return Response({
         "study": {"id": study.pk, "name": study.name, "mode": study.mode,
                   "status": study.status, "cases": r["n_cases"]},
-        "simulated": r["simulated"],
+        "simulated": r["simulated"], "incomplete": r["incomplete"],
         "rows": [{k: row[k] for k in ("name", "is_model", "simulated", "accuracy",
-                                       "sensitivity", "time", "pauses", "fold")}
+                                       "sensitivity", "time", "pauses", "fold", "fold_n",
+                                       "answered", "finished")}
                  for row in r["rows"]],
         "comparisons": r["comparisons"], "reader_kappas": r["kappas"],
         "crossover": r["crossover"], "mrmc": r["mrmc"],

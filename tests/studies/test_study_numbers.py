@@ -207,3 +207,15 @@ def test_the_planner_offers_its_n_to_the_new_study_form(login, project, admin_us
     form = client.get(reverse("study_list", args=[project.slug]), {"draw": needed})
     assert f'name="sample_size" min="2" max="100000" step="1" value="{needed}"' in (
         form.content.decode())
+
+
+def test_the_api_says_who_has_not_finished_and_the_fold_cases(project, admin_user,
+                                                              partial_study):
+    from tests.test_api import bearer
+
+    data = bearer(admin_user).get(reverse("api_study_results", args=[
+        project.slug, partial_study.pk])).json()
+    assert data["incomplete"] == [{"name": "rita-reader", "answered": 3, "n": 8}]
+    rita = next(row for row in data["rows"] if row["name"] == "rita-reader")
+    assert (rita["answered"], rita["finished"], rita["fold_n"]) == (3, False, 3)
+    assert isinstance(data["mrmc"]["bootstrapped"], int)
