@@ -2,32 +2,22 @@
 are not objects, answers the queue no longer takes, retired categories, odd numbers."""
 
 import pytest
-from django.core.cache import cache
 from django.urls import reverse
 
 from annotation import services as annotation_services
 from annotation.labeling import services as labeling_services
 from annotation.models import Annotation, Category, Report
 from tests.annotation.labeling.test_queue import add_unlabelled
-from tests.test_api import bearer
+from tests.test_api import bearer, workers_up  # noqa: F401
 
 NOT_OBJECTS = ["[]", '["x"]', '"text"', "12", "null", "true"]
 WRITES = ["api_queue_skip", "api_annotations", "api_models", "api_prelabel"]
 
 
-@pytest.fixture
-def workers_up():
-    # The worker check is a cached answer; these tests are about the body, not the worker.
-    cache.set("ctir:queue_health",
-              {"redis": True, "training": True, "inference": True, "problem": ""}, 60)
-    yield
-    cache.delete("ctir:queue_health")
-
-
+@pytest.mark.usefixtures("workers_up")
 @pytest.mark.parametrize("name", WRITES)
 @pytest.mark.parametrize("body", NOT_OBJECTS, ids=repr)
-def test_it_refuses_a_body_that_is_not_an_object_with_400(project, admin_user, workers_up,
-                                                          name, body):
+def test_it_refuses_a_body_that_is_not_an_object_with_400(project, admin_user, name, body):
     response = bearer(admin_user).post(reverse(name, args=[project.slug]), body,
                                        content_type="application/json")
     assert response.status_code == 400, response.content
@@ -95,8 +85,9 @@ def test_a_retired_category_is_refused_by_adjudication_and_the_service(project, 
                                      reason="x")
 
 
+@pytest.mark.usefixtures("workers_up")
 @pytest.mark.parametrize("epochs", ["１２", "²", "1.5", True, "12" * 20])
-def test_training_numbers_are_ascii_whole_numbers(project, admin_user, workers_up, epochs):
+def test_training_numbers_are_ascii_whole_numbers(project, admin_user, epochs):
     response = bearer(admin_user).post(reverse("api_models", args=[project.slug]),
                                        {"epochs": epochs}, format="json")
     assert response.status_code == 400

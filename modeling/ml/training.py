@@ -444,19 +444,7 @@ def train_fast(
                  "text_encoding": TEXT_ENCODING, "served": TFIDF,
                  "temperatures": temperatures, "ensemble_bert_weight": 0.0}
     emit("saving", "Saving the model")
-    tmp = _temp_sibling(out_dir)
-    try:
-        tmp.mkdir()
-        tfidf.save(tmp)
-        (tmp / LABEL_MAP_FILE).write_text(json.dumps(label_map, indent=2))
-        result["timings"]["total_s"] = round(time.perf_counter() - began, 3)
-        (tmp / METRICS_FILE).write_text(json.dumps(result, indent=2))
-        if out_dir.exists():
-            raise FileExistsError(f"{out_dir} appeared while training")
-        os.replace(tmp, out_dir)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    _save(None, None, tfidf, label_map, result, out_dir, began)
     return result
 
 
@@ -697,9 +685,10 @@ def _save(model, tokenizer, tfidf, label_map: dict, result: dict, out_dir: Path,
     try:
         t0 = time.perf_counter()
         tmp.mkdir()
-        with quiet_transformers():
-            model.save_pretrained(tmp)
-            tokenizer.save_pretrained(tmp)
+        if model is not None:  # a fast (TF-IDF only) folder has no encoder
+            with quiet_transformers():
+                model.save_pretrained(tmp)
+                tokenizer.save_pretrained(tmp)
         tfidf.save(tmp)
         (tmp / LABEL_MAP_FILE).write_text(json.dumps(label_map, indent=2))
         result["timings"]["save_s"] = round(time.perf_counter() - t0, 3)
