@@ -25,6 +25,7 @@ from ctir_site.api import (
     ErrorSerializer,
     FiniteFloatField,
     JsonCharField,
+    QueryTextField,
     WholeNumberField,
     errors,
     paged,
@@ -189,8 +190,9 @@ MAPPING_HELP = ("Which columns feed which field, as the import page's mapping: "
 
 
 class ReportBatchSerializer(serializers.Serializer):
-    """A JSON batch. Only `name` is checked here: the rows and the mapping are checked by
-    the import itself, which names each problem by line (the row's position) and column."""
+    """A JSON batch. The import itself checks the rows and the mapping, naming each problem
+    by line (the row's position) and column; 400 for a batch that is empty, too long, or
+    whose `name` is not text or `mapping` not an object."""
 
     reports = serializers.ListField(child=ReportRowSerializer(), min_length=1,
                                     max_length=MAX_BATCH_ROWS)
@@ -255,7 +257,8 @@ class ImportJobSerializer(serializers.ModelSerializer):
                   "started_at", "finished_at", "progress"]
 
 
-ImportJobNotQueuedSerializer = with_detail(ImportJobSerializer, "ImportJobNotQueued")
+ImportJobNotQueuedSerializer = with_detail(ImportJobSerializer, "ImportJobNotQueued",
+                                           required=True)
 
 
 class ReportFilterSerializer(serializers.Serializer):
@@ -272,8 +275,7 @@ class ReportFilterSerializer(serializers.Serializer):
                                        "the active model and the reference differ.")
     margin_min = FiniteFloatField(required=False)
     margin_max = FiniteFloatField(required=False)
-    q = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
-                              help_text="Text or accession contains.")
+    q = QueryTextField(help_text="Text or accession contains.")
 
 
 REPORT_FILTERS = [ReportFilterSerializer]
@@ -590,8 +592,7 @@ def queue_skip(request, slug):
 class AnnotationFilterSerializer(serializers.Serializer):
     report = WholeNumberField(required=False, min_value=0, max_value=MAX_INT,
                               help_text="Report id.")
-    user = serializers.CharField(required=False, allow_blank=True, trim_whitespace=False,
-                                 help_text="Username (admins; others see their own).")
+    user = QueryTextField(help_text="Username (admins; others see their own).")
     since = serializers.DateTimeField(required=False,
                                       help_text="Submitted at or after (ISO 8601).")
 
@@ -627,8 +628,7 @@ def annotations(request, slug):
     if request.project_role != Role.ADMIN:
         rows = rows.filter(user=request.user)
     elif params.get("user"):
-        # PostgreSQL refuses NUL in any text, even in a lookup that would find nothing.
-        rows = rows.filter(user__username=params["user"].replace("\x00", ""))
+        rows = rows.filter(user__username=params["user"])
     if params.get("report") is not None:
         rows = rows.filter(report_id=params["report"])
     if params.get("since") is not None:

@@ -4,16 +4,16 @@
 list shape (drf-spectacular cannot see pagination done inside a function view).
 """
 
-import functools
 import math
 
 from django.core.exceptions import BadRequest, SuspiciousOperation
-from django.views.decorators.csrf import csrf_exempt
+from django.core.validators import ProhibitNullCharactersValidator
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
 
 MAX_INT = 2**31 - 1  # PostgreSQL integer: ids, numbers and pages stay below it
@@ -98,24 +98,18 @@ def _messages(messages) -> list[str]:
     return [str(messages)]
 
 
-@csrf_exempt
-def not_found(request, *args, **kwargs):
-    """Any other path under /api/v1/: 401 without a token, else a JSON 404, the API's own
-    error shape instead of the site's HTML page."""
-    return _not_found_view()(request, *args, **kwargs)
+class NotFoundView(APIView):
+    """Any other path under /api/v1/, by any method: 401 without a token (as everywhere),
+    else a JSON 404 in the API's error shape, never the site's HTML page."""
 
+    schema = None  # not an operation
+    http_method_names = []  # every method, OPTIONS too, goes to the handler below
 
-@functools.cache
-def _not_found_view():
-    # Made on first use: DRF's view machinery imports the schema class, which imports this
-    # module (the pagination class) while DRF's settings are still loading.
-    from rest_framework.decorators import api_view
-
-    @api_view(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"])
-    def view(request, *args, **kwargs):
+    def http_method_not_allowed(self, request, *args, **kwargs):
         raise NotFound(f"No API operation at {request.path[:200]!r}; see /api/v1/docs/.")
 
-    return view
+
+not_found = NotFoundView.as_view()
 
 
 # --- Query strings ------------------------------------------------------------------------------
@@ -152,6 +146,23 @@ class FiniteFloatField(serializers.FloatField):
         if not math.isfinite(value):
             self.fail("invalid")
         return value
+
+
+class QueryTextField(serializers.CharField):
+    """Text from a query string, taken as it is but for NUL characters, which PostgreSQL
+    cannot compare with and no stored text holds: dropped, not refused (a filter on them
+    finds nothing either way)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("allow_blank", True)
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+        self.validators = [v for v in self.validators
+                           if not isinstance(v, ProhibitNullCharactersValidator)]
+
+    def to_internal_value(self, data):
+        return super().to_internal_value(data).replace("\x00", "")
 
 
 class JsonCharField(serializers.CharField):
@@ -241,14 +252,16 @@ def paged(serializer_class: type) -> type:
     return _PAGED[serializer_class]
 
 
-def with_detail(serializer_class: type, name: str, *, job_optional: bool = False) -> type:
-    """The schema of `serializer_class`'s body with a `detail` message added: required with
-    `job_optional` (a 503 of a job that did not start: `detail` says what to do and, when the
-    job was made but the job queue did not take it, the failed job's fields come too, so
-    each of them is optional), else optional (a note that may come with the body)."""
+def with_detail(serializer_class: type, name: str, *, required: bool = False,
+                job_optional: bool = False) -> type:
+    """The schema of `serializer_class`'s body with a `detail` message added: optional (a
+    note that may come with the body), `required`, or required with `job_optional` (a 503 of
+    a job that did not start: `detail` says what to do and, when the job was made but the
+    job queue did not take it, the failed job's fields come too, so each is optional)."""
+    required = required or job_optional
 
     class WithDetail(serializer_class):
-        detail = serializers.CharField(required=job_optional)
+        detail = serializers.CharField(required=required)
 
         class Meta(serializer_class.Meta):
             fields = [*serializer_class.Meta.fields, "detail"]
@@ -266,5 +279,6 @@ def with_detail(serializer_class: type, name: str, *, job_optional: bool = False
     WithDetail.__doc__ = (
         "The job did not start: `detail` says what to do. When the job was made but the job "
         "queue did not take it, the failed job's fields come with it." if job_optional else
+        "The job failed to start: `detail` says why and what to do." if required else
         "With `detail` when there is something to add.")
     return WithDetail

@@ -254,7 +254,7 @@ def study_mrmc(
     names = finished or names
     shared = [c for c in truth if all(c in readers[n] for n in names)]
     out: dict = {"readers": names, "waiting": waiting, "n_cases": len(shared),
-                 "comparisons": [], "skipped": []}
+                 "comparisons": [], "skipped": [], "bootstrapped": 0}
     if not names:
         return out
     foms = [("accuracy", "Accuracy", shared)] + [

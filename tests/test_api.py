@@ -375,6 +375,7 @@ def test_study_results_for_admins_only(project, admin_user, reader, study):
     results = bearer(admin_user).get(reverse("api_study_results",
                                              args=[project.slug, study.pk])).json()
     assert results["study"]["cases"] == 4 and results["rows"] == []
+    assert {"readers", "waiting", "n_cases", "comparisons", "skipped"} <= set(results["mrmc"])
     listed = bearer(admin_user).get(reverse("api_studies", args=[project.slug])).json()
     assert [s["name"] for s in listed] == ["S"]
     # The reader taking part sees neither the results nor the list.
@@ -422,6 +423,97 @@ def test_the_schema_has_no_warnings(tmp_path):
                  "/api/v1/projects/{slug}/models/{number}/promote/"):
         assert path in schema
     assert "bearerAuth" in schema or "tokenAuth" in schema
+
+
+def test_every_error_an_operation_answers_is_declared_in_one_shape(tmp_path):
+    """401 everywhere, 404 on every project route, and every error body the one Error
+    shape (the import's 400 adds its row problems to it; a 503 of a job that did not start
+    adds the job); the paging parameters and filters are typed, so a bad one is a 400."""
+    import yaml
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(target))
+    schema = yaml.safe_load(target.read_text())
+    components = schema["components"]["schemas"]
+    assert set(components["Error"]["properties"]) == {"detail", "fields"}
+    assert components["Error"]["required"] == ["detail"]
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            where = f"{method.upper()} {path}"
+            assert "401" in responses, where
+            if "{slug}" in path:
+                assert "404" in responses, where
+            for code, response in responses.items():
+                if int(code) < 400:
+                    continue
+                ref = response["content"]["application/json"]["schema"]["$ref"]
+                name = ref.rsplit("/", 1)[1]
+                assert "detail" in components[name].get("required", []), (where, code)
+                if (code, operation["operationId"]) != ("400", "reports_import") and \
+                        code != "503":
+                    assert name == "Error", (where, code, name)
+            for parameter in operation.get("parameters", []):
+                if parameter["name"] in ("page", "page_size"):
+                    assert parameter["schema"]["type"] == "integer"
+                    assert parameter["schema"]["minimum"] == 1
+    results = components["StudyResults"]["properties"]
+    assert results["mrmc"]["$ref"].endswith("/Mrmc")
+
+
+@pytest.mark.parametrize("query", [
+    {"page_size": "null"}, {"page_size": "0"}, {"page_size": "1001"}, {"page_size": "１０"},
+    {"page": "x"}, {"page": "0"}, {"page": ""}, {"split": "nope"}, {"status": ""},
+    {"predicted": "abc"}, {"margin_min": "nan"}, {"disagree": "0"},
+], ids=lambda query: "&".join(f"{k}={v}" for k, v in query.items()))
+def test_a_bad_query_parameter_is_a_400_not_ignored(project, admin_user, query):
+    add_reports(project, 2)
+    response = bearer(admin_user).get(reverse("api_reports", args=[project.slug]), query)
+    assert response.status_code == 400, response.json()
+    body = response.json()
+    assert body["detail"].startswith(next(iter(query)))
+    assert list(body["fields"]) == list(query)
+
+
+def test_query_parameters_that_fit_still_work(project, admin_user, annotator):
+    from tests.annotation.labeling.test_queue import answer
+
+    add_unlabelled(project, 2)
+    answer(project, annotator, 1)
+    client = bearer(admin_user)
+    url = reverse("api_annotations", args=[project.slug])
+    assert client.get(url, {"since": "2000-01-01T00:00:00Z", "page": 1,
+                            "page_size": 1000}).json()["count"] == 1
+    assert client.get(url, {"since": "2999-01-01T00:00:00+09:00"}).json()["count"] == 0
+    assert client.get(url, {"report": "99999999999"}).status_code == 400
+    assert client.get(url, {"page": 2}).status_code == 404  # past the last page
+
+
+def test_a_body_that_is_not_json_is_a_415(project, annotator, admin_user):
+    add_unlabelled(project, 1)
+    client = bearer(annotator)
+    token = client.post(reverse("api_queue_next", args=[project.slug])).json()["token"]
+    url = reverse("api_annotations", args=[project.slug])
+    form = client.post(url, {"token": token, "category": "1"}, format="multipart")
+    assert form.status_code == 415 and "multipart/form-data" in form.json()["detail"]
+    assert not Annotation.objects.exists()
+    # JSON types are what the schema says: no "yes" for true, no "3" for 3.
+    models = reverse("api_models", args=[project.slug])
+    for body in ({"auto_promote": "yes"}, {"epochs": "3"}, {"start_from": 2}):
+        response = bearer(admin_user).post(models, body, format="json")
+        assert response.status_code == 400, (body, response.json())
+        assert list(response.json()["fields"]) == list(body)
+
+
+def test_an_import_400_is_the_error_shape_with_its_row_problems(project, admin_user):
+    url = reverse("api_reports", args=[project.slug])
+    client = bearer(admin_user)
+    rejected = client.post(url, {"reports": [row(1, sex="X")]}, format="json").json()
+    assert set(rejected) == {"detail", "errors", "warnings"}
+    refused = client.post(url, {"reports": [row(1)], "name": 7}, format="json").json()
+    assert set(refused) == {"detail", "fields"} and list(refused["fields"]) == ["name"]
+    text_mapping = client.post(url, {"reports": [row(1)], "mapping": "{}"}, format="json")
+    assert text_mapping.status_code == 400  # JSON text is for a multipart form's mapping
 
 
 def test_the_docs_page_loads_only_local_assets(client):
