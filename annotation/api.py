@@ -650,4 +650,11 @@ def _annotation_create(request, project):
         return Response({"detail": str(exc)}, status=409)
     annotation = Annotation.objects.select_related(
         "report", "user", "category", "suggested_category").get(pk=annotation.pk)
+    if annotation.category_id != data["category"].pk:
+        # The token was answered already (a retry is kept once): a different category sent
+        # with it is not a correction, and must not look recorded.
+        return Response({"detail": (
+            f"{annotation.report.accession} was already answered with this token: "
+            f"{annotation.category} (annotation {annotation.pk}), which stands. To change "
+            "it, go back to it on the annotate page (Z), or ask an admin to adjudicate.")}, status=409)
     return Response(AnnotationSerializer(annotation).data, status=201)

@@ -108,3 +108,19 @@ def test_the_retrain_policy_refuses_non_ascii_digits(project):
     with pytest.raises(services.JobError, match="digits 0-9"):
         services.retrain_policy_set(project=project, mode="every", every="２００")
     assert services.retrain_policy_set(project=project, mode="every", every="200").every == 200
+
+
+def test_the_same_token_with_another_category_is_refused_with_the_recorded_answer(
+        project, annotator):
+    add_unlabelled(project, 2)
+    client = bearer(annotator)
+    token = client.post(reverse("api_queue_next", args=[project.slug])).json()["token"]
+    url = reverse("api_annotations", args=[project.slug])
+    first = client.post(url, {"token": token, "category": 2}, format="json")
+    assert first.status_code == 201
+    again = client.post(url, {"token": token, "category": 2}, format="json")
+    assert again.status_code == 201 and again.json()["id"] == first.json()["id"]  # a retry
+    other = client.post(url, {"token": token, "category": 3}, format="json")
+    assert other.status_code == 409
+    assert "already answered with this token: 2 Soft-tissue" in other.json()["detail"]
+    assert Annotation.objects.get().category.code == 2
