@@ -656,5 +656,6 @@ def _annotation_create(request, project):
         return Response({"detail": (
             f"{annotation.report.accession} was already answered with this token: "
             f"{annotation.category} (annotation {annotation.pk}), which stands. To change "
-            "it, go back to it on the annotate page (Z), or ask an admin to adjudicate.")}, status=409)
+            "it, go back to it on the annotate page (Z), or ask an admin to adjudicate.")},
+            status=409)
     return Response(AnnotationSerializer(annotation).data, status=201)
