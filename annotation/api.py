@@ -38,7 +38,7 @@ from ctir_site.api import (
 from . import inputs, selectors, services
 from .access import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, project_for
 from .columns import DATE_FORMATS, FIELDS, ColumnMapping
-from .importing import ImportFormatError, estimate_rows, file_format
+from .importing import ImportFormatError, estimate_data_rows, file_format
 from .labeling import selectors as labeling_selectors
 from .labeling import services as labeling_services
 from .models import Annotation, Category, ImportJob, Project, Report, Role, Split
@@ -339,7 +339,7 @@ def _reports_import(request, project):
                 for chunk in upload.chunks():
                     handle.write(chunk)
             try:
-                rows = estimate_rows(path) - (path.suffix == ".csv")  # less the header
+                rows = estimate_data_rows(path)
             except ImportFormatError as exc:
                 # The file's own name, not the staged one, in the message.
                 raise ValidationError({"file": [str(exc).replace(path.name, filename)]}

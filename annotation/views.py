@@ -23,6 +23,7 @@ from .importing import (
     FORMAT_SUFFIXES,
     ImportFormatError,
     ImportPlan,
+    estimate_data_rows,
     estimate_rows,
     file_format,
     plan_import,
@@ -107,7 +108,7 @@ def _checked_by_a_worker(staged: Path) -> bool:
 def _check_in_background(request, project, staged: Path, name: str,
                          mapping: ColumnMapping | None):
     job = services.import_check_start(project=project, path=staged, filename=name,
-                                      rows=_estimate(staged), user=request.user,
+                                      rows=estimate_data_rows(staged), user=request.user,
                                       mapping=mapping)
     job.refresh_from_db(fields=["status", "message"])
     if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
@@ -116,10 +117,6 @@ def _check_in_background(request, project, staged: Path, name: str,
         messages.info(request, f"{name} is big: a worker is checking it. Its preview opens "
                       "here when the check is done; nothing is imported before you confirm.")
     return redirect("import_reports", slug=project.slug)
-
-
-def _estimate(staged: Path) -> int:
-    return max(estimate_rows(staged) - (staged.suffix == ".csv"), 1)  # less the header
 
 
 def _checked_preview(request, project) -> dict:

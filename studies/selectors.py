@@ -190,11 +190,9 @@ def observed_accuracies(project) -> dict | None:
             readers = [right / n for right, n in per_reader.values()]
             model_accuracy = sum(model[c] == truth[c] for c in scored) / len(scored)
             # A planner cannot take 0% or 100%: nudged inside, to a tenth of a point.
-            def inside(p):
-                return min(max(p, 0.001), 0.999)
             return {"study": study.name, "n": len(truth),
-                    "readers": inside(sum(readers) / len(readers)),
-                    "model": inside(model_accuracy)}
+                    "readers": min(max(sum(readers) / len(readers), 0.001), 0.999),
+                    "model": min(max(model_accuracy, 0.001), 0.999)}
     return None
 
 

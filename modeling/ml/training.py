@@ -340,6 +340,17 @@ def _temp_sibling(out_dir: Path) -> Path:
     return out_dir.parent / f".{out_dir.name}.tmp-{secrets.token_hex(6)}"
 
 
+def _checked_start(train, validation, test, labels, out_dir) -> tuple[list[int], Path]:
+    """What every job checks before it trains: the data, and a model folder not yet taken."""
+    labels = [int(c) for c in labels]
+    check_training_data(train, validation, test, labels)
+    out_dir = Path(out_dir)
+    if out_dir.exists():
+        raise FileExistsError(f"{out_dir} already exists")
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    return labels, out_dir
+
+
 def train_model(
     *,
     base_model: str | Path,
@@ -361,12 +372,7 @@ def train_model(
     written to ``out_dir/metrics.json``.
     """
     began = time.perf_counter()
-    labels = [int(c) for c in labels]
-    check_training_data(train, validation, test, labels)
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise FileExistsError(f"{out_dir} already exists")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    labels, out_dir = _checked_start(train, validation, test, labels, out_dir)
 
     previous_threads = torch.get_num_threads()
     device = pick_device()
@@ -408,12 +414,7 @@ def train_fast(
     validation like every candidate, saved as a model folder that serves TF-IDF (no
     encoder is loaded or written), and promoted through the same gate as a full job."""
     began = time.perf_counter()
-    labels = [int(c) for c in labels]
-    check_training_data(train, validation, test, labels)
-    out_dir = Path(out_dir)
-    if out_dir.exists():
-        raise FileExistsError(f"{out_dir} already exists")
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    labels, out_dir = _checked_start(train, validation, test, labels, out_dir)
 
     def emit(phase, message):
         if on_progress:
