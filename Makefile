@@ -19,12 +19,10 @@ $(VENV)/.installed: requirements.txt
 run: export DEBUG ?= 1
 run: $(VENV)/.installed redis
 	$(BIN)/python manage.py migrate --noinput
-	$(BIN)/python manage.py seed_demo --if-empty
-	@# Suggestions from the first report: a fast (TF-IDF) model in seconds if none is active;
-	@# the full BERT job, started from the Models page, replaces it when validation says so.
-	@for p in ct-ir pancreas-ca; do \
-		$(BIN)/python manage.py train --project $$p --fast --promote --prelabel --if-no-model \
-			>/dev/null || exit 1; done
+	@# The demo if the database is empty, and suggestions from the first report: a fast
+	@# (TF-IDF) model in seconds for each project without one; the full BERT job, started
+	@# from the Models page, replaces it when validation says so.
+	$(BIN)/python manage.py demo_ready
 	@echo ""
 	@echo "ctir is starting on http://127.0.0.1:$(PORT)/  (web + Celery worker; Ctrl-C stops both)"
 	@echo ""

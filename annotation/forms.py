@@ -54,9 +54,14 @@ class ProjectEditForm(ProjectForm):
         min_value=1, max_value=240, label="Hold a served report for, minutes",
         help_text="Another annotator is not served it meanwhile.")
 
+    fast_retrain_every = forms.IntegerField(
+        min_value=0, max_value=10_000, label="Retrain the fast model every, labels",
+        help_text="A TF-IDF model trains in seconds after this many new labels and replaces "
+        "the suggestions' model only if at least as good on validation. 0: off.")
+
     class Meta(ProjectForm.Meta):
         fields = ["name", "description", "guideline", "annotations_per_report",
-                  "double_read_fraction", "claim_minutes"]
+                  "double_read_fraction", "claim_minutes", "fast_retrain_every"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -40,6 +40,18 @@ class Project(models.Model):
     claim_minutes = models.PositiveIntegerField(
         default=15, help_text="How long a served report is held for one annotator."
     )
+    # Seconds-fast retraining while people label: after every this many new reference
+    # labels the modeling app trains the TF-IDF candidate alone and promotes it through the
+    # usual gate (annotation.signals.reference_labels_due).
+    fast_retrain_every = models.PositiveIntegerField(
+        default=10, help_text="After this many new reference labels a fast model (TF-IDF, "
+        "seconds) is trained in the background and replaces the active model when it is at "
+        "least as good on validation. 0 turns it off."
+    )
+    # The count of labels written (below) at which annotation next asks modeling whether a
+    # fast retrain is due; modeling moves it on when it starts a version or must wait, so a
+    # label write costs one row read, not a message, between checks.
+    fast_retrain_due_at = models.PositiveBigIntegerField(default=0)
     # One more for every reference label written or changed. The modeling app keeps this
     # number for each model version, so "labels since the last version" (the auto-retrain
     # policy) is one row read, never a count over the labels.

@@ -50,6 +50,7 @@ from .models import (
     Role,
     Split,
 )
+from .signals import reference_labels_due
 
 WRITE_BATCH = 2000
 
@@ -336,10 +337,16 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
 
 
 def _labels_written_add(project_id: int, n: int) -> None:
-    """Count reference labels written, in the caller's transaction (see the field)."""
-    if n:
-        Project.objects.filter(pk=project_id).update(
-            reference_labels_written=F("reference_labels_written") + n)
+    """Count reference labels written, in the caller's transaction (see the field), and say
+    when the count reaches the point where a fast retrain may be due."""
+    if not n:
+        return
+    Project.objects.filter(pk=project_id).update(
+        reference_labels_written=F("reference_labels_written") + n)
+    total, every, due_at = Project.objects.filter(pk=project_id).values_list(
+        "reference_labels_written", "fast_retrain_every", "fast_retrain_due_at").get()
+    if every and total >= due_at:
+        reference_labels_due.send(sender=Project, project_id=project_id)
 
 
 def split_draw(*, report: Report, category: Category) -> str:
@@ -585,7 +592,8 @@ def project_create(*, name: str, slug: str, description: str = "", guideline: st
     return project
 
 
-READING_SETTINGS = ("annotations_per_report", "double_read_fraction", "claim_minutes")
+READING_SETTINGS = ("annotations_per_report", "double_read_fraction", "claim_minutes",
+                    "fast_retrain_every")
 
 
 @transaction.atomic

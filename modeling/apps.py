@@ -1,6 +1,14 @@
 from django.apps import AppConfig
 
+from annotation.signals import reference_labels_due
+
 
 class ModelingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "modeling"
+
+    def ready(self):
+        # Models are importable only now.
+        from .services import fast_retrain_poke
+
+        reference_labels_due.connect(fast_retrain_poke, dispatch_uid="modeling.fast_retrain")

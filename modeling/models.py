@@ -41,6 +41,7 @@ class Trigger(models.TextChoices):
     MANUAL = "manual", "Started by hand"
     AUTO = "auto", "Automatic (retrain policy)"
     FIRST = "first", "Automatic (first model, as soon as the labels allow)"
+    FAST = "fast", "Automatic (fast model, every few new labels)"
 
 
 class ModelVersion(Job):

@@ -6,7 +6,7 @@ from pathlib import Path
 import redis
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count
+from django.db.models import Count, F, OuterRef, Subquery
 from django.utils import timezone
 
 from annotation import models as annotation_models
@@ -243,6 +243,17 @@ def first_model_shortfall(project) -> str:
              for code in project.categories.filter(retired=False).values_list("code", flat=True)
              for split, least in FIRST_MODEL_MIN.items() if counts[(split, code)] < least]
     return "; ".join(short[:3]) + (f"; and {len(short) - 3} more" if len(short) > 3 else "")
+
+
+def projects_due_a_fast_model():
+    """Projects with an active model, fast retraining on, no training queued or running, and
+    `fast_retrain_every` new labels since their newest version: one query for all."""
+    newest = ModelVersion.objects.filter(project=OuterRef("pk")).order_by("-number")
+    return (Project.objects.filter(fast_retrain_every__gt=0, model_versions__is_active=True)
+            .exclude(model_versions__status__in=ACTIVE_STATUSES)
+            .annotate(last_written=Subquery(newest.values("labels_written")[:1]))
+            .filter(reference_labels_written__gte=F("last_written") + F("fast_retrain_every"))
+            .distinct())
 
 
 def labels_since_last_version(project) -> int:

@@ -4,6 +4,7 @@ Nothing here imports torch; the work itself runs in modeling.jobs on a Celery wo
 """
 
 import datetime
+import logging
 
 from django.conf import settings
 from django.db import transaction
@@ -24,6 +25,7 @@ from .ml.recipe import (
 )
 from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun, RetrainPolicy, Trigger
 
+log = logging.getLogger(__name__)
 DEFAULT_RECIPE = {
     "epochs": DEFAULT_EPOCHS, "seeds": DEFAULT_SEEDS, "max_length": DEFAULT_MAX_LENGTH,
 }
@@ -74,6 +76,9 @@ def model_version_create(
     if warm is not None:
         hyperparameters["warm_start"] = {"project": warm.project.slug, "version": warm.number,
                                          "folder": warm.artifact_dir}
+    # Annotation asks about a fast retrain again only once this version is K labels old.
+    Project.objects.filter(pk=project.pk).update(
+        fast_retrain_due_at=locked.reference_labels_written + locked.fast_retrain_every)
     version = ModelVersion.objects.create(
         project=project, number=number, base_model=str(settings.CTIR_BASE_MODEL),
         hyperparameters=hyperparameters, auto_promote=auto_promote,
@@ -146,6 +151,9 @@ def auto_retrain_due() -> list[str]:
         outcomes.append(f"{policy.project.slug}: {auto_retrain_check(project=policy.project)}")
     for project in selectors.projects_without_a_model():
         outcomes.append(f"{project.slug}: {first_model_check(project=project)}")
+    # A fast retrain whose message was lost (broker down at the label's commit) starts here.
+    for project in selectors.projects_due_a_fast_model():
+        outcomes.append(f"{project.slug}: {fast_retrain_check(project=project)}")
     return outcomes
 
 
@@ -177,6 +185,55 @@ def first_model_check(*, project: Project) -> str:
         ModelVersion.objects.filter(pk=version.pk, status=JobStatus.QUEUED).delete()
         return f"due, but the task queue did not answer ({type(exc).__name__})"
     return f"started v{version.number} (fast)"
+
+
+def fast_retrain_poke(*, project_id: int, **_) -> None:
+    """annotation.signals.reference_labels_due: hand the check to a worker after the label's
+    commit, so the labeling request never waits on it. A message the broker refuses is only
+    logged: beat's minute check (auto_retrain_due) catches up."""
+    send_on_commit("modeling.tasks.fast_retrain", project_id,
+                   failed=lambda exc: log.warning("fast retrain check not sent: %s", exc))
+
+
+def fast_retrain_check(*, project: Project) -> str:
+    """Between full retrains, train the fast (TF-IDF) model again once the project has
+    `fast_retrain_every` new reference labels since its newest version, and promote it
+    through the usual gate (only if at least as good on validation). A project without a
+    model gets its first one here as soon as its labels allow. Called after labels are
+    written and when a training job ends, so labels gathered during a run are not lost."""
+    every = Project.objects.filter(pk=project.pk).values_list(
+        "fast_retrain_every", flat=True).get()
+    if not project.model_versions.filter(Q(is_active=True) | Q(status__in=ACTIVE_STATUSES)
+                                         ).exists():
+        return first_model_check(project=project)
+    if not every:
+        return "fast retraining is off"
+    with transaction.atomic():
+        locked = Project.objects.select_for_update().get(pk=project.pk)
+        busy = project.model_versions.filter(status__in=ACTIVE_STATUSES).first()
+        if busy is not None:
+            # Its end checks again (modeling.tasks); no message per label meanwhile.
+            _fast_due_at(locked, locked.reference_labels_written + every)
+            return f"waiting for v{busy.number} to finish"
+        since = selectors.labels_since_last_version(locked)
+        if since < every:
+            _fast_due_at(locked, locked.reference_labels_written - since + every)
+            return f"waiting ({since} of {every} labels)"
+        version = model_version_create(project=project, auto_promote=True, enqueue=False,
+                                       trigger=Trigger.FAST, fast=True)
+        version.progress = {"message": f"Fast model after {since} new labels; waiting for a "
+                                       "worker"}
+        version.save(update_fields=["progress"])
+    try:
+        send_now("modeling.tasks.train_model_version", version.pk)
+    except Exception as exc:  # the broker is down: undo, and the next check tries again
+        ModelVersion.objects.filter(pk=version.pk, status=JobStatus.QUEUED).delete()
+        return f"due, but the task queue did not answer ({type(exc).__name__})"
+    return f"started v{version.number} (fast)"
+
+
+def _fast_due_at(project: Project, labels_written: int) -> None:
+    Project.objects.filter(pk=project.pk).update(fast_retrain_due_at=labels_written)
 
 
 def auto_retrain_check(*, project: Project) -> str:

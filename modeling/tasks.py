@@ -8,7 +8,7 @@ from celery import shared_task
 
 from ctir_site.queue import instance_check
 
-from .services import auto_retrain_due, stale_jobs_fail
+from .services import auto_retrain_due, fast_retrain_check, stale_jobs_fail
 
 # Training on CPU takes minutes; on a slow host allow hours, but never forever.
 TRAIN_TIME_LIMIT = 4 * 3600
@@ -19,7 +19,20 @@ def train_model_version(version_id: int, *, instance: str | None = None) -> str:
     instance_check(instance)
     from .jobs import train_version
 
-    return train_version(version_id).status
+    version = train_version(version_id)
+    # Labels written while it ran may already call for the next fast model.
+    fast_retrain_check(project=version.project)
+    return version.status
+
+
+@shared_task(ignore_result=True)
+def fast_retrain(project_id: int, *, instance: str | None = None) -> str:
+    """Sent when a project's labels pass a multiple of its fast-retrain step."""
+    instance_check(instance)
+    from annotation.models import Project
+
+    project = Project.objects.filter(pk=project_id).first()
+    return fast_retrain_check(project=project) if project else "no such project"
 
 
 @shared_task(acks_late=True, time_limit=3600)
