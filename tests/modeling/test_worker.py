@@ -176,6 +176,9 @@ def test_worker_runs_one_automatic_cycle_labels_train_promote_prelabel(project, 
     from modeling.models import RetrainPolicy, Trigger
 
     services.retrain_policy_set(project=project, mode=RetrainPolicy.Mode.EVERY, every=48)
+    # The policy's full run alone: with the fast loop on, the labels below would start the
+    # fast first model before beat's check (tests/modeling/test_fast_retrain.py).
+    type(project).objects.filter(pk=project.pk).update(fast_retrain_every=0)
     # An admin's earlier attempt, cancelled: automatic runs repeat its (short) recipe.
     services.model_version_cancel(version=services.model_version_create(
         project=project, recipe={"epochs": 1, "seeds": 1, "max_length": 64}, enqueue=False))

@@ -13,8 +13,13 @@ class Command(BaseCommand):
             "whose labels allow one its fast (TF-IDF) model, promoted and pre-labelled, so "
             "annotators see suggestions from their first report.")
 
-    def handle(self, *args, **options):
-        call_command("seed_demo", if_empty=True, stdout=self.stdout, stderr=self.stderr)
+    def add_arguments(self, parser):
+        parser.add_argument("--demo-users", action="store_true",
+                            help="as seed_demo: the demo logins even with DEBUG off")
+
+    def handle(self, *args, demo_users=False, **options):
+        call_command("seed_demo", if_empty=True, demo_users=demo_users, stdout=self.stdout,
+                     stderr=self.stderr)
         for project in selectors.projects_without_a_model().order_by("slug"):
             short = selectors.first_model_shortfall(project)
             if short:
