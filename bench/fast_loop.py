@@ -118,7 +118,7 @@ def _project(site_n: int):
         Category.objects.create(project=project, code=c.code, name=c.name, key=c.key)
     rows = generate_unseen_english_reports(site_n, seed=11)
     services.reports_write(project=project, rows=[
-        ParsedRow(line=i, accession=f"F{i:05d}", patient_id=f"FP{i:05d}", sex=None, age=None,
+        ParsedRow(line=i, accession=f"F{i:05d}", patient_id=f"FP{i:05d}", sex=r.sex, age=r.age,
                   procedure_date=r.procedure_date, text=r.text, label=None, split=None)
         for i, r in enumerate(rows)], batch=None, user=None, reason="bench")
     user, _ = User.objects.get_or_create(username="bench-fast-annotator")
@@ -265,6 +265,7 @@ def main() -> None:
 
 def _plot(curve, png: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -283,6 +284,12 @@ def _plot(curve, png: Path) -> None:
     ax.fill_between(xs, lo, hi, alpha=0.2, label="range over queue orders")
     ax.set_xscale("log")
     ax.set_xticks(xs, [str(x) for x in xs])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    for point, y in zip(xs, ys, strict=True):
+        trained = sum(1 for r in curve[point] if r)
+        if trained < len(curve[point]):
+            ax.annotate(f"{trained} of {len(curve[point])} orders could train", (point, y),
+                        textcoords="offset points", xytext=(6, -12), fontsize=7)
     ax.set_xlabel("labels at the new site")
     ax.set_ylabel("accuracy on its later reports")
     ax.set_title("unseen English styles (ctir_demo/unseen_en.py)", fontsize=10)
