@@ -2,10 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent by `manage.py seed_demo` after the demo cohort and users exist, with `project`.
-# The studies app adds its demo reader study here.
-demo_seeded = Signal()
-
 # Sent inside the label's transaction when a project's count of reference labels written
 # passes a multiple of its `fast_retrain_every`, with `project_id`. The modeling app starts
 # a fast retrain (after the commit) if one is due.

@@ -30,9 +30,9 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
+from bench.heldout.unseen import generate_unseen_reports  # noqa: E402
 from ctir_demo.cohort import STYLES, generate_cohort  # noqa: E402
 from ctir_demo.japanese import generate_japanese_cohort  # noqa: E402
-from ctir_demo.unseen import generate_unseen_reports  # noqa: E402
 from modeling.ml import tfidf  # noqa: E402
 from modeling.ml.augment import _typo  # noqa: E402
 

@@ -4,7 +4,7 @@
         [--every 10] [--skip-loop] [--png PATH]
 
 The site is a new department writing in the held-out English styles of
-``ctir_demo/unseen_en.py``, which the demo generator (the one the model was tuned on)
+``bench/heldout/unseen_en.py``, which the demo generator (the one the model was tuned on)
 never writes. Two parts:
 
 1. Learning curve. One annotator labels the site's reports in queue order from zero; at
@@ -45,7 +45,7 @@ from _models import (
 from _setup import django_setup, machine
 from learning_curve import _growing_split
 
-from ctir_demo.unseen_en import generate_unseen_english_reports
+from bench.heldout.unseen_en import generate_unseen_english_reports
 
 ROOT = Path(__file__).resolve().parents[1]
 SLUG = "bench-fast-loop"
@@ -226,7 +226,7 @@ def main() -> None:
     args = parser.parse_args()
     points = [int(p) for p in args.points.split(",")]
     os.environ.setdefault("CELERY_BROKER_URL", BROKER)
-    print(json.dumps({"machine": machine(), "site": "ctir_demo.unseen_en",
+    print(json.dumps({"machine": machine(), "site": "bench.heldout.unseen_en",
                       "site_reports": args.site_reports, "later": args.later}), flush=True)
     curve = learning_curve(points, args.seeds, args.site_reports, args.later)
     print("\n| labels | accuracy on later reports (median) | orders that could train "
@@ -292,7 +292,7 @@ def _plot(curve, png: Path) -> None:
                         textcoords="offset points", xytext=(6, -12), fontsize=7)
     ax.set_xlabel("labels at the new site")
     ax.set_ylabel("accuracy on its later reports")
-    ax.set_title("unseen English styles (ctir_demo/unseen_en.py)", fontsize=10)
+    ax.set_title("unseen English styles (bench/heldout/unseen_en.py)", fontsize=10)
     ax.set_ylim(min(0.4, *lo), 1.0)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8, loc="lower right")

@@ -18,7 +18,7 @@ The source model is trained on the demo cohort (without the site's style when th
 one of the demo's styles), or given with ``--source`` (a demo model, for a site that is
 not one of the demo's styles). The site is one of:
 - ``style:NAME``  a demo house style, held out of the source data;
-- ``unseen:NAME`` a style from ctir_demo.unseen, which the generator never produces;
+- ``unseen:NAME`` a style from bench.heldout.unseen, which the generator never produces;
 - ``ja``          the Japanese demo (ctir_demo.japanese).
 Every training is the real job's ``train_model`` with all three candidates and
 served-candidate selection; only the BERT schedule is reduced (``--bert-steps`` steps,
@@ -38,9 +38,9 @@ from pathlib import Path
 from _models import LABELS  # sets sys.path and offline mode first
 from _models import pairs as _pairs
 
+from bench.heldout.unseen import generate_unseen_reports
 from ctir_demo.cohort import generate_cohort, generate_reports
 from ctir_demo.japanese import generate_japanese_reports
-from ctir_demo.unseen import generate_unseen_reports
 from modeling.ml.inference import Classifier
 from modeling.ml.tiny import minilm_path
 from modeling.ml.training import TrainConfig, TrainingDataError, train_model

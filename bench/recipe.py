@@ -23,8 +23,8 @@ from pathlib import Path
 
 from _models import train_rows  # sets sys.path and offline mode first
 
+from bench.heldout.unseen import generate_unseen_reports
 from ctir_demo.cohort import generate_cohort
-from ctir_demo.unseen import generate_unseen_reports
 from modeling.ml.inference import Classifier
 from modeling.ml.training import TrainConfig
 

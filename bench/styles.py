@@ -7,14 +7,14 @@ Parts (each prints JSON lines, then a Markdown table for docs/benchmarks.md):
   on the train/validation reports of the other styles and test on every report of the
   held-out one.
 - unseen: train on the demo train split (or load ``--model``), test on reports in
-  styles and wording the generator never produces (ctir_demo.unseen), per style and on
+  styles and wording the generator never produces (bench.heldout.unseen), per style and on
   the hard cases; then on English reports of a second author's own cases, written from
-  the labeling guideline alone (ctir_demo.unseen_en: ASR dictation, non-native, RIS
+  the labeling guideline alone (bench.heldout.unseen_en: ASR dictation, non-native, RIS
   fields, typos, US procedure note).
 - japanese: train on the Japanese demo's train split and test on its test split; also
   the English-demo model (from ``unseen``) on the same Japanese test split; then both
   models on Japanese reports in held-out styles written independently of the concept
-  vocabulary and of the Japanese demo generator (ctir_demo.unseen_ja).
+  vocabulary and of the Japanese demo generator (bench.heldout.unseen_ja).
 Every candidate (BERT, TF-IDF, ensemble) is scored, and the served one marked.
 Nothing here is tuned to: the figures are read, not optimised against.
 """
@@ -78,8 +78,8 @@ def loso(config, tmp: Path, styles=STYLES) -> list[dict]:
 
 
 def unseen(config, tmp: Path, model_dir: Path | None, n: int) -> tuple[dict, Path]:
-    from ctir_demo.unseen import generate_unseen_reports
-    from ctir_demo.unseen_en import generate_unseen_english_reports
+    from bench.heldout.unseen import generate_unseen_reports
+    from bench.heldout.unseen_en import generate_unseen_english_reports
 
     if model_dir is None:
         rows = generate_cohort()
@@ -90,7 +90,7 @@ def unseen(config, tmp: Path, model_dir: Path | None, n: int) -> tuple[dict, Pat
     row = {"part": "unseen", "served": _served(model_dir), **scores}
     print(json.dumps(row), flush=True)
     # English written by another hand, from the labeling guideline alone, without the
-    # generator, its cases or the concept vocabulary in view (ctir_demo.unseen_en).
+    # generator, its cases or the concept vocabulary in view (bench.heldout.unseen_en).
     independent = generate_unseen_english_reports(n, 17)
     print(json.dumps({"part": "unseen_en", "served": _served(model_dir),
                       **_score(model_dir, independent)}), flush=True)
@@ -98,8 +98,8 @@ def unseen(config, tmp: Path, model_dir: Path | None, n: int) -> tuple[dict, Pat
 
 
 def japanese(config, tmp: Path, english_model: Path | None, unseen_n: int) -> dict:
+    from bench.heldout.unseen_ja import generate_unseen_japanese_reports
     from ctir_demo.japanese import generate_japanese_cohort
-    from ctir_demo.unseen_ja import generate_unseen_japanese_reports
 
     rows = generate_japanese_cohort()
     test = [r for r in rows if r.split == "test"]
@@ -115,7 +115,7 @@ def japanese(config, tmp: Path, english_model: Path | None, unseen_n: int) -> di
                                      **_score(english_model, test)}
     print(json.dumps(row), flush=True)
     # Japanese written by another hand, without the concept vocabulary or the Japanese
-    # demo generator in view (ctir_demo.unseen_ja): the honest check of both models.
+    # demo generator in view (bench.heldout.unseen_ja): the honest check of both models.
     independent = generate_unseen_japanese_reports(unseen_n, 13)
     for name, folder in (("japanese_demo_model", out_dir), ("english_demo_model", english_model)):
         if folder is not None:

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "annotation",
     "modeling",
     "studies",
+    "ctir_demo",
 ]
 
 MIDDLEWARE = [

@@ -1,7 +1,7 @@
 """A two-category project trains, promotes and pre-labels like the four-category one."""
 
 from annotation import services as annotation_services
-from annotation.management.commands.seed_demo import _write
+from ctir_demo.management.commands.seed_demo import _write
 from ctir_demo.pancreas import CATEGORIES, generate_pancreas_cohort
 from modeling import jobs, services
 from modeling.models import JobStatus, Prediction

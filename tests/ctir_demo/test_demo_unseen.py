@@ -1,4 +1,4 @@
-"""Held-out report styles (ctir_demo.unseen): evaluation-only proxy for other hospitals.
+"""Held-out report styles (bench.heldout.unseen): evaluation-only proxy for other hospitals.
 
 They must keep the labels and hard-case facts of the cohort's cases, stay out of the
 training generator, and read clearly unlike the 10 training styles.
@@ -13,8 +13,15 @@ from collections import Counter
 
 import pytest
 
+from bench.heldout import unseen
+from bench.heldout.unseen import (
+    UNSEEN_STYLES,
+    _lexicon,
+    _performed,
+    _render_unseen,
+    generate_unseen_reports,
+)
 from ctir_demo import cohort as cohort_module
-from ctir_demo import unseen
 from ctir_demo.cohort import (
     HARD_FRACTION,
     STYLES,
@@ -22,13 +29,6 @@ from ctir_demo.cohort import (
     _build_case,
     generate_cohort,
     generate_reports,
-)
-from ctir_demo.unseen import (
-    UNSEEN_STYLES,
-    _lexicon,
-    _performed,
-    _render_unseen,
-    generate_unseen_reports,
 )
 from tests.demo_checks import accuracy, keyword_rule, labels_by_hard_case
 

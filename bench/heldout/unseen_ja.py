@@ -27,11 +27,11 @@ import random
 import re
 from collections.abc import Callable
 
+from bench.heldout.unseen import held_out_reports
 from ctir_demo.cohort import (
     CohortRow,
     _Case,
 )
-from ctir_demo.unseen import held_out_reports
 
 UNSEEN_JA_STYLES: tuple[str, ...] = (
     "ris_brackets",

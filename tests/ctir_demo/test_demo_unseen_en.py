@@ -1,4 +1,4 @@
-"""Held-out English report styles (ctir_demo.unseen_en): evaluation-only proxy.
+"""Held-out English report styles (bench.heldout.unseen_en): evaluation-only proxy.
 
 The rows must be deterministic, spread over every style, keep the guideline's label mix and
 hard-case share, write each hard case's key fact in the text, stay diverse, and stay out of
@@ -13,13 +13,13 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from ctir_demo import cohort as cohort_module
-from ctir_demo.unseen_en import (
+from bench.heldout.unseen_en import (
     HARD_KINDS,
     LABEL_MIX,
     UNSEEN_EN_STYLES,
     generate_unseen_english_reports,
 )
+from ctir_demo import cohort as cohort_module
 
 N = 1500
 

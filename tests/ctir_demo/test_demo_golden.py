@@ -10,13 +10,13 @@ import json
 
 import pytest
 
+from bench.heldout.unseen import generate_unseen_reports
 from ctir_demo.cohort import generate_cohort, generate_reports
 from ctir_demo.japanese import (
     generate_japanese_cohort,
     generate_japanese_reports,
     generate_mixed_cohort,
 )
-from ctir_demo.unseen import generate_unseen_reports
 
 # sha256 of json.dumps([asdict(row)], default=str), recorded before the ctir_demo clean-up.
 GOLDEN = [

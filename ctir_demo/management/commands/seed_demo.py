@@ -9,7 +9,6 @@ from annotation import services
 from annotation.importing import ParsedRow
 from annotation.management.commands._common import get_project
 from annotation.models import Project, Report, Role
-from annotation.signals import demo_seeded
 from ctir_demo import pancreas
 from ctir_demo.cohort import generate_cohort, generate_reports
 from ctir_demo.japanese import (
@@ -18,15 +17,8 @@ from ctir_demo.japanese import (
     generate_mixed_cohort,
     generate_mixed_reports,
 )
-
-# Demo logins for a local machine; printed on every `make run`. Never use on a shared server.
-DEMO_USERS = [
-    ("admin", "ctir-admin", Role.ADMIN),
-    ("annotator1", "ctir-annotator1", Role.ANNOTATOR),
-    ("annotator2", "ctir-annotator2", Role.ANNOTATOR),
-    ("reader1", "ctir-reader1", Role.READER),
-    ("reader2", "ctir-reader2", Role.READER),
-]
+from ctir_demo.study import seed_study
+from ctir_demo.users import DEMO_USERS
 
 
 class Command(BaseCommand):
@@ -68,7 +60,7 @@ class Command(BaseCommand):
         logins = settings.DEBUG or demo_users
         if logins:
             seed_users(target)
-        demo_seeded.send(sender=self.__class__, project=target)
+        seed_study(project=target)
         self.stdout.write(seed_pancreas(seed, users=logins))
         if not logins:
             self.stdout.write(self.style.WARNING(NO_DEMO_USERS))

@@ -10,8 +10,8 @@ from collections import Counter
 import pytest
 from django.urls import reverse
 
-from annotation.management.commands.seed_demo import PANCREAS_SLUG, seed_pancreas
 from annotation.models import Annotation, Category, Membership, Project, Report
+from ctir_demo.management.commands.seed_demo import PANCREAS_SLUG, seed_pancreas
 from ctir_demo.pancreas import generate_pancreas_cohort, generate_pancreas_reports
 
 

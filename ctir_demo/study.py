@@ -1,15 +1,14 @@
-"""The demo reader study that `manage.py seed_demo` adds (through annotation's demo_seeded)."""
+"""The demo reader study that `manage.py seed_demo` adds."""
 
 from django.contrib.auth.models import User
 
-from annotation.management.commands.seed_demo import DEMO_USERS
 from annotation.models import Role
+from ctir_demo.users import DEMO_USERS
+from studies import services
+from studies.models import ReaderStudy
 
-from . import services
-from .models import ReaderStudy
 
-
-def seed_study(sender=None, *, project, **kwargs):
+def seed_study(*, project):
     if project.studies.exists():
         return
     readers = User.objects.filter(username__in=[u for u, _, r in DEMO_USERS if r == Role.READER])

@@ -1,4 +1,4 @@
-"""Held-out Japanese report styles (ctir_demo.unseen_ja): evaluation-only proxy.
+"""Held-out Japanese report styles (bench.heldout.unseen_ja): evaluation-only proxy.
 
 They must keep the labels and hard-case facts of the cohort's cases, write those facts
 (negations included) in Japanese, stay out of the training generator, and not collapse
@@ -14,16 +14,16 @@ from collections import Counter
 
 import pytest
 
-from ctir_demo import cohort as cohort_module
-from ctir_demo import unseen, unseen_ja
-from ctir_demo.cohort import HARD_FRACTION, STUDY_COUNTS, STYLES, CohortRow, _build_case
-from ctir_demo.unseen_ja import (
+from bench.heldout import unseen, unseen_ja
+from bench.heldout.unseen_ja import (
     UNSEEN_JA_STYLES,
     _compl_ja,
     _key_ja,
     _render_unseen_ja,
     generate_unseen_japanese_reports,
 )
+from ctir_demo import cohort as cohort_module
+from ctir_demo.cohort import HARD_FRACTION, STUDY_COUNTS, STYLES, CohortRow, _build_case
 
 DATE = datetime.date(2021, 6, 1)
 CJK_RE = re.compile(r"[\u3000-\u30ff\u4e00-\u9fff\uff01-\uff9f]")
@@ -102,7 +102,7 @@ def test_labels_follow_the_study_mix():
 
 
 def test_it_keeps_the_case_label_on_every_row(monkeypatch):
-    # The cases are built by the shared held-out assembly in ctir_demo.unseen.
+    # The cases are built by the shared held-out assembly in bench.heldout.unseen.
     cases = []
     build = unseen._build_case
 
