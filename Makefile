@@ -41,6 +41,9 @@ redis:
 		echo "or point CELERY_BROKER_URL at a running Redis."; exit 1; \
 	fi
 
+# The slow tests (MRMC simulations, the API fuzzing, whole-app browser walks) wait for
+# `make test PYTEST_ARGS=`, which CI runs.
+PYTEST_ARGS ?= -m "not slow"
 test: export SECRET_KEY ?= ctir-test-only-key
 # A Redis database of its own, so tests never hand jobs to a `make run` worker.
 test: export CELERY_BROKER_URL ?= redis://127.0.0.1:6379/15

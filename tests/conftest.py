@@ -1,11 +1,22 @@
 import importlib
 import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import pytest
+import redis
 from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import connection
 
 from annotation.models import Membership, Project, Role
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -155,3 +166,92 @@ def no_server_error(request):
     logger.removeHandler(handler)
     if handler.seen and not request.node.get_closest_marker("server_error_expected"):
         pytest.fail("the server answered 500: " + "; ".join(handler.seen[:3]))
+
+
+# --- Models and a real worker ---------------------------------------------------------
+
+@pytest.fixture
+def labelled_project(project):
+    from annotation import services as annotation_services
+    from tests.support import labelled_rows
+
+    annotation_services.reports_write(
+        project=project, rows=labelled_rows(), batch=None, user=None, reason="test"
+    )
+    return project
+
+
+@pytest.fixture(scope="session")
+def tiny_base_model(tmp_path_factory):
+    from modeling.ml.tiny import make_tiny_base_model
+
+    return make_tiny_base_model(tmp_path_factory.mktemp("tiny") / "bert")
+
+
+@pytest.fixture
+def model_settings(settings, tiny_base_model, tmp_path):
+    settings.CTIR_BASE_MODEL = str(tiny_base_model)
+    settings.CTIR_MODEL_DIR = tmp_path / "models"
+    return settings
+
+
+def _skip_without_services():
+    if connection.vendor != "postgresql":
+        pytest.skip("the worker shares the test database: needs PostgreSQL (DATABASE_URL)")
+    try:
+        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).ping()
+    except redis.RedisError:
+        pytest.skip(f"no Redis at {settings.CELERY_BROKER_URL}")
+
+
+@pytest.fixture
+def worker(transactional_db, model_settings, tmp_path):
+    """Start `celery worker` in a subprocess pointed at this test database; stop it after."""
+    _skip_without_services()
+    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # no stale tasks from old runs
+    db = connection.settings_dict
+    env = dict(os.environ)
+    env.update(
+        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
+        f"{db['NAME']}",
+        CTIR_MODEL_DIR=str(model_settings.CTIR_MODEL_DIR),
+        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
+        SECRET_KEY=settings.SECRET_KEY,
+        # The test database is test_<name>, so the worker would derive another instance
+        # from it: give it this process's, or it consumes queues nobody sends to.
+        CTIR_INSTANCE=settings.CTIR_INSTANCE,
+    )
+    log = open(tmp_path / "worker.log", "w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "ctir_site",
+            "worker",
+            "--pool=solo",  # no -Q, like the Procfile: it consumes the instance's queues
+            "-n",
+            f"test-{os.getpid()}@%h",
+            "--loglevel=INFO",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    from ctir_site.celery import app
+
+    deadline = time.monotonic() + 60
+    while not (app.control.inspect(timeout=1).ping() or {}):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("worker did not start:\n" + (tmp_path / "worker.log").read_text())
+    process.log_path = tmp_path / "worker.log"
+    yield process
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+    log.close()

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 from accounts.services import token_create
-from tests.modeling.conftest import labelled_rows, model_settings, tiny_base_model  # noqa: F401
-from tests.modeling.test_worker import worker  # noqa: F401
+from tests.support import labelled_rows
 
 pytestmark = pytest.mark.worker
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,7 +21,7 @@ def test_the_docs_show_the_example_whole():
     assert EXAMPLE.read_text() in (ROOT / "docs" / "api.md").read_text()
 
 
-def test_the_example_imports_trains_waits_and_downloads(project, admin_user, worker,  # noqa: F811
+def test_the_example_imports_trains_waits_and_downloads(project, admin_user, worker,
                                                         live_server, tmp_path):
     rows = labelled_rows()
     upload = tmp_path / "reports.csv"

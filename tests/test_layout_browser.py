@@ -17,7 +17,7 @@ from modeling.models import ModelVersion, Prediction
 from studies.models import ReaderStudy
 from tests.annotation.labeling.test_queue import answer
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (1400, 1024, 390)
 CHECKED = (1024, 390)  # 1,400 px is only photographed

@@ -15,8 +15,6 @@ from rest_framework.test import APIClient
 from accounts.services import token_create
 from annotation import import_progress, services
 from annotation.models import ImportJob, Report
-from tests.modeling.conftest import model_settings, tiny_base_model  # noqa: F401
-from tests.modeling.test_worker import worker  # noqa: F401
 
 HEADER = "accession,patient_id,sex,age,procedure_date,text,label\n"
 
@@ -157,7 +155,7 @@ def test_the_command_draws_progress_bars_on_the_terminal(project, tmp_path):
 
 
 @pytest.mark.worker
-def test_a_real_worker_runs_the_import_job(login, project, admin_user, worker,  # noqa: F811
+def test_a_real_worker_runs_the_import_job(login, project, admin_user, worker,
                                            settings, tmp_path):
     import time
 

@@ -10,7 +10,7 @@ from annotation.models import Category, LabelMethod, Project, Report
 from ctir_site import queue
 from modeling import jobs, selectors, services
 from modeling.models import JobStatus, ModelVersion, Trigger
-from tests.modeling.conftest import labelled_rows
+from tests.support import labelled_rows
 
 
 @pytest.fixture

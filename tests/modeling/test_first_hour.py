@@ -10,7 +10,6 @@ from django.core.management import call_command
 
 from annotation.models import Project
 from modeling.models import ModelVersion, Trigger
-from tests.modeling.test_worker import worker  # noqa: F401
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
 VERSION = re.compile(r"Model v(\d+)")

@@ -10,7 +10,7 @@ from annotation import services as annotation_services
 from annotation.models import Category, LabelMethod, Report, Split
 from modeling import jobs, services
 from modeling.models import JobStatus
-from tests.modeling.conftest import labelled_rows
+from tests.support import labelled_rows
 
 
 @pytest.fixture

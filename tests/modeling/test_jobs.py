@@ -77,7 +77,7 @@ def test_auto_promote_when_at_least_as_good(labelled_project, model_settings):
 
 def test_too_few_labels_fail_with_a_clear_message(project, model_settings):
     from annotation import services as annotation_services
-    from tests.modeling.conftest import labelled_rows
+    from tests.support import labelled_rows
 
     rows = [r for r in labelled_rows() if not (r.split == "train" and r.label == 4)]
     annotation_services.reports_write(
@@ -223,7 +223,7 @@ def test_train_on_a_mixed_english_japanese_cohort_reports_candidates_and_coverag
 ):
     from annotation import services as annotation_services
     from modeling.ml.candidates import CANDIDATES
-    from tests.modeling.conftest import labelled_rows
+    from tests.support import labelled_rows
 
     rows = labelled_rows({"train": 10, "validation": 3, "test": 3}, japanese_every=2)
     annotation_services.reports_write(project=project, rows=rows, batch=None, user=None,

@@ -14,7 +14,7 @@ from annotation.models import Category, LabelMethod, Report
 from ctir_site import queue
 from modeling import jobs, selectors, services
 from modeling.models import JobStatus, ModelVersion, RetrainPolicy, Trigger
-from tests.modeling.conftest import labelled_rows
+from tests.support import labelled_rows
 
 TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
 

@@ -2,107 +2,22 @@
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
-import redis
 from django.conf import settings
-from django.db import connection
 
 from modeling import services
 from modeling.models import JobStatus, ModelVersion, Prediction
-from tests.modeling.conftest import labelled_rows
+from tests.support import project_with_labels, wait_for
 
 pytestmark = pytest.mark.worker
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _skip_without_services():
-    if connection.vendor != "postgresql":
-        pytest.skip("the worker shares the test database: needs PostgreSQL (DATABASE_URL)")
-    try:
-        redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=2).ping()
-    except redis.RedisError:
-        pytest.skip(f"no Redis at {settings.CELERY_BROKER_URL}")
-
-
-@pytest.fixture
-def worker(transactional_db, model_settings, tmp_path):
-    """Start `celery worker` in a subprocess pointed at this test database; stop it after."""
-    _skip_without_services()
-    redis.Redis.from_url(settings.CELERY_BROKER_URL).flushdb()  # no stale tasks from old runs
-    db = connection.settings_dict
-    env = dict(os.environ)
-    env.update(
-        DATABASE_URL=f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/"
-        f"{db['NAME']}",
-        CTIR_MODEL_DIR=str(model_settings.CTIR_MODEL_DIR),
-        CELERY_BROKER_URL=settings.CELERY_BROKER_URL,
-        SECRET_KEY=settings.SECRET_KEY,
-        # The test database is test_<name>, so the worker would derive another instance
-        # from it: give it this process's, or it consumes queues nobody sends to.
-        CTIR_INSTANCE=settings.CTIR_INSTANCE,
-    )
-    log = open(tmp_path / "worker.log", "w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "ctir_site",
-            "worker",
-            "--pool=solo",  # no -Q, like the Procfile: it consumes the instance's queues
-            "-n",
-            f"test-{os.getpid()}@%h",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    from ctir_site.celery import app
-
-    deadline = time.monotonic() + 60
-    while not (app.control.inspect(timeout=1).ping() or {}):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise AssertionError("worker did not start:\n" + (tmp_path / "worker.log").read_text())
-    process.log_path = tmp_path / "worker.log"
-    yield process
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    log.close()
-
-
-def _wait_for(predicate, timeout, what, worker):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}\n" + worker.log_path.read_text()[-3000:])
-
-
-def _project_with_labels(project):
-    from annotation import services as annotation_services
-
-    annotation_services.reports_write(
-        project=project, rows=labelled_rows(), batch=None, user=None, reason="test"
-    )
-    return project
-
-
 def test_worker_trains_shows_progress_promotes_and_prelabels(project, worker):
-    _project_with_labels(project)
+    project_with_labels(project)
     with_transaction = services.model_version_create(
         project=project, recipe={"epochs": 3, "seeds": 2, "max_length": 64}, auto_promote=True
     )
@@ -114,12 +29,12 @@ def test_worker_trains_shows_progress_promotes_and_prelabels(project, worker):
             seen_phases.add(version.phase)
         return version.status in (JobStatus.SUCCEEDED, JobStatus.FAILED) and version
 
-    version = _wait_for(finished, 180, "training to finish", worker)
+    version = wait_for(finished, 180, "training to finish", worker)
     assert version.status == JobStatus.SUCCEEDED, version.error
     assert seen_phases, "no progress was written while the job ran"
     assert version.worker and version.heartbeat_at
     assert version.is_active
-    run = _wait_for(
+    run = wait_for(
         lambda: version.prelabel_runs.filter(status=JobStatus.SUCCEEDED).first(),
         120,
         "pre-labeling",
@@ -130,11 +45,11 @@ def test_worker_trains_shows_progress_promotes_and_prelabels(project, worker):
 
 
 def _start_a_long_training(project, worker) -> ModelVersion:
-    _project_with_labels(project)
+    project_with_labels(project)
     version = services.model_version_create(
         project=project, recipe={"epochs": 20, "seeds": 3, "max_length": 64}
     )
-    _wait_for(
+    wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, phase="training").exists(),
         120,
         "training to start",
@@ -146,7 +61,7 @@ def _start_a_long_training(project, worker) -> ModelVersion:
 def test_worker_cancels_a_running_version_and_leaves_no_model(project, worker):
     version = _start_a_long_training(project, worker)
     assert services.model_version_cancel(version=version).startswith("Cancelling")
-    version = _wait_for(
+    version = wait_for(
         lambda: ModelVersion.objects.filter(pk=version.pk, status=JobStatus.CANCELLED).first(),
         60,
         "the cancel",
@@ -185,18 +100,18 @@ def test_worker_runs_one_automatic_cycle_labels_train_promote_prelabel(project, 
     send_now("modeling.tasks.auto_retrain")  # what beat sends once a minute
     time.sleep(1)
     assert ModelVersion.objects.count() == 1  # not due: no labels yet
-    _project_with_labels(project)  # 48 reference labels
+    project_with_labels(project)  # 48 reference labels
     send_now("modeling.tasks.auto_retrain")
-    version = _wait_for(
+    version = wait_for(
         lambda: ModelVersion.objects.filter(
             number=2, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).first(),
         400, "the automatic run", worker)
     assert version.status == JobStatus.SUCCEEDED, version.error
     assert version.trigger == Trigger.AUTO
-    version = _wait_for(lambda: ModelVersion.objects.filter(pk=version.pk, is_active=True)
+    version = wait_for(lambda: ModelVersion.objects.filter(pk=version.pk, is_active=True)
                         .first(), 30, "the promotion", worker)
     assert version.promotion_note == "Promoted: there was no active model."
-    run = _wait_for(
+    run = wait_for(
         lambda: version.prelabel_runs.filter(status=JobStatus.SUCCEEDED).first(),
         120, "pre-labeling", worker)
     assert run.done == 48 == Prediction.objects.filter(model_version=version).count()
@@ -217,6 +132,6 @@ def test_the_worker_takes_its_instances_queues_and_refuses_another_instances_ids
     # What another instance sharing these queue names would send: an id of its own database.
     app.send_task("modeling.tasks.train_model_version", args=[version.pk],
                   kwargs={"instance": "another-ctir"}, queue=settings.CTIR_QUEUES["training"])
-    _wait_for(lambda: "WrongInstance" in worker.log_path.read_text(), 30, "the refusal", worker)
+    wait_for(lambda: "WrongInstance" in worker.log_path.read_text(), 30, "the refusal", worker)
     version.refresh_from_db()
     assert version.status == JobStatus.QUEUED and version.started_at is None

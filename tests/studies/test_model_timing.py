@@ -13,7 +13,7 @@ from studies.jobs import run_model_timing, time_study_model
 from studies.models import ModelTimingRun, ReaderStudy
 from studies.selectors import study_results
 from tests.modeling.test_jobs import train
-from tests.modeling.test_worker import _project_with_labels, _wait_for
+from tests.support import project_with_labels, wait_for
 
 
 def test_the_model_is_timed_on_a_study_apart_from_loading(labelled_project, model_settings,
@@ -124,14 +124,14 @@ def test_a_timing_run_whose_worker_went_silent_is_failed(labelled_project, reade
 @pytest.mark.worker
 def test_a_real_worker_times_the_model_from_the_results_page(project, worker, reader,
                                                               admin_user, login):
-    _project_with_labels(project)
+    project_with_labels(project)
     _promote(train(project))
     study = studies.study_create(project=project, name="S", readers=[reader])
     client = login(admin_user)
     client.post(reverse("study_update", args=[project.slug, study.pk]),
                 {"model_version": "", "measure_model": "1"})
     run = ModelTimingRun.objects.get(study=study)
-    done = _wait_for(lambda: ModelTimingRun.objects.filter(
+    done = wait_for(lambda: ModelTimingRun.objects.filter(
         pk=run.pk, status__in=[JobStatus.SUCCEEDED, JobStatus.FAILED]).first(), 120,
         "the timing run to end", worker)
     assert done.status == JobStatus.SUCCEEDED, done.error

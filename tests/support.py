@@ -1,7 +1,7 @@
-import datetime
+"""Helpers the tests share (data, waiting on a worker); fixtures live in tests/conftest.py."""
 
-import pytest
-from django.db import connection
+import datetime
+import time
 
 from annotation import services as annotation_services
 from annotation.importing import ParsedRow
@@ -73,27 +73,18 @@ def labelled_rows(per_split=None, prefix="T", japanese_every=0):
     return rows
 
 
-@pytest.fixture
-def labelled_project(project):
+def wait_for(predicate, timeout, what, worker):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}\n" + worker.log_path.read_text()[-3000:])
+
+
+def project_with_labels(project):
     annotation_services.reports_write(
         project=project, rows=labelled_rows(), batch=None, user=None, reason="test"
     )
     return project
-
-
-@pytest.fixture(scope="session")
-def tiny_base_model(tmp_path_factory):
-    from modeling.ml.tiny import make_tiny_base_model
-
-    return make_tiny_base_model(tmp_path_factory.mktemp("tiny") / "bert")
-
-
-@pytest.fixture
-def model_settings(settings, tiny_base_model, tmp_path):
-    settings.CTIR_BASE_MODEL = str(tiny_base_model)
-    settings.CTIR_MODEL_DIR = tmp_path / "models"
-    return settings
-
-
-def on_postgres() -> bool:
-    return connection.vendor == "postgresql"
