@@ -18,7 +18,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from ctir_site.api import (
+from core.api import (
     MAX_INT,
     PAGE_PARAMETERS,
     DetailSerializer,
@@ -35,9 +35,10 @@ from ctir_site.api import (
     with_detail,
 )
 
-from . import inputs, selectors, services
+from . import selectors, services
 from .access import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, project_for
 from .columns import DATE_FORMATS, FIELDS, ColumnMapping
+from .forms import whole_number
 from .importing import ImportFormatError, estimate_data_rows, file_format
 from .labeling import selectors as labeling_selectors
 from .labeling import services as labeling_services
@@ -317,8 +318,8 @@ def reports(request, slug):
 
 
 def _reports_import(request, project):
-    length = inputs.whole_number(request.META.get("CONTENT_LENGTH"), name="Content-Length",
-                                 maximum=2**62)
+    length = whole_number(request.META.get("CONTENT_LENGTH"), name="Content-Length",
+                          maximum=2**62)
     if length and length > settings.CTIR_MAX_UPLOAD_BYTES:
         return Response({"detail": f"The request is {length:,} bytes; imports are limited to "
                          f"{settings.CTIR_MAX_UPLOAD_BYTES:,}. Split it, or import on the "
@@ -407,16 +408,14 @@ def _import_in_background(request, project, path: Path, filename: str, rows: int
     """A big file goes to a Celery worker, as from the import page: 202 and the job."""
     staged = _upload_dir() / f"{uuid.uuid4().hex}{path.suffix}"
     path.rename(staged)
-    try:
-        job = services.import_job_start(project=project, path=staged, filename=filename,
-                                        rows=rows, user=request.user, mapping=mapping)
-    except services.ImportBusy as exc:
-        staged.unlink(missing_ok=True)
-        return Response({"detail": str(exc)}, status=409)
-    job.refresh_from_db(fields=["status", "message", "finished_at"])
-    if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
-        return Response({**_job_data(job), "detail": job.message}, status=503)
-    return Response(_job_data(job), status=202)
+    outcome = services.import_job_request(project=project, path=staged, filename=filename,
+                                          rows=rows, user=request.user, mapping=mapping)
+    if outcome.refused:
+        return Response({"detail": outcome.refused}, status=409)
+    if outcome.unavailable:
+        outcome.job.refresh_from_db(fields=["finished_at"])
+        return Response({**_job_data(outcome.job), "detail": outcome.unavailable}, status=503)
+    return Response(_job_data(outcome.job), status=202)
 
 
 def _job_data(job) -> dict:
@@ -644,7 +643,7 @@ def _annotation_create(request, project):
     try:
         annotation = labeling_services.annotation_submit(
             served=served, user=request.user, category=data["category"],
-            active_ms=None if active_ms is None else int(min(active_ms, inputs.MAX_INT)))
+            active_ms=None if active_ms is None else int(min(active_ms, MAX_INT)))
     except labeling_services.AnswerRefused as exc:
         # Skipped, or the hold ran out: the client's state is stale, not its request malformed.
         return Response({"detail": str(exc)}, status=409)

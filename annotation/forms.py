@@ -1,16 +1,227 @@
-"""Forms of the project set-up pages: they check input; the services write."""
+"""Forms of the pages: they check input; the services write.
 
+Two kinds. What a person types (a project's name, a category, a member) comes back as the
+form with its errors, on the page. What the page itself sends (hidden fields, buttons, the
+numbers in its links: `InputForm`) is never typed, so a value that does not validate is a
+bad request: a 400 whose message names the field (ctir_site.errors.bad_request shows it).
+"""
+
+import math
 import re
+from pathlib import Path
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.contrib.auth.validators import UnicodeUsernameValidator
+from django.core import signing
+from django.core.exceptions import BadRequest
 
+from .columns import DATE_FORMATS, FIELDS, ColumnMapping
 from .models import Category, Membership, Project, Role
 
+MAX_INT = 2**31 - 1  # PostgreSQL integer; ids and positions stay far below it
 RESERVED_KEYS = "szp?"  # skip, back, pause, guideline (annotate and read pages)
 _COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 
+
+# --- What the page sends -----------------------------------------------------------------
+
+def shown(value) -> str:
+    """A posted value in a message: quoted, and cut short, whatever was sent."""
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+class InputForm(forms.Form):
+    """A form of hidden fields, buttons and link parameters: `checked()` is its cleaned data,
+    or a BadRequest whose message names each bad field (a field's label is its name unless
+    it is given one)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name, field in self.fields.items():
+            field.label = field.label or name
+
+    def checked(self) -> dict:
+        if not self.is_valid():
+            raise BadRequest("; ".join(str(error) for errors in self.errors.values()
+                                       for error in errors))
+        return self.cleaned_data
+
+
+class WholeNumberField(forms.IntegerField):
+    """A whole number in ASCII digits from 0 to max_value; None when missing or empty.
+
+    IntegerField hands the text to int(), which also reads '２', and isdigit() alone is
+    true of '²'; the length check comes before int() ever sees 5,000 digits."""
+
+    default_error_messages = {
+        "invalid": "%(name)s must be a whole number from 0 to %(maximum)s, not %(value)s"}
+
+    def __init__(self, *, max_value: int = MAX_INT, required: bool = False, **kwargs):
+        super().__init__(min_value=0, max_value=max_value, required=required, **kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value).strip()
+        if not (text.isascii() and text.isdigit()) or len(text) > len(str(self.max_value)) or (
+                int(text) > self.max_value):
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid", params={
+                "name": self.label, "maximum": self.max_value, "value": shown(value)})
+        return int(text)
+
+
+def whole_number(value, *, name: str, maximum: int = MAX_INT) -> int | None:
+    """One value that no form holds (a header), checked as WholeNumberField checks a form's:
+    BadRequest, naming it, when it is not a whole number from 0 to maximum."""
+    try:
+        return WholeNumberField(max_value=maximum, label=name).clean(value)
+    except forms.ValidationError as exc:
+        raise BadRequest(exc.messages[0]) from None
+
+
+class MillisecondsField(forms.Field):
+    """Time on screen measured by the page: a finite number of milliseconds, 0 or more, as a
+    whole number (at most MAX_INT: the services clamp it to the time on screen anyway).
+    None when missing or empty: without JavaScript the server's own times stand."""
+
+    default_error_messages = {
+        "invalid": "%(name)s must be a number of milliseconds (0 or more), not %(value)s"}
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        try:
+            number = float(value)
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number < 0:
+            raise forms.ValidationError(self.error_messages["invalid"], code="invalid",
+                                        params={"name": self.label, "value": shown(value)})
+        return int(min(number, MAX_INT))
+
+
+class _NamedChoice:
+    """A choice the page offers: anything else is named in the message, with the choices."""
+
+    default_error_messages = {
+        "invalid_choice": "%(name)s must be one of %(choices)s, not %(value)s"}
+
+    def validate(self, value):
+        try:
+            super().validate(value)
+        except forms.ValidationError as exc:
+            if exc.code != "invalid_choice":
+                raise
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice", params={
+                    "name": self.label, "value": shown(exc.params["value"]),
+                    "choices": ", ".join(str(key) for key, _ in self.choices if key)},
+            ) from None
+
+
+class ChoiceOf(_NamedChoice, forms.ChoiceField):
+    pass
+
+
+class ChoicesOf(_NamedChoice, forms.MultipleChoiceField):
+    pass
+
+
+class NavigationForm(InputForm):
+    """The parameters of the pages' own links: back to an earlier answer, a page of a list."""
+
+    back = forms.BooleanField(required=False)
+    before = WholeNumberField()
+    # Paginator.get_page turns anything that is not a page into the first or the last one.
+    page = forms.CharField(required=False)
+
+
+class ReportChoiceForm(InputForm):
+    """The report a decision is about (the adjudication queue's rows)."""
+
+    report = WholeNumberField()
+
+
+class ImportCheckForm(InputForm):
+    """The import page's link to the preview a worker's check kept."""
+
+    check = WholeNumberField()
+
+
+UPLOAD_SALT = "ctir.import.upload"
+UPLOAD_MAX_AGE = 6 * 3600  # a staged upload older than this can no longer be confirmed
+
+
+class StagedUploadForm(forms.Form):
+    """The token of a previewed upload (annotation.views._preview_context signs it): valid
+    while it has not expired, for the admin and the project it was previewed for, while its
+    staged file is still there. cleaned_data: the token's contents and the staged path."""
+
+    token = forms.CharField(required=False, strip=False)
+
+    def __init__(self, *args, project: Project, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.project, self.user = project, user
+
+    def clean_token(self):
+        try:
+            return signing.loads(self.cleaned_data["token"], salt=UPLOAD_SALT,
+                                 max_age=UPLOAD_MAX_AGE)
+        except signing.BadSignature:
+            raise forms.ValidationError(
+                "This upload has expired; please upload the file again.") from None
+
+    def clean(self):
+        token = self.cleaned_data.get("token")
+        if token is None:
+            return self.cleaned_data
+        if token.get("project") != self.project.pk or token.get("user") != self.user.pk:
+            # Left in place: the upload still belongs to whoever previewed it, where they did.
+            raise forms.ValidationError("This upload was previewed by another user or in "
+                                        "another project; upload the file again here to "
+                                        "import it.")
+        staged = Path(settings.CTIR_UPLOAD_DIR) / Path(token["file"]).name
+        if not staged.exists():
+            raise forms.ValidationError("This upload was already imported or has expired.")
+        self.cleaned_data["staged"] = staged
+        return self.cleaned_data
+
+    def error_text(self) -> str:
+        return " ".join(str(error) for errors in self.errors.values() for error in errors)
+
+
+class ColumnMappingForm(InputForm):
+    """The column mapping chosen in the preview: for each field, columns of this file (the
+    text may join several); a column the file does not have is a bad request."""
+
+    date_format = ChoiceOf(choices=list(DATE_FORMATS.items()), required=False)
+
+    def __init__(self, *args, header: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.header = header
+        columns = [("", "(none)")] + [(column, column) for column in header]
+        for name in FIELDS:
+            field = (ChoicesOf if name == "text" else ChoiceOf)(
+                choices=columns, required=False, label=f"map_{name}", error_messages={
+                    "invalid_choice": "%(name)s: %(value)s is not a column of this file"})
+            self.fields[f"map_{name}"] = field
+        self.fields["date_format"] = self.fields.pop("date_format")  # checked after the columns
+
+    def mapping(self) -> ColumnMapping:
+        data = self.checked()
+        columns = {}
+        for name in FIELDS:
+            value = data[f"map_{name}"]
+            chosen = [c for c in (value if isinstance(value, list) else [value]) if c]
+            if chosen:
+                columns[name] = tuple(sorted(set(chosen), key=self.header.index))
+        return ColumnMapping(columns, data["date_format"] or "iso")
+
+
+# --- What a person types ------------------------------------------------------------------
 
 class ProjectForm(forms.ModelForm):
     def __init__(self, *args, **kwargs):
@@ -56,6 +267,7 @@ class ProjectEditForm(ProjectForm):
 
     fast_retrain_every = forms.IntegerField(
         min_value=0, max_value=10_000, label="Retrain the fast model every, labels",
+        required=False,
         help_text="A TF-IDF model trains in seconds after this many new labels and replaces "
         "the suggestions' model only if at least as good on validation. 0: off.")
 
@@ -68,6 +280,11 @@ class ProjectEditForm(ProjectForm):
         if self.instance.pk and not self.is_bound:
             self.initial["double_read_fraction"] = round(
                 self.instance.double_read_fraction * 100, 1)
+
+    def clean_fast_retrain_every(self):
+        # Left out (a script posting the older form): the setting stays as it is.
+        value = self.cleaned_data["fast_retrain_every"]
+        return self.instance.fast_retrain_every if value is None else value
 
     def clean_double_read_fraction(self):
         return self.cleaned_data["double_read_fraction"] / 100
@@ -218,3 +435,19 @@ class AdjudicationForm(forms.Form):
             raise forms.ValidationError(
                 f"Category {category} is retired: it keeps its labels but takes no new ones.")
         return category
+
+
+class SettingsActionForm(InputForm):
+    """Which form of the settings page was sent, and the category its row buttons are for."""
+
+    action = ChoiceOf(required=False, choices=[(a, a) for a in (
+        "project", "category_add", "retire", "restore", "delete")])
+    category = WholeNumberField()
+
+
+class MembersActionForm(InputForm):
+    """Which form of the members page was sent, and the membership its row buttons are for."""
+
+    action = ChoiceOf(required=False, choices=[(a, a) for a in (
+        "add", "create", "role", "remove", "link")])
+    membership = WholeNumberField()

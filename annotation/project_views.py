@@ -20,10 +20,11 @@ from .forms import (
     MemberAddForm,
     MemberCreateForm,
     MemberRoleForm,
+    MembersActionForm,
     ProjectEditForm,
     ProjectForm,
+    SettingsActionForm,
 )
-from .inputs import whole_number
 from .models import Category, Membership, Project
 
 
@@ -50,27 +51,21 @@ def project_create(request):
 def project_settings(request, slug):
     """Name, description, guideline; the categories with their use, add one, retire one."""
     project = project_for(request, slug, ADMIN_ONLY)
+    posted = SettingsActionForm(request.POST).checked()
+    action = posted["action"]
     form = ProjectEditForm(instance=project)
     new_category = CategoryForm(project=project, prefix="new", initial=_next_category(project))
-    action = request.POST.get("action")
     if action == "project":
         # A copy: a form that fails must not rename the project on this very page.
         form = ProjectEditForm(request.POST, instance=Project.objects.get(pk=project.pk))
         if form.is_valid():
-            services.project_update(project=project, **{
-                k: form.cleaned_data[k] for k in ("name", "description", "guideline",
-                                                  *services.READING_SETTINGS)})
-            messages.success(request, "Project saved.")
-            return redirect("project_settings", slug=project.slug)
+            return _project_save(request, project, form)
     elif action == "category_add":
         new_category = CategoryForm(request.POST, project=project, prefix="new")
         if new_category.is_valid():
-            category = services.category_add(project=project, user=request.user,
-                                             **new_category.cleaned_data)
-            messages.success(request, f"Category {category} added.")
-            return redirect("project_settings", slug=project.slug)
-    elif action in ("retire", "restore", "delete"):
-        return _category_action(request, project, action)
+            return _category_add(request, project, new_category)
+    elif action:
+        return _category_action(request, project, action, posted["category"])
     categories = Category.objects.filter(project=project).annotate(
         labels=Count("reference_labels", distinct=True),
         answers=Count("annotations", distinct=True))
@@ -78,6 +73,20 @@ def project_settings(request, slug):
         "project": project, "is_admin": True, "form": form, "categories": categories,
         "new_category": new_category,
     })
+
+
+def _project_save(request, project, form):
+    services.project_update(project=project, **{
+        k: form.cleaned_data[k] for k in ("name", "description", "guideline",
+                                          *services.READING_SETTINGS)})
+    messages.success(request, "Project saved.")
+    return redirect("project_settings", slug=project.slug)
+
+
+def _category_add(request, project, form):
+    category = services.category_add(project=project, user=request.user, **form.cleaned_data)
+    messages.success(request, f"Category {category} added.")
+    return redirect("project_settings", slug=project.slug)
 
 
 def _next_category(project) -> dict:
@@ -88,8 +97,9 @@ def _next_category(project) -> dict:
     return {"code": code, "key": key, "colour": PALETTE[(code - 1) % len(PALETTE)]}
 
 
-def _category_action(request, project, action):
-    category = get_object_or_404(Category, project=project, pk=_posted_id(request, "category"))
+def _category_action(request, project, action, category_id):
+    """Retire, restore or delete the category of the row whose button was pressed."""
+    category = get_object_or_404(Category, project=project, pk=category_id)
     if action == "delete":
         try:
             services.category_delete(category=category)
@@ -103,10 +113,6 @@ def _category_action(request, project, action):
         done = "retired" if action == "retire" else "in use again"
         messages.success(request, f"Category {category} {done}.")
     return redirect("project_settings", slug=project.slug)
-
-
-def _posted_id(request, name) -> int:
-    return whole_number(request.POST.get(name), name=name) or 0
 
 
 @login_required
@@ -134,40 +140,22 @@ def category_edit(request, slug, category_id):
 def project_members(request, slug):
     """Members and roles: add an existing user, or create one with a set-password link."""
     project = project_for(request, slug, ADMIN_ONLY)
+    posted = MembersActionForm(request.POST).checked()
+    action = posted["action"]
     add_form = MemberAddForm(prefix="add", admin=request.user)
-    create_form = MemberCreateForm(prefix="new")
-    link = None
-    action = request.POST.get("action")
+    create_form, link = MemberCreateForm(prefix="new"), None
     if action == "add":
         add_form = MemberAddForm(request.POST, prefix="add", admin=request.user)
         if add_form.is_valid():
-            user = add_form.cleaned_data["username"]
-            _role_set(request, project, user, add_form.cleaned_data["role"])
+            _role_set(request, project, add_form.cleaned_data["username"],
+                      add_form.cleaned_data["role"])
             return redirect("project_members", slug=project.slug)
     elif action == "create":
-        create_form = MemberCreateForm(request.POST, prefix="new")
-        if create_form.is_valid():
-            user = services.member_create(project=project, **create_form.cleaned_data)
-            link = _set_password_link(request, user)
-            role = create_form.cleaned_data["role"]
-            messages.success(request, f"{user.username} created as {role}.")
-            create_form = MemberCreateForm(prefix="new")
-    elif action in ("role", "remove", "link"):
+        create_form, link = _member_create(request, project)
+    elif action:
         membership = get_object_or_404(Membership.objects.select_related("user"),
-                                       project=project, pk=_posted_id(request, "membership"))
-        if action == "role":
-            role_form = MemberRoleForm(request.POST)
-            if role_form.is_valid():
-                _role_set(request, project, membership.user, role_form.cleaned_data["role"])
-        elif action == "remove":
-            try:
-                services.member_remove(project=project, user=membership.user)
-            except services.LastAdmin as exc:
-                messages.error(request, str(exc))
-            else:
-                messages.success(request, f"{membership.user.username} removed.")
-        else:
-            link = _set_password_link(request, membership.user)
+                                       project=project, pk=posted["membership"])
+        link = _membership_action(request, project, membership, action)
         if link is None:
             return redirect("project_members", slug=project.slug)
     members = Membership.objects.filter(project=project).select_related("user").order_by(
@@ -177,6 +165,35 @@ def project_members(request, slug):
         "create_form": create_form, "link": link,
         "roles": MemberRoleForm.base_fields["role"].choices,
     })
+
+
+def _member_create(request, project):
+    """(the form to show, the new user's set-password link): an empty form once created."""
+    form = MemberCreateForm(request.POST, prefix="new")
+    if not form.is_valid():
+        return form, None
+    user = services.member_create(project=project, **form.cleaned_data)
+    link = _set_password_link(request, user)
+    messages.success(request, f"{user.username} created as {form.cleaned_data['role']}.")
+    return MemberCreateForm(prefix="new"), link
+
+
+def _membership_action(request, project, membership, action):
+    """Change a member's role, remove them, or make their set-password link (returned)."""
+    if action == "role":
+        role_form = MemberRoleForm(request.POST)
+        if role_form.is_valid():
+            _role_set(request, project, membership.user, role_form.cleaned_data["role"])
+    elif action == "remove":
+        try:
+            services.member_remove(project=project, user=membership.user)
+        except services.LastAdmin as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.success(request, f"{membership.user.username} removed.")
+    else:
+        return _set_password_link(request, membership.user)
+    return None
 
 
 def _role_set(request, project, user: User, role: str) -> None:

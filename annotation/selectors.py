@@ -9,7 +9,7 @@ from django.db.models import Count, F, FilteredRelation, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from ctir_site import charts
+from core import charts
 
 from . import import_progress
 from .models import (

@@ -15,7 +15,8 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from ctir_site.queue import broker_problem, send_on_commit
+from core.jobs import Outcome, handed_over
+from core.queue import broker_problem, send_on_commit
 
 from . import import_progress
 from .columns import ColumnMapping
@@ -474,6 +475,22 @@ def import_job_start(*, project: Project, path: Path, filename: str, rows: int,
     send_on_commit("annotation.tasks.import_reports_job", job.pk,
                    failed=_import_not_sent(job.pk, Path(path)))
     return job
+
+
+def import_job_request(*, project: Project, path: Path, filename: str, rows: int, user,
+                       mapping: ColumnMapping | None = None) -> Outcome:
+    """A big file for a worker to import, from the page or the API: refused while another
+    import runs, `unavailable` (with the failed job) when the task queue did not take it."""
+    try:
+        job = import_job_start(project=project, path=path, filename=filename, rows=rows,
+                               user=user, mapping=mapping)
+    except ImportBusy as exc:
+        Path(path).unlink(missing_ok=True)
+        return Outcome(refused=str(exc))
+    if reason := handed_over(job, reason_field="message", failed=ImportJob.Status.FAILED):
+        return Outcome(job=job, unavailable=reason)
+    return Outcome(job=job, message=f"{job.filename}: {job.rows:,} rows are being imported "
+                                    "in the background; this page shows how far it has got.")
 
 
 def import_check_start(*, project: Project, path: Path, filename: str, rows: int,

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.core.exceptions import BadRequest
 from django.core.paginator import Paginator
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -15,10 +14,20 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django_htmx.http import HttpResponseStopPolling
 
-from . import inputs, selectors, services
+from core.jobs import handed_over
+
+from . import selectors, services
 from .access import ADMIN_ONLY, project_for
 from .columns import DATE_FORMATS, FIELD_LABELS, FIELDS, ColumnMapping
 from .exporting import export_lines
+from .forms import (
+    UPLOAD_MAX_AGE,
+    UPLOAD_SALT,
+    ColumnMappingForm,
+    ImportCheckForm,
+    NavigationForm,
+    StagedUploadForm,
+)
 from .importing import (
     FORMAT_SUFFIXES,
     ImportFormatError,
@@ -31,9 +40,6 @@ from .importing import (
 )
 from .labeling.views import adjudicate_from_form
 from .models import Category, ImportJob, Report, Role, Split
-
-UPLOAD_SALT = "ctir.import.upload"
-UPLOAD_MAX_AGE = 6 * 3600  # a staged upload older than this can no longer be confirmed
 
 
 @login_required
@@ -110,8 +116,7 @@ def _check_in_background(request, project, staged: Path, name: str,
     job = services.import_check_start(project=project, path=staged, filename=name,
                                       rows=estimate_data_rows(staged), user=request.user,
                                       mapping=mapping)
-    job.refresh_from_db(fields=["status", "message"])
-    if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
+    if handed_over(job, reason_field="message", failed=ImportJob.Status.FAILED):
         messages.error(request, f"{name} could not be checked: no worker took the job.")
     else:
         messages.info(request, f"{name} is big: a worker is checking it. Its preview opens "
@@ -123,7 +128,7 @@ def _checked_preview(request, project) -> dict:
     """The preview a worker's check kept: only for the admin who uploaded the file here."""
     job = get_object_or_404(
         ImportJob, project=project, created_by=request.user, check_only=True,
-        plan__isnull=False, pk=inputs.whole_number(request.GET.get("check"), name="check"))
+        plan__isnull=False, pk=ImportCheckForm(request.GET).checked()["check"])
     plan = ImportPlan.from_dict(job.plan)
     staged = Path(job.staged)
     if not staged.exists() and plan.ok and not plan.changes_nothing:
@@ -165,22 +170,11 @@ def _preview_context(request, project, staged: Path, name: str, plan: ImportPlan
 
 def _staged_from_token(request, project):
     """(token contents, staged path), or None after a message (expired, someone else's)."""
-    try:
-        token = signing.loads(request.POST.get("token", ""), salt=UPLOAD_SALT,
-                              max_age=UPLOAD_MAX_AGE)
-    except signing.BadSignature:
-        messages.error(request, "This upload has expired; please upload the file again.")
+    form = StagedUploadForm(request.POST, project=project, user=request.user)
+    if not form.is_valid():
+        messages.error(request, form.error_text())
         return None
-    if token.get("project") != project.pk or token.get("user") != request.user.pk:
-        # Left in place: the upload still belongs to whoever previewed it, where they did.
-        messages.error(request, "This upload was previewed by another user or in another "
-                       "project; upload the file again here to import it.")
-        return None
-    staged = Path(settings.CTIR_UPLOAD_DIR) / Path(token["file"]).name
-    if not staged.exists():
-        messages.error(request, "This upload was already imported or has expired.")
-        return None
-    return token, staged
+    return form.cleaned_data["token"], form.cleaned_data["staged"]
 
 
 def _import_remap(request, project):
@@ -189,30 +183,12 @@ def _import_remap(request, project):
         return redirect("import_reports", slug=project.slug)
     token, staged = found
     header = read_header(staged, file_format(token["name"]))
-    mapping = _mapping_from_form(request.POST, header)
+    mapping = ColumnMappingForm(request.POST, header=header).mapping()
     if _checked_by_a_worker(staged):
         return _check_in_background(request, project, staged, token["name"], mapping)
     return _import_page(request, project, _preview(request, project, staged, token["name"],
                                                    mapping)
                         | {"project": project, "remapped": True})
-
-
-def _mapping_from_form(post, header: list[str]) -> ColumnMapping:
-    """The mapping chosen in the preview; a column the file does not have is a bad request."""
-    columns = {}
-    for name in FIELDS:
-        chosen = [c for c in (post.getlist(f"map_{name}") if name == "text"
-                              else [post.get(f"map_{name}", "")]) if c]
-        unknown = [c for c in chosen if c not in header]
-        if unknown:
-            raise BadRequest(f"map_{name}: {unknown[0]!r} is not a column of this file")
-        if chosen:
-            columns[name] = tuple(sorted(set(chosen), key=header.index))
-    date_format = post.get("date_format", "iso")
-    if date_format not in DATE_FORMATS:
-        raise BadRequest(f"date_format must be one of {', '.join(DATE_FORMATS)}, not "
-                         f"{date_format[:20]!r}")
-    return ColumnMapping(columns, date_format)
 
 
 def _too_big(upload) -> str:
@@ -257,6 +233,10 @@ def _import_confirm(request, project):
     mapping = ColumnMapping.from_dict(token["mapping"]) if token.get("mapping") else None
     if token.get("rows", 0) >= settings.CTIR_BACKGROUND_IMPORT_ROWS:
         return _import_in_background(request, project, staged, token, mapping)
+    return _import_now(request, project, staged, token, mapping)
+
+
+def _import_now(request, project, staged: Path, token: dict, mapping: ColumnMapping | None):
     try:
         # The mapping previewed, signed into the token: what is written is what was shown.
         result = services.reports_import(
@@ -280,20 +260,16 @@ def _import_confirm(request, project):
 def _import_in_background(request, project, staged: Path, token: dict,
                           mapping: ColumnMapping | None):
     """A big file: a Celery worker imports it while the page shows its progress."""
-    try:
-        job = services.import_job_start(project=project, path=staged, filename=token["name"],
-                                        rows=token["rows"], user=request.user, mapping=mapping)
-    except services.ImportBusy as exc:
-        staged.unlink(missing_ok=True)
-        messages.error(request, str(exc))
-        return redirect("import_reports", slug=project.slug)
-    job.refresh_from_db(fields=["status", "message"])
-    if job.status == ImportJob.Status.FAILED:  # the broker did not take it (ctir_site.queue)
-        # The job's card on the page says why and what to do.
-        messages.error(request, f"{job.filename} could not be queued; nothing was imported.")
+    outcome = services.import_job_request(project=project, path=staged,
+                                          filename=token["name"], rows=token["rows"],
+                                          user=request.user, mapping=mapping)
+    if outcome.refused:
+        messages.error(request, outcome.refused)
+    elif outcome.unavailable:  # the job's card on the page says why and what to do
+        messages.error(request, f"{outcome.job.filename} could not be queued; nothing was "
+                       "imported.")
     else:
-        messages.info(request, f"{job.filename}: {job.rows:,} rows are being imported in the "
-                      "background; this page shows how far it has got.")
+        messages.info(request, outcome.message)
     return redirect("import_reports", slug=project.slug)
 
 
@@ -331,7 +307,7 @@ def export_labels(request, slug, fmt):
 def reports(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     queryset, applied = selectors.reports_filtered(project, request.GET)
-    page = Paginator(queryset, 50).get_page(request.GET.get("page"))
+    page = Paginator(queryset, 50).get_page(NavigationForm(request.GET).checked()["page"])
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "annotation/reports.html", {

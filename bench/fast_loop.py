@@ -131,7 +131,8 @@ def _project(site_n: int):
 def label_loop(args) -> dict:
     from django.test import Client
 
-    from modeling.models import JobStatus, ModelVersion
+    from core.models import JobStatus
+    from modeling.models import ModelVersion
 
     project, user, truth = _project(args.site_reports)
     Project = type(project)

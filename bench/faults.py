@@ -131,13 +131,13 @@ def queue_length(name: str) -> int:
 
 def prepare():
     from django.contrib.auth.models import User
+    from tests.modeling.conftest import labelled_rows
 
     from annotation import services
     from annotation.importing import ParsedRow
     from annotation.models import Membership, Project, Role
     from ctir_demo.cohort import generate_reports
     from modeling.ml.tiny import make_tiny_base_model
-    from tests.modeling.conftest import labelled_rows
 
     make_tiny_base_model(WORK / "tiny-bert")
     project = Project.objects.get(slug=SLUG)
@@ -309,8 +309,8 @@ def fault_concurrent(project) -> None:
 
 def fault_redis_down(project) -> None:
     from annotation.models import Annotation
+    from core.models import JobStatus
     from modeling import services
-    from modeling.models import JobStatus
 
     before = Annotation.objects.filter(report__project=project).count()
     with Annotators() as crowd:
@@ -419,8 +419,9 @@ def _fingerprint(folder: str) -> dict:
 
 
 def fault_worker_kill(project) -> None:
+    from core.models import JobStatus
     from modeling import services
-    from modeling.models import JobStatus, ModelVersion, Prediction, PrelabelRun
+    from modeling.models import ModelVersion, Prediction, PrelabelRun
 
     worker = Worker("faults-1")
     v1 = services.model_version_create(project=project, recipe=SHORT)
@@ -492,9 +493,9 @@ def fault_worker_kill(project) -> None:
 
 
 def fault_two_instances(project, worker: Worker) -> None:
+    from core.models import JobStatus
     from ctir_site.celery import app
     from modeling import services
-    from modeling.models import JobStatus
 
     version = services.model_version_create(project=project, recipe=SHORT, enqueue=False)
     # What instance B sends on its own queues: A's worker does not even consume them.

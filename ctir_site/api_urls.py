@@ -5,10 +5,9 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
 from annotation import api as annotation_api
+from core import api
 from modeling import api as modeling_api
 from studies import api as studies_api
-
-from . import api
 
 P = "api/v1/projects/<slug:slug>/"
 

@@ -1,4 +1,10 @@
-"""handler500: say what broke and what to do, without touching the database.
+"""handler400 and handler500: the error pages that say what was wrong.
+
+handler400: a malformed value is the client's mistake (a form of the pages' own input, an
+InputForm in annotation.forms, raises BadRequest with a message naming the field), and the
+400 page shows that message, never a 500.
+
+handler500: say what broke and what to do, without touching the database.
 
 A PostgreSQL restart (or a dropped connection) makes every request that was using the old
 connection fail. Django's bare "Server Error (500)" does not tell an annotator whether the
@@ -11,8 +17,10 @@ needs no user, no session and no query: those are what just failed.
 
 import sys
 
+from django.core.exceptions import BadRequest
 from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
+from django.shortcuts import render
 from django.template.loader import render_to_string
 
 DATABASE_DOWN = ("The database is not answering (it may be restarting), so what you just "
@@ -20,6 +28,13 @@ DATABASE_DOWN = ("The database is not answering (it may be restarting), so what 
 OTHER = ("Something went wrong on the server and what you just sent may not have been "
          "saved. Try again; if it happens again, tell your administrator (the error is in "
          "the server log).")
+
+
+def bad_request(request, exception=None):
+    """Our own BadRequest says what was wrong; anything else stays generic."""
+    message = str(exception) if type(exception) is BadRequest and str(exception) else (
+        "The request could not be understood.")
+    return render(request, "400.html", {"message": message}, status=400)
 
 
 def server_error(request):

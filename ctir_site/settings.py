@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_htmx",
     "template_partials",
+    "core",
     "accounts",
     "annotation",
     "modeling",
@@ -230,10 +231,10 @@ REST_FRAMEWORK = {
     # own parser_classes): a form-encoded body cannot say null, a number or true, so what
     # the schema promises would not hold for it. Anything else is a 415.
     "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
-    "DEFAULT_PAGINATION_CLASS": "ctir_site.api.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.Pagination",
     "PAGE_SIZE": 100,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "ctir_site.api.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "ctir API",
@@ -254,7 +255,7 @@ SPECTACULAR_SETTINGS = {
         "int": {"type": "integer", "minimum": 0},
     },
     # Three fields named status have different choices: name each enum.
-    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "modeling.models.JobStatus",
+    "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "core.models.JobStatus",
                             "StudyStatusEnum": "studies.models.ReaderStudy.Status",
                             "ImportStatusEnum": "annotation.models.ImportJob.Status"},
     # Swagger UI from drf-spectacular-sidecar's static files: nothing is loaded from a CDN,
@@ -292,7 +293,7 @@ def _default_instance(database: dict) -> str:
 
 # One Redis may serve several ctir instances (a test and a demo, two departments): every
 # queue name starts with the instance, and every job task carries it and refuses a job sent
-# by another instance (ctir_site.queue), so one instance never runs another's ids.
+# by another instance (core.queue), so one instance never runs another's ids.
 CTIR_INSTANCE = env("CTIR_INSTANCE", default=_default_instance(DATABASES["default"]))
 if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", CTIR_INSTANCE):
     raise environ.ImproperlyConfigured(
@@ -317,15 +318,13 @@ CELERY_TASK_ROUTES = {
 # lives in memory; nothing to persist.
 CELERY_BEAT_SCHEDULER = "celery.beat:Scheduler"
 CELERY_BEAT_SCHEDULE = {
-    "fail-stale-jobs": {"task": "modeling.tasks.fail_stale_jobs", "schedule": 60.0,
+    # One sweep for every job kind: each app registers its own (core.jobs.stale_sweep).
+    "fail-stale-jobs": {"task": "core.tasks.fail_stale_jobs", "schedule": 60.0,
                         "kwargs": {"instance": CTIR_INSTANCE}},
     # Starts the retrains the projects' policies say are due (labels are counted in the
     # database, so a tick lost while Redis was down is caught up by the next one).
     "auto-retrain": {"task": "modeling.tasks.auto_retrain", "schedule": 60.0,
                      "kwargs": {"instance": CTIR_INSTANCE}},
-    # The same for the studies' model-timing runs (modeling cannot import studies).
-    "fail-stale-timing-runs": {"task": "studies.tasks.fail_stale_timing_runs",
-                               "schedule": 60.0, "kwargs": {"instance": CTIR_INSTANCE}},
 }
 # Longer than the longest training, or Redis hands an unacked job to a second worker.
 # A broker that is down is told within seconds (the page marks the job failed and says so),

@@ -12,5 +12,5 @@ urlpatterns = [
     path("", include("modeling.urls")),
     path("", include("studies.urls")),
 ]
-handler400 = "annotation.inputs.bad_request"
+handler400 = "ctir_site.errors.bad_request"
 handler500 = "ctir_site.errors.server_error"

@@ -10,7 +10,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from annotation.access import ADMIN_ONLY, project_for
-from ctir_site.api import (
+from core.api import (
     PAGE_PARAMETERS,
     DetailSerializer,
     JsonBooleanField,
@@ -24,7 +24,7 @@ from ctir_site.api import (
 )
 
 from . import selectors, services
-from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
+from .models import ModelVersion, Prediction, PrelabelRun
 
 TAG = "models"
 
@@ -106,11 +106,6 @@ def _version(project, number) -> ModelVersion:
                              project=project, number=number)
 
 
-def _no_worker(queue: str, job: str) -> Response | None:
-    problem = selectors.queue_problem(queue)
-    return Response({"detail": f"{job} cannot start: {problem}"}, status=503) if problem else None
-
-
 @extend_schema(methods=["GET"], tags=[TAG], parameters=PAGE_PARAMETERS,
                responses={200: paged(ModelVersionSerializer), **errors(400, 401, 403, 404)},
                operation_id="models_list")
@@ -130,27 +125,16 @@ def versions(request, slug):
         return paginate(request, selectors.versions_for_project(project),
                         ModelVersionSerializer)
     data = valid(TrainSerializer, request)  # a bad body is a 400 whether or not a worker runs
-    if refused := _no_worker("training", "Training"):
-        return refused
-    try:
-        recipe = services.recipe_clean(epochs=data.get("epochs"), seeds=data.get("seeds"),
-                                       max_length=data.get("max_length"))
-        start_from = selectors.start_from_choice(project, request.user,
-                                                 data.get("start_from", ""))
-        version = services.model_version_create(
-            project=project, user=request.user, recipe=recipe,
-            auto_promote=data["auto_promote"], start_from=start_from)
-    except services.JobError as exc:
-        return Response({"detail": f"Training not started: {exc}."}, status=400)
-    except LookupError:
-        return Response({"detail": "Training not started: that version cannot be started "
-                         "from here."}, status=400)
-    version.refresh_from_db()
-    data = ModelVersionSerializer(version).data
-    if version.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
-        return Response({**data, "detail": f"v{version.number} could not be queued: "
-                         f"{version.error}"}, status=503)
-    return Response(data, status=201)
+    outcome = services.training_request(
+        project=project, user=request.user, recipe={k: data.get(k) for k in services.LIMITS},
+        start_from=data.get("start_from", ""), auto_promote=data["auto_promote"])
+    if outcome.job is None:
+        return Response({"detail": outcome.refused or outcome.unavailable},
+                        status=400 if outcome.refused else 503)
+    body = ModelVersionSerializer(outcome.job).data
+    if outcome.unavailable:
+        return Response({**body, "detail": outcome.unavailable}, status=503)
+    return Response(body, status=201)
 
 
 @extend_schema(tags=[TAG], responses={200: ModelVersionSerializer, **errors(401, 403, 404)},
@@ -184,18 +168,13 @@ def version_promote(request, slug, number):
     """Make a succeeded version the active model; pre-labeling with it is queued. When the
     job queue did not take that pre-labeling, the promotion stands and `detail` says so."""
     project = project_for(request, slug, ADMIN_ONLY)
-    try:
-        version = services.model_version_promote(version=_version(project, number),
-                                                 user=request.user)
-    except services.JobError as exc:
-        return Response({"detail": str(exc)}, status=409)
-    data = ModelVersionSerializer(_version(project, version.number)).data
-    run = selectors.latest_prelabel(project)
-    if run is not None and run.model_version_id == version.pk and run.status == JobStatus.FAILED:
-        # The promotion stands; only its pre-labeling never reached the job queue.
-        data["detail"] = (f"v{version.number} is now the active model, but pre-labeling "
-                          f"could not be queued: {run.error}")
-    return Response(data)
+    outcome = services.promotion_request(version=_version(project, number), user=request.user)
+    if outcome.refused:
+        return Response({"detail": outcome.refused}, status=409)
+    body = ModelVersionSerializer(_version(project, number)).data
+    if outcome.note:  # the promotion stands; only its pre-labeling never reached the queue
+        body["detail"] = outcome.note
+    return Response(body)
 
 
 @extend_schema(tags=[TAG], parameters=PAGE_PARAMETERS,
@@ -236,16 +215,12 @@ def prelabel(request, slug):
             return Response({"detail": "No pre-labeling has run in this project."}, status=404)
         return Response(PrelabelRunSerializer(run).data)
     number = valid(PrelabelRequestSerializer, request).get("version")
-    if refused := _no_worker("inference", "Pre-labeling"):
-        return refused
     version = _version(project, number) if number is not None else None
-    try:
-        run = services.prelabel_request(project=project, version=version, user=request.user)
-    except services.JobError as exc:
-        return Response({"detail": str(exc)}, status=409)
-    run.refresh_from_db()
-    data = PrelabelRunSerializer(run).data
-    if run.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
-        return Response({**data, "detail": f"Pre-labeling could not be queued: {run.error}"},
-                        status=503)
-    return Response(data, status=202)
+    outcome = services.prelabel_start(project=project, version=version, user=request.user)
+    if outcome.job is None:
+        return Response({"detail": outcome.refused or outcome.unavailable},
+                        status=409 if outcome.refused else 503)
+    body = PrelabelRunSerializer(outcome.job).data
+    if outcome.unavailable:
+        return Response({**body, "detail": outcome.unavailable}, status=503)
+    return Response(body, status=202)

@@ -9,6 +9,9 @@ class ModelingConfig(AppConfig):
 
     def ready(self):
         # Models are importable only now.
-        from .services import fast_retrain_poke
+        from core.jobs import stale_sweep
+
+        from .services import fast_retrain_poke, stale_jobs_fail
 
         reference_labels_due.connect(fast_retrain_poke, dispatch_uid="modeling.fast_retrain")
+        stale_sweep(stale_jobs_fail)  # training, pre-labeling and import jobs

@@ -17,6 +17,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from annotation.models import Category, Report, Split
+from core.models import JobStatus
 
 from .ml.inference import LABEL_MAP_FILE, Classifier
 from .ml.training import (
@@ -27,7 +28,7 @@ from .ml.training import (
     train_fast,
     train_model,
 )
-from .models import JobStatus, ModelVersion, Prediction, PrelabelRun
+from .models import ModelVersion, Prediction, PrelabelRun
 from .selectors import ARTIFACT_NOTE
 from .services import model_version_promote
 

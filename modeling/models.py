@@ -3,38 +3,7 @@ from django.db import models
 from django.db.models import Q
 
 from annotation.models import Category, Project, Report
-
-
-class JobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
-ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-
-
-class Job(models.Model):
-    """What every worker job keeps: its state, who asked, and when it ran and last beat.
-
-    A running job writes heartbeat_at at each phase; modeling.tasks.fail_stale_jobs fails
-    the ones whose heartbeat stopped.
-    """
-
-    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
-    error = models.TextField(blank=True)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
-    )
-    created = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
+from core.models import ACTIVE_STATUSES, Job
 
 
 class Trigger(models.TextChoices):

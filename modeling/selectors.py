@@ -11,30 +11,26 @@ from django.utils import timezone
 
 from annotation import models as annotation_models
 from annotation.models import Category, Membership, Project, Report, Role, Split
-from ctir_site import charts
+from core import charts
+from core.models import ACTIVE_STATUSES, JobStatus
+from core.queue import safe_broker_url
 from ctir_site.celery import app as celery_app
-from ctir_site.queue import safe_broker_url
 
 from .ml.candidates import CANDIDATES, LABELS, SHORT_LABELS, TFIDF
 from .ml.metrics import clopper_pearson
-from .models import (
-    ACTIVE_STATUSES,
-    JobStatus,
-    ModelVersion,
-    PrelabelRun,
-    RetrainPolicy,
-    Trigger,
-)
+from .models import ModelVersion, PrelabelRun, RetrainPolicy, Trigger
 
 HEALTH_CACHE_SECONDS = 10
+HEALTH_KEY = "ctir:queue_health"
 
 
 def queue_health() -> dict:
     """Is Redis up, and is a worker listening on the training and inference queues?
 
-    Asking workers costs up to a second, so the answer is cached for a few seconds.
+    Asking workers costs up to a second, so the answer is cached for a few seconds. Pages
+    read queue_health_known() instead and ask for this in a request of its own.
     """
-    cached = cache.get("ctir:queue_health")
+    cached = cache.get(HEALTH_KEY)
     if cached is not None:
         return cached
     health = {"redis": False, "training": False, "inference": False, "problem": ""}
@@ -64,8 +60,14 @@ def queue_health() -> dict:
         elif not (health["training"] and health["inference"]):
             missing = [names[q] for q in ("training", "inference") if not health[q]]
             health["problem"] = f"No worker listens on the {' and '.join(missing)} queue."
-    cache.set("ctir:queue_health", health, HEALTH_CACHE_SECONDS)
+    cache.set(HEALTH_KEY, health, HEALTH_CACHE_SECONDS)
     return health
+
+
+def queue_health_known() -> dict | None:
+    """The last answer of queue_health() while it is fresh, or None: never asks the broker,
+    so a page load does not wait up to a second on the workers' reply."""
+    return cache.get(HEALTH_KEY)
 
 
 def queue_problem(queue: str) -> str:
@@ -91,15 +93,19 @@ def versions_with_candidates(project) -> list:
     return versions
 
 
-def jobs_running(project) -> bool:
-    return (
-        ModelVersion.objects.filter(project=project, status__in=ACTIVE_STATUSES).exists()
-        or PrelabelRun.objects.filter(project=project, status__in=ACTIVE_STATUSES).exists()
-    )
-
-
 def latest_prelabel(project):
     return PrelabelRun.objects.filter(project=project).select_related("model_version").first()
+
+
+def prelabel_for_page(project):
+    """The latest pre-labeling run with what the Models page says of it: still going or
+    not, and how long it took once finished."""
+    run = latest_prelabel(project)
+    if run is not None:
+        run.is_running = run.status in ACTIVE_STATUSES
+        run.seconds = ((run.finished_at - run.started_at).total_seconds()
+                       if run.started_at and run.finished_at else None)
+    return run
 
 
 def prediction_coverage(project) -> dict:
@@ -378,3 +384,28 @@ def validation_summary(project) -> dict:
         "every": annotation_models.VALIDATION_EVERY,
         "cap": annotation_models.VALIDATION_CAP_PER_CATEGORY,
     }
+
+
+# A job's phase (modeling.ml.training.Progress) as people say it, and the term it stands
+# for, shown in a tooltip.
+STAGES = {
+    "": ("waiting for a worker", "queued"),
+    "loading": ("reading the reports and loading the base model", "loading"),
+    "training": ("learning from the labelled reports", "training: fine-tuning BERT"),
+    "evaluating": ("checking on the held-out reports", "evaluating on the validation split"),
+    "baseline": ("training the word-pattern model", "fitting the TF-IDF candidate"),
+    "test": ("scoring on the test reports", "evaluating on the test split"),
+    "saving": ("saving the model", "saving the artifacts"),
+    "comparing": ("comparing with the active model", "promotion check on validation"),
+}
+
+
+def versions_in_progress(project) -> list[ModelVersion]:
+    """Training jobs queued or running, oldest first, each with its stage in words: shown
+    above the version history."""
+    versions = list(ModelVersion.objects.filter(project=project, status__in=ACTIVE_STATUSES)
+                    .select_related("created_by").order_by("number"))
+    for version in versions:
+        phase = "" if version.status == JobStatus.QUEUED else version.phase
+        version.stage, version.stage_term = STAGES.get(phase, (phase, phase))
+    return versions

@@ -3,7 +3,6 @@
 Nothing here imports torch; the work itself runs in modeling.jobs on a Celery worker.
 """
 
-import datetime
 import logging
 
 from django.conf import settings
@@ -13,7 +12,9 @@ from django.utils import timezone
 
 from annotation.models import Project
 from annotation.services import import_jobs_fail_stale
-from ctir_site.queue import broker_problem, send_now, send_on_commit
+from core.jobs import HEARTBEAT_SILENCE, Outcome, handed_over, running_jobs_fail_stale
+from core.models import ACTIVE_STATUSES, JobStatus
+from core.queue import broker_problem, send_now, send_on_commit
 
 from . import selectors
 from .ml.recipe import (
@@ -23,7 +24,7 @@ from .ml.recipe import (
     DEFAULT_MIN_STEPS,
     DEFAULT_SEEDS,
 )
-from .models import ACTIVE_STATUSES, JobStatus, ModelVersion, PrelabelRun, RetrainPolicy, Trigger
+from .models import ModelVersion, PrelabelRun, RetrainPolicy, Trigger
 
 log = logging.getLogger(__name__)
 DEFAULT_RECIPE = {
@@ -32,9 +33,6 @@ DEFAULT_RECIPE = {
 LIMITS = {"epochs": (1, 20), "seeds": (1, 15), "max_length": (32, 512)}
 # Shown beside the form: epochs are passes, held between these optimiser steps per seed.
 STEP_BOUNDS = (DEFAULT_MIN_STEPS, DEFAULT_MAX_STEPS)
-# A running job writes a heartbeat at least every few seconds; this much silence means its
-# worker is gone (killed, out of memory, machine restarted).
-HEARTBEAT_SILENCE = datetime.timedelta(minutes=3)
 
 
 class JobError(ValueError):
@@ -90,6 +88,61 @@ def model_version_create(
         send_on_commit("modeling.tasks.train_model_version", version.pk,
                        failed=_not_sent(ModelVersion, version.pk, "start the training again"))
     return version
+
+
+# --- One service per use case, for the page and the API alike --------------------------
+
+
+def training_request(*, project: Project, user, recipe: dict, start_from: str = "",
+                     auto_promote: bool = False) -> Outcome:
+    """An admin's Train: refused with the reason (no worker, a bad recipe or start), or a
+    queued version; `unavailable` when the task queue did not take it."""
+    if problem := selectors.queue_problem("training"):
+        return Outcome(unavailable=f"Training cannot start: {problem}")
+    try:
+        start = selectors.start_from_choice(project, user, start_from)
+        version = model_version_create(project=project, user=user, recipe=recipe_clean(
+            **recipe), auto_promote=auto_promote, start_from=start)
+    except JobError as exc:
+        return Outcome(refused=f"Training not started: {exc}.")
+    except LookupError:
+        return Outcome(refused="Training not started: that version cannot be started from "
+                               "here.")
+    if reason := handed_over(version):
+        return Outcome(job=version, unavailable=f"v{version.number} could not be queued: "
+                                                f"{reason}")
+    warm = version.hyperparameters.get("warm_start")
+    return Outcome(job=version, message=f"v{version.number} is queued for training" + (
+        f", starting from {warm['project']} v{warm['version']}." if warm else "."))
+
+
+def promotion_request(*, version: ModelVersion, user) -> Outcome:
+    """Make a version the active model; the promotion stands even when its pre-labeling
+    could not be queued (then `note` says so)."""
+    try:
+        version = model_version_promote(version=version, user=user)
+    except JobError as exc:
+        return Outcome(refused=str(exc))
+    run = selectors.latest_prelabel(version.project)
+    if run is not None and run.model_version_id == version.pk and run.status == JobStatus.FAILED:
+        return Outcome(job=version, note=f"v{version.number} is now the active model, but "
+                                         f"pre-labeling could not be queued: {run.error}")
+    return Outcome(job=version, message=f"v{version.number} is now the active model; "
+                                        "pre-labeling has been queued.")
+
+
+def prelabel_start(*, project: Project, version: ModelVersion | None = None,
+                   user=None) -> Outcome:
+    """Pre-label every report with the active model (or `version`)."""
+    if problem := selectors.queue_problem("inference"):
+        return Outcome(unavailable=f"Pre-labeling cannot start: {problem}")
+    try:
+        run = prelabel_request(project=project, version=version, user=user)
+    except JobError as exc:
+        return Outcome(refused=str(exc))
+    if reason := handed_over(run):
+        return Outcome(job=run, unavailable=f"Pre-labeling could not be queued: {reason}")
+    return Outcome(job=run, message="Pre-labeling is queued.")
 
 
 def _not_sent(model, job_id: int, retry: str):
@@ -340,19 +393,9 @@ def prelabel_request(*, project: Project, version: ModelVersion | None = None, u
 def stale_jobs_fail(*, project: Project | None = None, silence=HEARTBEAT_SILENCE) -> int:
     """Mark running jobs whose worker went silent as failed, with the reason (import jobs
     too, by their own rule)."""
-    cutoff = timezone.now() - silence
     count = import_jobs_fail_stale(project=project)
-    for model in (ModelVersion, PrelabelRun):
-        stale = model.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff)
-        if project is not None:
-            stale = stale.filter(project=project)
-        for job in stale:
-            last = timezone.localtime(job.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S")
-            extra = {"phase": "failed"} if model is ModelVersion else {}
-            count += model.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
-                status=JobStatus.FAILED, finished_at=timezone.now(),
-                error=f"The worker stopped responding (last heartbeat {last}); the run was "
-                "abandoned. Start a new one.",
-                **extra,
-            )
+    for model, extra in ((ModelVersion, {"phase": "failed"}), (PrelabelRun, {})):
+        jobs = model.objects.filter(project=project) if project else model.objects.all()
+        count += running_jobs_fail_stale(jobs, then="the run was abandoned. Start a new one.",
+                                         silence=silence, **extra)
     return count

@@ -5,6 +5,7 @@ from . import views
 urlpatterns = [
     path("p/<slug:slug>/models/", views.models_page, name="models"),
     path("p/<slug:slug>/models/jobs/", views.models_jobs, name="models_jobs"),
+    path("p/<slug:slug>/models/health/", views.models_health, name="models_health"),
     path("p/<slug:slug>/models/train/", views.model_train, name="model_train"),
     path("p/<slug:slug>/models/policy/", views.retrain_policy_edit, name="retrain_policy"),
     path("p/<slug:slug>/models/prelabel/", views.prelabel_now, name="prelabel_now"),

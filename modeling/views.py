@@ -6,30 +6,42 @@ from django_htmx.http import HttpResponseStopPolling
 
 from annotation.access import ADMIN_ONLY, project_for
 from annotation.selectors import category_names
+from core.jobs import Outcome
 
 from . import selectors, services
-from .models import JobStatus, ModelVersion
+from .forms import RetrainPolicyForm, TrainForm, form_problem
+from .models import ModelVersion
 
 
 def _jobs_context(project) -> dict:
-    versions = selectors.versions_with_candidates(project)
+    """What the page and its polled fragment share: the jobs in progress, the last
+    pre-labeling run and the predictions so far."""
+    in_progress = selectors.versions_in_progress(project)
+    prelabel = selectors.prelabel_for_page(project)
     return {
         "project": project,
         "is_admin": True,
-        "versions": versions,
-        "coverage_warning": selectors.latest_coverage_warning(versions),
-        "running": selectors.jobs_running(project),
-        "prelabel": selectors.latest_prelabel(project),
+        "in_progress": in_progress,
+        "prelabel": prelabel,
+        "running": bool(in_progress) or (prelabel is not None and prelabel.is_running),
         "coverage": selectors.prediction_coverage(project),
     }
+
+
+def _history_context(project) -> dict:
+    versions = selectors.versions_with_candidates(project)
+    return {"versions": versions,
+            "coverage_warning": selectors.latest_coverage_warning(versions)}
 
 
 @login_required
 @require_GET
 def models_page(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    context = _jobs_context(project)
-    context["health"] = selectors.queue_health()
+    context = _jobs_context(project) | _history_context(project)
+    # Only what is already known: asking the workers takes up to a second, so the page asks
+    # for it in a request of its own (models_health) once it has loaded.
+    context["health"] = selectors.queue_health_known()
     context["retrain"] = selectors.retrain_policy(project)
     context["warm_choices"] = selectors.warm_start_choices(project, request.user)
     context["validation"] = selectors.validation_summary(project)
@@ -42,73 +54,69 @@ def models_page(request, slug):
 
 @login_required
 @require_GET
+def models_health(request, slug):
+    """The workers' answer (up to a second's wait), asked by the page after it loaded: the
+    notice, and the Train and Pre-label buttons enabled or not with the reason."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    health = selectors.queue_health()
+    if not request.htmx:  # the page's link without JavaScript: the page now knows
+        return redirect("models", slug=project.slug)
+    return render(request, "modeling/models.html#health_answer", {
+        "project": project, "health": health, "coverage": selectors.prediction_coverage(project),
+    })
+
+
+@login_required
+@require_GET
 def models_jobs(request, slug):
-    """The polled fragment: versions with live progress. Polling stops when nothing runs."""
+    """The polled fragment: the jobs in progress and the last pre-labeling run, with the
+    prediction count. When nothing runs any more it also brings the version history up to
+    date, and polling stops."""
     project = project_for(request, slug, ADMIN_ONLY)
     context = _jobs_context(project)
-    response = render(request, "modeling/models.html#jobs", context)
+    if not context["running"]:
+        context |= _history_context(project) | {"followed": True}
+    response = render(request, "modeling/models.html#jobs_poll", context)
     if request.htmx and not context["running"]:
         return HttpResponseStopPolling(response.content)
     return response
 
 
-def _refused_without_worker(request, project, queue: str, job: str):
-    """Back to the Models page with the reason when no worker would run the job now."""
-    problem = selectors.queue_problem(queue)
-    if not problem:
-        return None
-    messages.error(request, f"{job} cannot start: {problem}")
-    return redirect("models", slug=project.slug)
+def _said(request, slug, outcome: Outcome):
+    """The page's answer to a use case's outcome, back on the Models page."""
+    if not outcome.ok:
+        messages.error(request, outcome.refused or outcome.unavailable)
+    elif outcome.note:
+        messages.warning(request, outcome.note)
+    else:
+        messages.success(request, outcome.message)
+    return redirect("models", slug=slug)
 
 
 @login_required
 @require_POST
 def model_train(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    if refused := _refused_without_worker(request, project, "training", "Training"):
-        return refused
-    try:
-        recipe = services.recipe_clean(
-            epochs=request.POST.get("epochs"), seeds=request.POST.get("seeds"),
-            max_length=request.POST.get("max_length"),
-        )
-    except services.JobError as exc:
-        messages.error(request, f"Training not started: {exc}.")
-        return redirect("models", slug=slug)
-    try:
-        start_from = selectors.start_from_choice(project, request.user,
-                                                 request.POST.get("start_from", ""))
-    except LookupError:
-        messages.error(request, "Training not started: that version cannot be started "
-                       "from here.")
-        return redirect("models", slug=slug)
-    try:
-        version = services.model_version_create(
-            project=project, user=request.user, recipe=recipe,
-            auto_promote=request.POST.get("auto_promote") == "on", start_from=start_from,
-        )
-    except services.JobError as exc:
-        messages.error(request, f"Training not started: {exc}.")
-        return redirect("models", slug=slug)
-    version.refresh_from_db(fields=["status", "error"])
-    if version.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
-        messages.error(request, f"v{version.number} could not be queued: {version.error}")
-        return redirect("models", slug=slug)
-    warm = version.hyperparameters.get("warm_start")
-    messages.success(request, f"v{version.number} is queued for training" + (
-        f", starting from {warm['project']} v{warm['version']}." if warm else "."))
-    return redirect("models", slug=slug)
+    form = TrainForm(request.POST)
+    if not form.is_valid():
+        return _said(request, slug, Outcome(refused=f"Training not started: "
+                                                    f"{form_problem(form)}."))
+    return _said(request, slug, services.training_request(
+        project=project, user=request.user, recipe=form.recipe(),
+        start_from=form.cleaned_data["start_from"],
+        auto_promote=form.cleaned_data["auto_promote"]))
 
 
 @login_required
 @require_POST
 def retrain_policy_edit(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
+    form = RetrainPolicyForm(request.POST)
     try:
-        policy = services.retrain_policy_set(
-            project=project, mode=request.POST.get("mode", ""),
-            every=request.POST.get("every"), user=request.user,
-        )
+        if not form.is_valid():
+            raise services.JobError(form_problem(form))
+        policy = services.retrain_policy_set(project=project, user=request.user,
+                                             **form.cleaned_data)
     except services.JobError as exc:
         messages.error(request, f"Policy not saved: {exc}.")
     else:
@@ -137,41 +145,15 @@ def model_cancel(request, slug, number):
 @require_POST
 def model_promote(request, slug, number):
     project = project_for(request, slug, ADMIN_ONLY)
-    try:
-        version = services.model_version_promote(
-            version=_version(project, number), user=request.user
-        )
-    except services.JobError as exc:
-        messages.error(request, str(exc))
-        return redirect("models", slug=slug)
-    run = selectors.latest_prelabel(project)
-    if run is not None and run.model_version_id == version.pk and run.status == JobStatus.FAILED:
-        messages.warning(request, f"v{version.number} is now the active model, but "
-                         f"pre-labeling could not be queued: {run.error}")
-    else:
-        messages.success(
-            request, f"v{version.number} is now the active model; pre-labeling has been queued."
-        )
-    return redirect("models", slug=slug)
+    return _said(request, slug, services.promotion_request(
+        version=_version(project, number), user=request.user))
 
 
 @login_required
 @require_POST
 def prelabel_now(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
-    if refused := _refused_without_worker(request, project, "inference", "Pre-labeling"):
-        return refused
-    try:
-        run = services.prelabel_request(project=project, user=request.user)
-    except services.JobError as exc:
-        messages.error(request, str(exc))
-    else:
-        run.refresh_from_db(fields=["status", "error"])
-        if run.status == JobStatus.FAILED:  # the broker did not take it (ctir_site.queue)
-            messages.error(request, f"Pre-labeling could not be queued: {run.error}")
-        else:
-            messages.success(request, "Pre-labeling is queued.")
-    return redirect("models", slug=slug)
+    return _said(request, slug, services.prelabel_start(project=project, user=request.user))
 
 
 @login_required

@@ -11,7 +11,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from annotation.access import ADMIN_ONLY, project_for
-from ctir_site.api import errors
+from core.api import errors
 
 from .models import ReaderStudy
 from .selectors import study_results

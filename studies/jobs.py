@@ -11,8 +11,9 @@ import time
 import torch
 from django.utils import timezone
 
+from core.models import JobStatus
 from modeling.ml.inference import Classifier
-from modeling.models import JobStatus, ModelVersion
+from modeling.models import ModelVersion
 
 from .models import ModelTimingRun, ReaderStudy
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 
 from annotation.models import Category, Project, Report
-from modeling.models import Job
+from core.models import Job
 
 
 class ReaderStudy(models.Model):

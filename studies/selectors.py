@@ -11,7 +11,8 @@ from django.contrib.auth.models import User
 from django.db.models import Exists, OuterRef
 
 from annotation.models import Category, Membership, Role, Split
-from modeling.models import ACTIVE_STATUSES, JobStatus, ModelVersion, Prediction
+from core.models import ACTIVE_STATUSES, JobStatus
+from modeling.models import ModelVersion, Prediction
 
 from .models import ModelTimingRun, ReaderStudy, StudyCase, StudyReader, StudyResponse
 from .mrmc import study_mrmc

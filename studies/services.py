@@ -12,10 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from annotation.models import Category, Membership, Project, Report, Role, Split
-from ctir_site.queue import broker_problem, send_on_commit
-from modeling.models import ACTIVE_STATUSES, JobStatus
+from core.jobs import HEARTBEAT_SILENCE, running_jobs_fail_stale
+from core.models import ACTIVE_STATUSES, JobStatus
+from core.queue import broker_problem, send_on_commit
 from modeling.selectors import trained_versions
-from modeling.services import HEARTBEAT_SILENCE
 
 from .models import ModelTimingRun, ReaderStudy, StudyCase, StudyReader, StudyResponse
 from .selectors import active_version
@@ -150,15 +150,8 @@ def study_model_timing_request(*, study: ReaderStudy, user=None) -> ModelTimingR
 
 def timing_runs_fail_stale(*, silence=HEARTBEAT_SILENCE) -> int:
     """Fail the timing runs whose worker went silent, so the page stops waiting for them."""
-    cutoff = timezone.now() - silence
-    count = 0
-    for run in ModelTimingRun.objects.filter(status=JobStatus.RUNNING, heartbeat_at__lt=cutoff):
-        last = timezone.localtime(run.heartbeat_at).strftime("%Y-%m-%d %H:%M:%S")
-        count += ModelTimingRun.objects.filter(pk=run.pk, status=JobStatus.RUNNING).update(
-            status=JobStatus.FAILED, finished_at=timezone.now(),
-            error=f"The worker stopped responding (last heartbeat {last}); time the model "
-            "again.")
-    return count
+    return running_jobs_fail_stale(ModelTimingRun.objects.all(), then="time the model again.",
+                                   silence=silence)
 
 
 def current_position(session: StudyReader) -> int:

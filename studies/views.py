@@ -1,27 +1,32 @@
 """Reader-study pages: set-up and results for admins, the timed reading page for readers."""
 
-import math
 import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import BadRequest
 from django.http import Http404, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from annotation import inputs
 from annotation.access import ADMIN_ONLY, project_for
 from annotation.exporting import csv_lines
 from annotation.models import Category
 from annotation.selectors import category_names
-from modeling.models import JobStatus
+from core.jobs import handed_over
 from modeling.selectors import trained_versions
 
 from . import paper, selectors
 from . import services as studies
-from .forms import StudyCreateForm
+from .forms import (
+    POWER_DEFAULTS,
+    DrawLinkForm,
+    PowerForm,
+    ReadingActionForm,
+    ReadingAnswerForm,
+    StudyCreateForm,
+    StudyUpdateForm,
+)
 from .models import ReaderStudy
 from .mrmc import plan_versus_model
 
@@ -40,56 +45,17 @@ def study_list(request, slug):
         "modes": ReaderStudy.Mode.choices,
         "case_sets": selectors.case_set_choices(project),
         # The power planner's "use N cases" link fills the draw in.
-        "planned_cases": inputs.whole_number(request.GET.get("draw"), name="draw"),
+        "planned_cases": DrawLinkForm(request.GET).checked()["draw"],
         "power": _power_form(request.GET, readers.count(), project),
     })
 
 
-# The planner's defaults: the study we follow (two readers at 92.2% and 94.0%, the model at
-# 97.9%, 332 test cases) with a reader spread and case correlation typical of such studies.
-POWER_DEFAULTS = {"reader_accuracy": 93.1, "model_accuracy": 97.9, "n_readers": 2,
-                  "n_cases": 332, "reader_sd": 3.0, "case_correlation": 0.3, "target": 80.0}
-POWER_FIELDS = {  # name: (label, lowest, highest, whole number)
-    "reader_accuracy": ("expected reader accuracy (%)", 0.1, 99.9, False),
-    "model_accuracy": ("expected model accuracy (%)", 0.1, 99.9, False),
-    "n_readers": ("readers", 2, 100, True),
-    "n_cases": ("cases", 2, 100_000, True),
-    "reader_sd": ("spread of reader accuracy (SD, points)", 0, 30, False),
-    "case_correlation": ("case correlation", 0, 0.95, False),
-    "target": ("target power (%)", 1, 99, False),
-}
-
-
 def _power_form(params, n_readers: int, project) -> dict:
     """The planner's inputs from the query string (defaults where absent) and its answer."""
-    values = {**POWER_DEFAULTS, "n_readers": max(n_readers, 2)}
-    observed = selectors.observed_accuracies(project)
-    if observed:
-        values["reader_accuracy"] = round(observed["readers"] * 100, 1)
-        values["model_accuracy"] = round(observed["model"] * 100, 1)
-        source = (f"the accuracies are this project's own, from “{observed['study']}” "
-                  f"({observed['n']} cases with a reference: the readers' mean "
-                  f"{values['reader_accuracy']}%, the model {values['model_accuracy']}%).")
-    else:
-        source = ("the accuracies are the study ctir follows (Acta Radiologica 2025: two "
-                  "readers at 92.2% and 94.0%, mean 93.1%; the fine-tuned model 97.9%), "
-                  "until a study here has readers and a model.")
+    defaults, source = _power_defaults(project, n_readers)
     if "n_cases" not in params:
-        values["n_cases"] = selectors.case_set_reports(project, "test").count() or 332
-    for name, (label, lowest, highest, whole) in POWER_FIELDS.items():
-        text = str(params.get(name, "")).strip()
-        if not text:
-            continue
-        try:
-            number = float(text)
-        except ValueError:
-            number = math.nan
-        if not (math.isfinite(number) and lowest <= number <= highest) or (
-                whole and number != int(number)):
-            kind = "a whole number" if whole else "a number"
-            raise BadRequest(f"The {label} must be {kind} from {lowest} to {highest}, "
-                             f"not {text[:40]!r}")
-        values[name] = int(number) if whole else number
+        defaults["n_cases"] = selectors.case_set_reports(project, "test").count() or 332
+    values = PowerForm(params, defaults=defaults).checked()
     plan = plan_versus_model(
         reader_accuracy=values["reader_accuracy"] / 100,
         model_accuracy=values["model_accuracy"] / 100, n_readers=values["n_readers"],
@@ -97,6 +63,24 @@ def _power_form(params, n_readers: int, project) -> dict:
         case_correlation=values["case_correlation"], target=values["target"] / 100)
     return {"values": values, "plan": plan, "source": source + (
         " Reader spread (3 points) and case correlation (0.3) are typical of such studies.")}
+
+
+def _power_defaults(project, n_readers: int) -> tuple[dict, str]:
+    """The planner's defaults, with this project's accuracies once a study here has them,
+    and where they come from, in words."""
+    defaults = {**POWER_DEFAULTS, "n_readers": max(n_readers, 2)}
+    observed = selectors.observed_accuracies(project)
+    if not observed:
+        return defaults, (
+            "the accuracies are the study ctir follows (Acta Radiologica 2025: two readers at "
+            "92.2% and 94.0%, mean 93.1%; the fine-tuned model 97.9%), until a study here "
+            "has readers and a model.")
+    defaults["reader_accuracy"] = round(observed["readers"] * 100, 1)
+    defaults["model_accuracy"] = round(observed["model"] * 100, 1)
+    return defaults, (
+        f"the accuracies are this project's own, from “{observed['study']}” "
+        f"({observed['n']} cases with a reference: the readers' mean "
+        f"{defaults['reader_accuracy']}%, the model {defaults['model_accuracy']}%).")
 
 
 @login_required
@@ -185,30 +169,33 @@ def study_detail(request, slug, study_id):
 def study_update(request, slug, study_id):
     project = project_for(request, slug, ADMIN_ONLY)
     study = _study(project, study_id)
+    change = StudyUpdateForm(request.POST).checked()
     try:
-        if "status" in request.POST:
-            studies.study_status_set(study=study, status=request.POST["status"])
+        if change["status"]:
+            studies.study_status_set(study=study, status=change["status"])
             version = selectors.study_model_version(study)[0]
             fixed = f"; it compares with model v{version.number}" if version and (
                 study.model_version_id) else ""
             messages.success(request, f"The study is now "
                              f"{study.get_status_display().lower()}{fixed}.")
-        if "model_version" in request.POST:
-            version = inputs.whole_number(request.POST.get("model_version"),
-                                          name="model_version") or None
-            studies.study_model_set(study=study, model_version_id=version)
+        if change["model_version_sent"]:
+            studies.study_model_set(study=study,
+                                    model_version_id=change["model_version"] or None)
             messages.success(request, "Model version saved.")
-        if "measure_model" in request.POST:
-            run = studies.study_model_timing_request(study=study, user=request.user)
-            run.refresh_from_db(fields=["status", "error"])
-            if run.status == JobStatus.FAILED:  # the broker did not take it
-                messages.error(request, f"The model cannot be timed now: {run.error}")
-            else:
-                messages.info(request, "The model is queued to be timed on the cases by a "
-                              "worker; the page follows its progress and updates when it ends.")
+        if change["measure_model"]:
+            _model_timing_request(request, study)
     except studies.StudyError as exc:
         messages.error(request, str(exc))
     return redirect("study_detail", slug=slug, study_id=study.pk)
+
+
+def _model_timing_request(request, study) -> None:
+    run = studies.study_model_timing_request(study=study, user=request.user)
+    if reason := handed_over(run):
+        messages.error(request, f"The model cannot be timed now: {reason}")
+    else:
+        messages.info(request, "The model is queued to be timed on the cases by a worker; "
+                      "the page follows its progress and updates when it ends.")
 
 
 @login_required
@@ -271,21 +258,10 @@ def read(request, study_id):
     if session is None:
         raise Http404("No such study")
     study = session.study
-    action = request.POST.get("action")
-    if request.method == "POST" and action in ("hidden", "visible"):
-        # Sent by the page itself (a beacon when it hides): never a redirect, which the
-        # browser would follow with a GET that opens a new reading page.
-        if not _visibility_from_page(request, session, hidden=action == "hidden"):
-            return _stale(request, study)
-        if action == "hidden" or not request.htmx:
-            return HttpResponse(status=204)
-    elif request.method == "POST":
-        if not _read_from_form(request, session):
-            if request.htmx:
-                return _stale(request, study)
-            messages.error(request, studies.STALE_PAGE.capitalize() + ".")
-        if not request.htmx:
-            return redirect("read", study_id=study.pk)
+    if request.method == "POST":
+        answered = _read_post(request, session)
+        if answered is not None:
+            return answered
     # A GET opens a new reading page: from then on only it counts (StudyReader.page).
     session, case, position = studies.study_serve(session=session,
                                                   new_page=request.method == "GET")
@@ -301,6 +277,26 @@ def read(request, study_id):
     return render(request, template, context)
 
 
+def _read_post(request, session):
+    """The answer to a POST, or None where htmx swaps in the reading page as it is now."""
+    study = session.study
+    posted = ReadingActionForm(request.POST).checked()
+    action = posted["action"]
+    if action in ("hidden", "visible"):
+        # Sent by the page itself (a beacon when it hides): never a redirect, which the
+        # browser would follow with a GET that opens a new reading page.
+        if not _visibility_from_page(session, page=posted["page"], hidden=action == "hidden"):
+            return _stale(request, study)
+        if action == "hidden" or not request.htmx:
+            return HttpResponse(status=204)
+        return None
+    if not _read_from_form(request, session, action=action, page=posted["page"]):
+        if request.htmx:
+            return _stale(request, study)
+        messages.error(request, studies.STALE_PAGE.capitalize() + ".")
+    return None if request.htmx else redirect("read", study_id=study.pk)
+
+
 def _stale(request, study):
     """Another tab or window reads this study now: this page shows no case any more."""
     if not request.htmx:
@@ -309,39 +305,40 @@ def _stale(request, study):
     return render(request, "studies/read.html#reading", {"study": study, "stale": True})
 
 
-def _visibility_from_page(request, session, *, hidden: bool) -> bool:
+def _visibility_from_page(session, *, page: str, hidden: bool) -> bool:
     try:
-        studies.study_visibility(session=session, page=request.POST.get("page", ""),
-                                 hidden=hidden)
+        studies.study_visibility(session=session, page=page, hidden=hidden)
     except studies.StalePage:
         return False
     return True
 
 
-def _read_from_form(request, session) -> bool:
+def _read_from_form(request, session, *, action: str, page: str) -> bool:
     """Pause, resume, or record the answer to the case on screen, with what it showed.
     False when the request came from a reading page that is not the session's one."""
-    action = request.POST.get("action")
-    page = request.POST.get("page", "")
     try:
         if action in ("pause", "resume"):
             studies.study_pause(session=session, page=page, paused=action == "pause")
-            return True
-        study = session.study
-        category = get_object_or_404(Category, project=study.project, code=inputs.whole_number(
-            request.POST.get("category"), name="category") or 0)
-        position = inputs.whole_number(request.POST.get("position"), name="position")
-        _, case, current = studies.study_serve(session=session)
-        shown = selectors.shown_suggestion(
-            study, case, aided=case is not None and session.aided[current])
-        studies.study_answer(
-            session=session, position=-1 if position is None else position,
-            category=category, active_ms=inputs.milliseconds(request.POST.get("active_ms")),
-            page=page, shown_category=shown["category"] if shown else None,
-            shown_probability=shown["probability"] if shown else None,
-        )
+        else:
+            _answer_from_form(request, session, page=page)
     except studies.StalePage:
         return False
     except studies.StudyError as exc:
         messages.error(request, str(exc).capitalize() + ".")
     return True
+
+
+def _answer_from_form(request, session, *, page: str) -> None:
+    answer = ReadingAnswerForm(request.POST).checked()
+    study = session.study
+    category = get_object_or_404(Category, project=study.project, code=answer["category"])
+    _, case, current = studies.study_serve(session=session)
+    shown = selectors.shown_suggestion(
+        study, case, aided=case is not None and session.aided[current])
+    position = answer["position"]
+    studies.study_answer(
+        session=session, position=-1 if position is None else position,
+        category=category, active_ms=answer["active_ms"],
+        page=page, shown_category=shown["category"] if shown else None,
+        shown_probability=shown["probability"] if shown else None,
+    )

@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 from accounts.services import token_create
 from annotation.models import Annotation, Category, ImportBatch, ReferenceLabel, Report
 from annotation.services import splits_assign
+from core.models import JobStatus
 from modeling import services as modeling_services
-from modeling.models import JobStatus, ModelVersion, Prediction, PrelabelRun
+from modeling.models import ModelVersion, Prediction, PrelabelRun
 from studies import services as studies
 from tests.annotation.labeling.test_queue import add_unlabelled
 from tests.annotation.test_splits_export import add_reports

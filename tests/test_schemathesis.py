@@ -8,7 +8,7 @@ TOKEN_AND_IMPORT_RULES). On top of Schemathesis' own checks, a response may carr
 the schema does not declare (`every_response_field_declared`).
 
 No job reaches a broker: the queue health says no worker listens (so training and
-pre-labeling POSTs answer their declared 503), and ctir_site.queue._send refuses every
+pre-labeling POSTs answer their declared 503), and core.queue._send refuses every
 message (so a promotion's pre-labeling, or a big import, fails as when Redis is down, the
 other declared answer). The live server runs in this process, so both patches hold for it.
 """
@@ -28,7 +28,8 @@ from schemathesis.cli import schemathesis as schemathesis_cli
 from accounts.services import token_create
 from annotation.models import Category, ImportJob, Report
 from annotation.services import splits_assign
-from modeling.models import JobStatus, ModelVersion, Prediction
+from core.models import JobStatus
+from modeling.models import ModelVersion, Prediction
 from studies import services as studies
 from tests.annotation.labeling.test_queue import add_unlabelled
 from tests.annotation.test_splits_export import add_reports
@@ -159,7 +160,7 @@ def api_world(project, other_project, admin_user, annotator, reader, outsider, s
     def no_broker(name, args):
         raise ConnectionError(f"no broker in the Schemathesis test ({name})")
 
-    monkeypatch.setattr("ctir_site.queue._send", no_broker)
+    monkeypatch.setattr("core.queue._send", no_broker)
     cache.set("ctir:queue_health", NO_WORKER, None)
 
     add_reports(project, 8)  # labelled: 4 train, 4 test (the study's cases)

@@ -3,21 +3,15 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import inputs
 from ..access import ADMIN_ONLY, project_for
-from ..forms import AdjudicationForm
+from ..forms import AdjudicationForm, NavigationForm, ReportChoiceForm
 from ..models import Category, Report, Role
 from . import selectors, services
 from .agreement import agreement_report
-
-
-def _active_ms(request) -> int | None:
-    # None without JavaScript: the server's served/submitted times still stand.
-    return inputs.milliseconds(request.POST.get("active_ms"))
+from .forms import AnswerForm
 
 
 @login_required
@@ -26,35 +20,35 @@ def annotate(request, slug):
     """One report at a time. POST records the answer (or a skip) and serves the next one."""
     project = project_for(request, slug)
     if request.method == "POST":
-        served, report = services.served_from_token(
-            token=request.POST.get("token", ""), user=request.user, project=project)
-        # A retired category keeps its labels but takes no new answers.
-        categories = list(Category.objects.filter(project=project, retired=False))
-        if request.POST.get("action") == "skip":
-            services.report_skip(report=report, user=request.user)
-        else:
-            category = next((c for c in categories
-                             if str(c.code) == request.POST.get("category")), None)
-            if category is None:
-                raise Http404("No such category")
-            try:
-                services.annotation_submit(served=served, user=request.user,
-                                           category=category, active_ms=_active_ms(request))
-            except services.AnswerRefused as exc:
-                messages.warning(request, str(exc))
-        if not request.htmx:
-            return redirect("annotate", slug=project.slug)
-        return _workspace(request, project, previous=None, partial=True,
-                          categories=categories)
+        return _answer(request, project)
+    link = NavigationForm(request.GET).checked()
     previous = None
-    if "back" in request.GET:
-        before = request.GET.get("before")
-        previous = selectors.previous_annotation(
-            project, request.user, inputs.whole_number(before, name="before")
-        )
+    if link["back"]:
+        previous = selectors.previous_annotation(project, request.user, link["before"])
         if previous is None:
             messages.info(request, "There is no earlier answer of yours to go back to.")
     return _workspace(request, project, previous=previous, partial=bool(request.htmx))
+
+
+def _answer(request, project):
+    # A retired category keeps its labels but takes no new answers.
+    categories = list(Category.objects.filter(project=project, retired=False))
+    answer = AnswerForm(request.POST, categories=categories).checked()
+    served, report = services.served_from_token(
+        token=answer["token"], user=request.user, project=project)
+    if answer["action"] == "skip":
+        services.report_skip(report=report, user=request.user)
+    else:
+        try:
+            # active_ms is None without JavaScript: the served/submitted times still stand.
+            services.annotation_submit(served=served, user=request.user,
+                                       category=answer["category"],
+                                       active_ms=answer["active_ms"])
+        except services.AnswerRefused as exc:
+            messages.warning(request, str(exc))
+    if not request.htmx:
+        return redirect("annotate", slug=project.slug)
+    return _workspace(request, project, previous=None, partial=True, categories=categories)
 
 
 def _workspace(request, project, *, previous, partial, categories=None):
@@ -83,8 +77,8 @@ def _workspace(request, project, *, previous, partial, categories=None):
 def adjudication(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     if request.method == "POST":
-        report = get_object_or_404(Report, project=project, pk=inputs.whole_number(
-            request.POST.get("report"), name="report"))
+        report = get_object_or_404(Report, project=project,
+                                   pk=ReportChoiceForm(request.POST).checked()["report"])
         adjudicate_from_form(request, project, report)
         return redirect("adjudication", slug=project.slug)
     items = selectors.adjudication_queue(project)
@@ -121,7 +115,7 @@ def review(request, slug):
     paginator = Paginator(selectors.model_disagreements(project), 50)
     return render(request, "annotation/review.html", {
         "project": project, "is_admin": True,
-        "page": paginator.get_page(request.GET.get("page")),
+        "page": paginator.get_page(NavigationForm(request.GET).checked()["page"]),
     })
 
 

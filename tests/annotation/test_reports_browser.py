@@ -2,7 +2,8 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Category, ReferenceLabel
-from modeling.models import JobStatus, ModelVersion, Prediction
+from core.models import JobStatus
+from modeling.models import ModelVersion, Prediction
 from tests.annotation.test_splits_export import add_reports
 
 

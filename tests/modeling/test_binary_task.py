@@ -1,10 +1,11 @@
 """A two-category project trains, promotes and pre-labels like the four-category one."""
 
 from annotation import services as annotation_services
+from core.models import JobStatus
 from ctir_demo.management.commands.seed_demo import _write
 from ctir_demo.pancreas import CATEGORIES, generate_pancreas_cohort
 from modeling import jobs, services
-from modeling.models import JobStatus, Prediction
+from modeling.models import Prediction
 
 TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
 

@@ -7,9 +7,10 @@ from django.urls import reverse
 
 from annotation import services as annotation_services
 from annotation.models import Category, LabelMethod, Project, Report
-from ctir_site import queue
+from core import queue
+from core.models import JobStatus
 from modeling import jobs, selectors, services
-from modeling.models import JobStatus, ModelVersion, Trigger
+from modeling.models import ModelVersion, Trigger
 from tests.support import labelled_rows
 
 

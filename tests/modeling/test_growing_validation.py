@@ -8,8 +8,8 @@ from django.urls import reverse
 from annotation import models as annotation_models
 from annotation import services as annotation_services
 from annotation.models import Category, LabelMethod, Report, Split
+from core.models import JobStatus
 from modeling import jobs, services
-from modeling.models import JobStatus
 from tests.support import labelled_rows
 
 

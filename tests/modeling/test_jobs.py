@@ -9,8 +9,9 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from annotation.models import Report
+from core.models import JobStatus
 from modeling import jobs, services
-from modeling.models import JobStatus, ModelVersion, Prediction
+from modeling.models import ModelVersion, Prediction
 
 TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
 
@@ -204,10 +205,10 @@ def test_beat_fails_silent_jobs_every_minute(labelled_project, settings):
 
     from django.utils import timezone
 
-    from modeling import tasks
+    from core import tasks
 
     schedule = settings.CELERY_BEAT_SCHEDULE["fail-stale-jobs"]
-    # Beat's message carries the instance, as every job's does (ctir_site.queue).
+    # Beat's message carries the instance, as every job's does (core.queue).
     assert schedule == {"task": tasks.fail_stale_jobs.name, "schedule": 60.0,
                         "kwargs": {"instance": settings.CTIR_INSTANCE}}
     version = services.model_version_create(project=labelled_project, enqueue=False)

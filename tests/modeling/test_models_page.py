@@ -6,8 +6,9 @@ import pytest
 from django.core.cache import cache
 from django.urls import reverse
 
+from core.models import JobStatus
 from modeling import services
-from modeling.models import JobStatus, ModelVersion
+from modeling.models import ModelVersion
 
 ROOT = Path(__file__).resolve().parents[2]
 URLS = [
@@ -77,9 +78,13 @@ def test_train_is_refused_with_the_reason_when_no_worker_runs(
 def test_the_page_reports_a_redis_outage(login, project, admin_user, settings):
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     cache.delete("ctir:queue_health")
-    page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
+    client = login(admin_user)
+    page = client.get(reverse("models", args=[project.slug])).content.decode()
+    assert "Checking the workers…" in page  # the page itself never waits on the broker
+    health = client.get(reverse("models_health", args=[project.slug]),
+                        headers={"HX-Request": "true"}).content.decode()
     cache.delete("ctir:queue_health")
-    assert "The task queue (Redis at redis://127.0.0.1:1/0) is not answering" in page
+    assert "The task queue (Redis at redis://127.0.0.1:1/0) is not answering" in health
 
 
 def test_bad_recipe_values_are_explained(login, project, admin_user):

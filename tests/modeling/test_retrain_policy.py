@@ -11,9 +11,10 @@ from kombu.exceptions import OperationalError
 
 from annotation import services as annotation_services
 from annotation.models import Category, LabelMethod, Report
-from ctir_site import queue
+from core import queue
+from core.models import JobStatus
 from modeling import jobs, selectors, services
-from modeling.models import JobStatus, ModelVersion, RetrainPolicy, Trigger
+from modeling.models import ModelVersion, RetrainPolicy, Trigger
 from tests.support import labelled_rows
 
 TINY = {"epochs": 1, "seeds": 1, "max_length": 64}

@@ -9,9 +9,10 @@ import torch
 from django.urls import reverse
 
 from annotation.models import Category, Membership, Role
+from core.models import JobStatus
 from modeling import jobs, selectors, services
 from modeling.ml import training
-from modeling.models import JobStatus, ModelVersion
+from modeling.models import ModelVersion
 
 TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
 

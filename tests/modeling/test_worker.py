@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from core.models import JobStatus
 from modeling import services
-from modeling.models import JobStatus, ModelVersion, Prediction
+from modeling.models import ModelVersion, Prediction
 from tests.support import project_with_labels, wait_for
 
 pytestmark = pytest.mark.worker
@@ -87,7 +88,7 @@ def test_a_killed_worker_leaves_a_failed_run_not_a_running_one(project, worker):
 
 
 def test_worker_runs_one_automatic_cycle_labels_train_promote_prelabel(project, worker):
-    from ctir_site.queue import send_now
+    from core.queue import send_now
     from modeling.models import RetrainPolicy, Trigger
 
     services.retrain_policy_set(project=project, mode=RetrainPolicy.Mode.EVERY, every=48)

@@ -7,7 +7,8 @@ import pytest
 from django.core.management import call_command
 from django.urls import reverse
 
-from modeling.models import JobStatus, ModelVersion
+from core.models import JobStatus
+from modeling.models import ModelVersion
 from studies import services as studies
 from studies.jobs import run_model_timing, time_study_model
 from studies.models import ModelTimingRun, ReaderStudy

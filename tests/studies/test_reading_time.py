@@ -11,7 +11,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation.models import Category
-from modeling.models import JobStatus, ModelVersion
+from core.models import JobStatus
+from modeling.models import ModelVersion
 from studies import services as studies
 from studies.models import ReaderStudy, StudyReader, StudyResponse
 from tests.annotation.test_splits_export import add_reports

@@ -6,7 +6,8 @@ import os
 import pytest
 from django.core.management import call_command
 
-from modeling.models import JobStatus, ModelVersion, Prediction
+from core.models import JobStatus
+from modeling.models import ModelVersion, Prediction
 from studies import services as studies
 from studies.models import ReaderStudy
 from tests.annotation.test_splits_export import add_reports

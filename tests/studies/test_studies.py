@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from annotation.models import Category, Membership, Role
-from modeling.models import JobStatus, ModelVersion, Prediction
+from core.models import JobStatus
+from modeling.models import ModelVersion, Prediction
 from studies import services as studies
 from studies.models import ReaderStudy, StudyReader, StudyResponse
 from studies.selectors import study_results

@@ -8,7 +8,8 @@ import zipfile
 import pytest
 from django.urls import reverse
 
-from modeling.models import JobStatus, ModelVersion, Prediction
+from core.models import JobStatus
+from modeling.models import ModelVersion, Prediction
 from studies import services as studies
 from studies.models import StudyResponse
 from studies.mrmc import plan_versus_model

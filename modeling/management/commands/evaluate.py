@@ -6,8 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 
 from annotation.importing import ImportPlan, RowChecker, file_format, iter_checked_rows
 from annotation.management.commands._common import get_project
+from core.models import JobStatus
 from modeling.ml.metrics import classification_metrics
-from modeling.models import JobStatus, ModelVersion
+from modeling.models import ModelVersion
 
 
 class Command(BaseCommand):

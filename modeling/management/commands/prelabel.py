@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.management.commands._common import get_project
+from core.models import JobStatus
 from modeling import services
-from modeling.models import JobStatus
 
 
 class Command(BaseCommand):

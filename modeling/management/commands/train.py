@@ -3,8 +3,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from annotation.management.commands._common import get_project
+from core.models import JobStatus
 from modeling import services
-from modeling.models import JobStatus
 
 
 class Command(BaseCommand):

@@ -3,7 +3,8 @@
 import pytest
 
 from annotation.models import Annotation, Category
-from modeling.models import JobStatus, ModelVersion, Prediction
+from core.models import JobStatus
+from modeling.models import ModelVersion, Prediction
 from tests.annotation.labeling.test_queue import add_unlabelled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

@@ -362,7 +362,8 @@ def test_annotators_do_not_see_other_answers_while_labelling(login, project, ann
 
 
 def test_uncertainty_order_serves_the_smallest_margin_first(project, annotator):
-    from modeling.models import JobStatus, ModelVersion, Prediction
+    from core.models import JobStatus
+    from modeling.models import ModelVersion, Prediction
 
     Project.objects.filter(pk=project.pk).update(queue_order="uncertainty")
     project.refresh_from_db()
@@ -445,7 +446,8 @@ def test_a_whole_page_shows_its_messages_in_place_only(login, project, annotator
 
 def test_the_annotate_page_names_the_suggesting_model_and_follows_a_promotion(
         login, project, annotator):
-    from modeling.models import JobStatus, ModelVersion, Prediction
+    from core.models import JobStatus
+    from modeling.models import ModelVersion, Prediction
 
     add_unlabelled(project, 3)
     now = timezone.now()

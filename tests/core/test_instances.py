@@ -1,16 +1,18 @@
 """Two ctir instances on one Redis: queues named per instance, and tasks refuse ids sent by
-another instance (ctir_site.queue)."""
+another instance (core.queue)."""
 
 import pytest
 from django.conf import settings
 
 from annotation.tasks import import_reports_job
-from ctir_site.queue import WrongInstance
+from core.models import JobStatus
+from core.queue import WrongInstance
+from core.tasks import fail_stale_jobs
 from ctir_site.settings import _default_instance
 from modeling import services
-from modeling.models import JobStatus, ModelVersion
-from modeling.tasks import fail_stale_jobs, prelabel_project, train_model_version
-from studies.tasks import fail_stale_timing_runs, time_model_on_study
+from modeling.models import ModelVersion
+from modeling.tasks import auto_retrain, prelabel_project, train_model_version
+from studies.tasks import time_model_on_study
 
 POSTGRES = "django.db.backends.postgresql"
 SQLITE = "django.db.backends.sqlite3"
@@ -45,7 +47,7 @@ def test_a_task_refuses_an_id_from_another_instance(project, instance):
                  import_reports_job):
         result = task.apply(args=[version.pk], kwargs=kwargs)
         assert result.failed() and isinstance(result.result, WrongInstance), task.name
-    for beat in (fail_stale_jobs, fail_stale_timing_runs):
+    for beat in (fail_stale_jobs, auto_retrain):
         assert isinstance(beat.apply(kwargs=kwargs).result, WrongInstance), beat.name
     version.refresh_from_db()
     assert version.status == JobStatus.QUEUED and version.started_at is None

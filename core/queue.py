@@ -17,10 +17,9 @@ Two guarantees:
 import logging
 from collections.abc import Callable
 
+from celery import current_app as app
 from django.conf import settings
 from django.db import transaction
-
-from .celery import app
 
 log = logging.getLogger(__name__)
 

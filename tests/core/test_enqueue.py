@@ -1,11 +1,11 @@
-"""Services enqueue by task name, after the commit, tagged with the instance (ctir_site.queue)."""
+"""Services enqueue by task name, after the commit, tagged with the instance (core.queue)."""
 
 import importlib
 
 import pytest
 from django.conf import settings
 
-from ctir_site import queue
+from core import queue
 
 
 @pytest.fixture

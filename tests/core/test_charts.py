@@ -9,9 +9,9 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import Annotation, Category, Report
-from ctir_site import charts
+from core import charts
+from core.models import JobStatus
 from modeling import services
-from modeling.models import JobStatus
 from tests.annotation.test_splits_export import add_reports
 
 DAY0 = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)

@@ -10,9 +10,10 @@ from django.core.cache import cache
 from django.urls import reverse
 
 from annotation.models import ImportJob, Report
+from core.models import JobStatus
+from core.queue import send_on_commit
 from ctir_site.celery import app
-from ctir_site.queue import send_on_commit
-from modeling.models import JobStatus, ModelVersion, PrelabelRun
+from modeling.models import ModelVersion, PrelabelRun
 from studies import services as studies
 from studies.models import ModelTimingRun
 from tests.annotation.test_splits_export import add_reports
