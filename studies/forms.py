@@ -72,6 +72,12 @@ class StudyUpdateForm(InputForm):
         return data
 
 
+class StudyPartForm(InputForm):
+    """Which part of the study page an htmx poll asks for ("model": the model card)."""
+
+    part = ChoiceOf(choices=[("model", "model")], required=False)
+
+
 class DrawLinkForm(InputForm):
     """The power planner's "use N cases" link: N fills the new study's sample size in."""
 

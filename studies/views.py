@@ -25,6 +25,7 @@ from .forms import (
     ReadingActionForm,
     ReadingAnswerForm,
     StudyCreateForm,
+    StudyPartForm,
     StudyUpdateForm,
 )
 from .models import ReaderStudy
@@ -138,7 +139,7 @@ def _model_context(study) -> dict:
 def study_detail(request, slug, study_id):
     project = project_for(request, slug, ADMIN_ONLY)
     study = _study(project, study_id)
-    if request.htmx and request.GET.get("part") == "model":
+    if request.htmx and StudyPartForm(request.GET).checked()["part"] == "model":
         # The model card polls while its timing runs; once it has ended, the whole page
         # reloads so the results table shows the measured answers and times.
         context = _model_context(study)
