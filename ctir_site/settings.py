@@ -195,7 +195,7 @@ CTIR_UPLOAD_DIR = CTIR_DATA_DIR / "uploads"
 CTIR_MODEL_DIR = Path(env("CTIR_MODEL_DIR", default=str(CTIR_DATA_DIR / "models")))
 CTIR_BASE_MODEL = env("CTIR_BASE_MODEL", default=_bundled_minilm_dir())
 # Where a worker trains and predicts: auto (a GPU when one is visible), cpu, cuda or cuda:N.
-# Read by modeling.ml.inference.pick_device from each worker's own environment (Procfile.prod
+# Read by modeling.ml.device.pick_device from each worker's own environment (Procfile.prod
 # starts the inference worker with cpu); checked here so a typo fails at start, not mid-job.
 CTIR_DEVICE = env("CTIR_DEVICE", default="auto").strip().lower()
 if not re.fullmatch(r"auto|cpu|cuda(:\d+)?", CTIR_DEVICE):

@@ -16,7 +16,7 @@ from core.models import ACTIVE_STATUSES, JobStatus
 from core.queue import safe_broker_url
 from ctir_site.celery import app as celery_app
 
-from .ml.candidates import CANDIDATES, LABELS, SHORT_LABELS, TFIDF
+from .ml.candidates import BASELINE, BERT, CATALOGUE
 from .ml.metrics import clopper_pearson
 from .models import ModelVersion, PrelabelRun, RetrainPolicy, Trigger
 
@@ -172,7 +172,7 @@ def accuracy_over_versions(versions) -> dict:
             if row["served"]:
                 served.append((i, accuracy, title))
                 values.append(accuracy)
-            if row["name"] == TFIDF:
+            if row["name"] == BASELINE:
                 baseline.append((i, accuracy, title))
                 values.append(accuracy)
     if not values:  # test blocks without an accuracy: nothing to draw
@@ -197,14 +197,15 @@ def candidate_rows(metrics: dict | None) -> list[dict]:
     metrics = metrics or {}
     candidates = metrics.get("candidates")
     if candidates is None and metrics.get("validation"):
-        candidates = {"bert": {"validation": metrics.get("validation"),
-                               "test": metrics.get("test")},
-                      "tfidf": metrics.get("baseline") or {}}
-    served = metrics.get("served", "bert" if candidates else None)
+        candidates = {BERT: {"validation": metrics.get("validation"),
+                             "test": metrics.get("test")},
+                      BASELINE: metrics.get("baseline") or {}}
+    served = metrics.get("served", BERT if candidates else None)
+    # The registry's catalogue, in its order: a new candidate shows up here by itself.
     rows = [
-        {"name": name, "label": LABELS[name], "short": SHORT_LABELS[name],
-         "served": name == served, "bert_weight": None, **candidates[name]}
-        for name in CANDIDATES if name in (candidates or {})
+        {"name": info.name, "label": info.label, "short": info.short_label,
+         "served": info.name == served, "bert_weight": None, **candidates[info.name]}
+        for info in CATALOGUE if info.name in (candidates or {})
     ]
     for row in rows:
         if row["bert_weight"] is not None:

@@ -35,6 +35,11 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
+def scaled_softmax(logits: np.ndarray, temperature: float = 1.0) -> np.ndarray:
+    """Probabilities of temperature-scaled logits: what a calibrated candidate serves."""
+    return softmax(np.asarray(logits, dtype=np.float64) / temperature)
+
+
 def _nll(logits: np.ndarray, targets: np.ndarray, temperature: float) -> float:
     scaled = logits / temperature
     scaled = scaled - scaled.max(axis=1, keepdims=True)

@@ -1,29 +1,58 @@
-"""Which candidate a training job serves: BERT, TF-IDF, or their ensemble.
+"""The candidates a training job fits and a model folder serves, by name: BERT, TF-IDF and
+their ensemble; which one to serve; how the ensemble combines its members.
 
-Chosen on the validation split. Rules, in order:
+This is the catalogue the web pages read (names, display names), so it stays plain Python:
+no torch. How each candidate is fit, scores reports, is saved and loaded is in registry.py,
+which training and inference iterate over. A new candidate is a CandidateInfo in CATALOGUE
+and a class in registry.REGISTRY (annotation, below modeling, keeps its own short names
+for the suggestion line: labeling.selectors.CANDIDATE_NAMES).
+
+Which candidate a job serves is chosen on the validation split. Rules, in order:
 1. never serve a candidate less accurate on validation than another of the same job;
 2. among the most accurate, prefer the more robust choice: the ensemble, then TF-IDF
    (language-agnostic), then BERT alone, because a validation split from the same
    hospital and period cannot show which one holds up on other writing styles;
 3. when the base tokenizer reads the reports poorly, candidates that need BERT are
    served only if strictly more accurate than TF-IDF.
-Plain Python; no torch.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
-from .calibration import softmax
+from .calibration import scaled_softmax
+
+
+@dataclass(frozen=True)
+class CandidateInfo:
+    name: str  # as stored in metrics and label_map.json: never rename one
+    label: str  # on the Models page
+    short_label: str
+    needs_encoder: bool  # loads the fine-tuned BERT encoder and its tokenizer
+    tie_rank: int  # among equally accurate candidates the lowest is served (rule 2)
+    built_from: tuple[str, ...] = ()  # the candidates it combines, earlier in CATALOGUE
+
 
 BERT, TFIDF, ENSEMBLE = "bert", "tfidf", "ensemble"
-CANDIDATES = (BERT, TFIDF, ENSEMBLE)
+CATALOGUE = (
+    CandidateInfo(BERT, "Fine-tuned BERT", "BERT", needs_encoder=True, tie_rank=2),
+    CandidateInfo(TFIDF, "TF-IDF (n-grams + concepts)", "TF-IDF", needs_encoder=False,
+                  tie_rank=1),
+    CandidateInfo(ENSEMBLE, "Ensemble (BERT + TF-IDF)", "Ensemble", needs_encoder=True,
+                  tie_rank=0, built_from=(BERT, TFIDF)),
+)
+# The candidate reported under "baseline" in a job's metrics, its historical name.
+BASELINE = TFIDF
+
+INFO = {info.name: info for info in CATALOGUE}
+CANDIDATES = tuple(INFO)
+LABELS = {info.name: info.label for info in CATALOGUE}
+SHORT_LABELS = {info.name: info.short_label for info in CATALOGUE}
+NEEDS_BERT = {info.name for info in CATALOGUE if info.needs_encoder}
 # Tie preference, most robust first.
-PREFERENCE = (ENSEMBLE, TFIDF, BERT)
-NEEDS_BERT = {BERT, ENSEMBLE}
-LABELS = {BERT: "Fine-tuned BERT", TFIDF: "TF-IDF (n-grams + concepts)",
-          ENSEMBLE: "Ensemble (BERT + TF-IDF)"}
-SHORT_LABELS = {BERT: "BERT", TFIDF: "TF-IDF", ENSEMBLE: "Ensemble"}
+PREFERENCE = tuple(sorted(CANDIDATES, key=lambda name: INFO[name].tie_rank))
 
 
 def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray,
@@ -45,14 +74,15 @@ def candidate_probabilities(name: str, logits: dict[str, np.ndarray],
                             temperatures: dict[str, float],
                             unreadable: np.ndarray | None = None,
                             bert_weight: float = 0.5) -> np.ndarray:
-    """Calibrated probabilities of one candidate from its members' raw logits."""
+    """Calibrated probabilities of one candidate from its members' raw logits (the same
+    arithmetic as the registry's candidates, on plain arrays)."""
     if name == ENSEMBLE:
         return ensemble_probabilities(
             candidate_probabilities(BERT, logits, temperatures),
             candidate_probabilities(TFIDF, logits, temperatures),
             unreadable, bert_weight,
         )
-    return softmax(np.asarray(logits[name], dtype=np.float64) / temperatures.get(name, 1.0))
+    return scaled_softmax(logits[name], temperatures.get(name, 1.0))
 
 
 def select_served(val_accuracy: dict[str, float | None], *, poor_coverage: bool = False) -> str:

@@ -5,11 +5,9 @@ Imports torch and transformers: only Celery workers and management commands use 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,149 +16,11 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from .candidates import BERT, CANDIDATES, NEEDS_BERT, TFIDF, candidate_probabilities  # noqa: E402
-from .coverage import unreadable_reports  # noqa: E402
-from .text import encode_texts  # noqa: E402
-from .tfidf import TFIDF_FILE, TfidfModel  # noqa: E402
+from .candidates import BERT, CANDIDATES, ENSEMBLE  # noqa: E402
+from .device import pick_device, resolve_precision  # noqa: E402
+from .registry import Batch, Candidate, members_of, servable  # noqa: E402
 
 LABEL_MAP_FILE = "label_map.json"
-PRECISIONS = ("auto", "fp32", "bf16")
-
-
-DEVICES = ("auto", "cpu", "cuda")
-
-
-def pick_device(setting: str | None = None) -> torch.device:
-    """The device named by `setting`, else by CTIR_DEVICE (settings.py checks its spelling;
-    each worker reads its own environment, so one installation can train on a GPU host and
-    pre-label on CPU hosts). "auto" (the default) takes the GPU when one is visible; "cpu"
-    never does; "cuda" (or "cuda:N") refuses to start without one, rather than training
-    for hours on the CPU of a host that was meant to have a GPU."""
-    choice = (setting or os.environ.get("CTIR_DEVICE") or "auto").strip().lower()
-    kind = choice.split(":", 1)[0]
-    if kind not in DEVICES or (":" in choice and (kind != "cuda" or
-                                                  not choice.split(":", 1)[1].isdigit())):
-        raise ValueError(f"CTIR_DEVICE={choice!r}: use auto, cpu, cuda or cuda:N")
-    if kind == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if kind == "cuda" and not torch.cuda.is_available():
-        raise RuntimeError(
-            f"CTIR_DEVICE={choice} but this worker sees no CUDA GPU (check the driver and "
-            "CUDA_VISIBLE_DEVICES), or set CTIR_DEVICE=auto to fall back to the CPU")
-    return torch.device(choice)
-
-
-def _cpu_has_native_bf16() -> bool:
-    # Emulated bf16 (AVX512 without the bf16 extension) is slower than fp32, so only
-    # use it where the CPU has bf16 dot-product instructions.
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
-            for line in fh:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """Precision "auto" means bf16 autocast where the hardware runs it natively, else fp32."""
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-    if precision != "auto":
-        return precision
-    if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    return "bf16" if _cpu_has_native_bf16() else "fp32"
-
-
-def for_inference(model, precision: str, *, copy: bool):
-    """The model as it is served: in bf16 all weights are cast once.
-
-    Pure bf16 weights run faster than autocast on CPU (no casting of activations back and
-    forth). Training evaluates on a bf16 copy, so its metrics describe the served model.
-    """
-    if precision != "bf16":
-        return model
-    if copy:
-        import copy as copy_module
-
-        model = copy_module.deepcopy(model)
-    return model.to(torch.bfloat16)
-
-
-def autocast(device: torch.device, precision: str):
-    if precision == "bf16":
-        return torch.autocast(device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
-@contextlib.contextmanager
-def quiet_transformers() -> Iterator[None]:
-    """Silence the load report and progress bar printed by from_pretrained."""
-    from transformers.utils import logging as hf_logging
-
-    verbosity = hf_logging.get_verbosity()
-    bar = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(verbosity)
-        if bar:
-            hf_logging.enable_progress_bar()
-
-
-def pad_batch(
-    sequences: Sequence[Sequence[int]], pad_id: int, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad to the longest sequence of this batch (dynamic padding)."""
-    width = max(len(s) for s in sequences)
-    ids = torch.full((len(sequences), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(sequences), width), dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.as_tensor(seq, dtype=torch.long)
-        mask[row, : len(seq)] = 1
-    return ids.to(device), mask.to(device)
-
-
-def predict_logits(
-    model,
-    encoded: Sequence[Sequence[int]],
-    *,
-    pad_id: int,
-    device: torch.device,
-    precision: str,
-    batch_size: int = 64,
-) -> tuple[np.ndarray, np.ndarray]:
-    """fp32 logits (n, labels) and per-report seconds, in the input order.
-
-    Reports are batched longest first so each batch pads little; the model is put in eval
-    mode (the caller restores train mode if it needs to). A model whose weights are already
-    bf16 (see ``for_inference``) runs as it is; an fp32 one runs under bf16 autocast when
-    ``precision`` is "bf16".
-    """
-    n = len(encoded)
-    logits = np.zeros((n, model.config.num_labels), dtype=np.float32)
-    seconds = np.zeros(n, dtype=np.float64)
-    if n == 0:
-        return logits, seconds
-    model.eval()
-    order = sorted(range(n), key=lambda i: len(encoded[i]), reverse=True)
-    if next(model.parameters()).dtype != torch.float32:
-        precision = "fp32"  # already cast: nothing for autocast to do
-    with torch.inference_mode(), autocast(device, precision):
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            began = time.perf_counter()
-            ids, mask = pad_batch([encoded[i] for i in idx], pad_id, device)
-            out = model(input_ids=ids, attention_mask=mask).logits.float().cpu().numpy()
-            elapsed = time.perf_counter() - began
-            logits[idx] = out
-            seconds[idx] = elapsed / len(idx)
-    return logits, seconds
 
 
 def served_candidate(model_dir: str | Path) -> str:
@@ -170,25 +30,37 @@ def served_candidate(model_dir: str | Path) -> str:
 
 
 class Classifier:
-    """A model folder written by ``training.train_model``, serving one of its candidates.
+    """A model folder written by ``training.train_model`` (or ``train_fast``), serving one
+    of its candidates.
 
     By default the candidate the job chose (``served`` in label_map.json); a folder from
-    before candidates existed serves its BERT. Only the members the candidate needs are
-    loaded: a TF-IDF-served version never loads the encoder.
+    before candidates existed serves its BERT. Only what the candidate is built from is
+    loaded (registry.members_of): a TF-IDF-served version never loads the encoder.
     """
 
-    def __init__(self, *, candidate, labels, max_length, device, precision, temperatures,
-                 bert_weight=0.5, model=None, tokenizer=None, tfidf=None):
-        self.candidate = candidate
-        self.model = model
-        self.tokenizer = tokenizer
-        self.tfidf = tfidf
+    def __init__(self, *, served: Candidate, members: Mapping[str, Candidate], labels,
+                 max_length, device, precision):
+        self.served = served
+        self.members = dict(members)
+        self.candidate = served.info.name
         self.labels = [int(c) for c in labels]
         self.max_length = int(max_length)
         self.device = device
         self.precision = precision
-        self.temperatures = temperatures
-        self.bert_weight = float(bert_weight)
+
+    @property
+    def model(self):
+        """The fine-tuned encoder, when the served candidate needs it (else None)."""
+        return getattr(self.members.get(BERT), "model", None)
+
+    @property
+    def tokenizer(self):
+        return getattr(self.members.get(BERT), "tokenizer", None)
+
+    @property
+    def bert_weight(self) -> float | None:
+        """BERT's share of the ensemble, when the ensemble is loaded."""
+        return getattr(self.members.get(ENSEMBLE), "bert_weight", None)
 
     @classmethod
     def load(
@@ -204,40 +76,20 @@ class Classifier:
         candidate = candidate or served_candidate(model_dir)
         if candidate not in CANDIDATES:
             raise ValueError(f"unknown candidate {candidate!r}; one of {CANDIDATES}")
-        if candidate != BERT and not (model_dir / TFIDF_FILE).exists():
-            raise ValueError(f"{model_dir} has no TF-IDF model; it can only serve {BERT!r}")
+        needed = members_of(candidate)
+        missing = [member.info for member in needed if not member.saved_in(model_dir)]
+        if missing:
+            can = ", ".join(repr(name) for name in servable(model_dir))
+            raise ValueError(f"{model_dir} has no {missing[0].short_label} model; "
+                             f"it can only serve {can}")
         device = torch.device(device) if device is not None else pick_device()
         precision = resolve_precision(precision, device)
-        members = {"tfidf": TfidfModel.load(model_dir)} if candidate != BERT else {}
-        if candidate in NEEDS_BERT:
-            members.update(_load_bert(model_dir, device, precision, len(label_map["labels"])))
-        return cls(candidate=candidate, labels=label_map["labels"],
-                   max_length=label_map["max_length"], device=device, precision=precision,
-                   temperatures=label_map.get("temperatures") or {},
-                   # Folders from before the fitted weight averaged the members equally.
-                   bert_weight=label_map.get("ensemble_bert_weight", 0.5), **members)
-
-    def encode(self, texts: Sequence[str]) -> list[list[int]]:
-        return encode_texts(texts, self.tokenizer, self.max_length)
-
-    def _member_logits(self, texts: list[str], batch_size: int):
-        logits, seconds = {}, np.zeros(len(texts), dtype=np.float64)
-        unreadable = None
-        if self.model is not None:
-            began = time.perf_counter()
-            encoded = self.encode(texts)
-            unreadable = unreadable_reports(encoded, self.tokenizer.unk_token_id)
-            encode_share = (time.perf_counter() - began) / max(len(encoded), 1)
-            logits[BERT], bert_seconds = predict_logits(
-                self.model, encoded, pad_id=self.tokenizer.pad_token_id or 0,
-                device=self.device, precision=self.precision, batch_size=batch_size,
-            )
-            seconds += bert_seconds + encode_share
-        if self.tfidf is not None:
-            began = time.perf_counter()
-            logits[TFIDF] = self.tfidf.logits(texts)
-            seconds += (time.perf_counter() - began) / max(len(texts), 1)
-        return logits, seconds, unreadable
+        members: dict[str, Candidate] = {}
+        for member in needed:
+            members[member.info.name] = member.load(model_dir, label_map, device=device,
+                                                    precision=precision, members=members)
+        return cls(served=members[candidate], members=members, labels=label_map["labels"],
+                   max_length=label_map["max_length"], device=device, precision=precision)
 
     def predict(self, texts: Sequence[str], batch_size: int = 16) -> list[dict]:
         """One dict per report, in input order.
@@ -246,12 +98,10 @@ class Classifier:
         validation; margin: top-1 minus top-2 probability (small = uncertain); ms: this
         report's share of the model time (tokenising included).
         """
-        texts = list(texts)
-        logits, seconds, unreadable = self._member_logits(texts, batch_size)
-        probs = candidate_probabilities(self.candidate, logits, self.temperatures, unreadable,
-                                        self.bert_weight)
+        batch = Batch(list(texts), batch_size=batch_size)
+        probs = self.served.probabilities(batch)
         results = []
-        for row, sec in zip(probs, seconds, strict=True):
+        for row, sec in zip(probs, batch.seconds, strict=True):
             top = np.argsort(row)[::-1]
             margin = float(row[top[0]] - row[top[1]]) if len(row) > 1 else 1.0
             results.append(
@@ -265,18 +115,3 @@ class Classifier:
                 }
             )
         return results
-
-
-def _load_bert(model_dir: Path, device, precision: str, n_labels: int) -> dict:
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    with quiet_transformers():
-        tokenizer = AutoTokenizer.from_pretrained(model_dir)
-        model = AutoModelForSequenceClassification.from_pretrained(model_dir)
-    model = for_inference(model.to(device), precision, copy=False).eval()
-    if model.config.num_labels != n_labels:
-        raise ValueError(
-            f"{model_dir}: model has {model.config.num_labels} outputs "
-            f"but label_map.json lists {n_labels} categories"
-        )
-    return {"model": model, "tokenizer": tokenizer}

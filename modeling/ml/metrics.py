@@ -1,6 +1,7 @@
 """Evaluation statistics for the classifier: exact binomial CIs and per-category metrics.
 
-numpy and the labeling statistics only, so the web process can import this without torch.
+scikit-learn's metrics and the labeling statistics (the exact interval), so the web process
+can import this without torch.
 """
 
 from __future__ import annotations
@@ -9,28 +10,28 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from sklearn.metrics import accuracy_score, precision_recall_fscore_support
+from sklearn.metrics import confusion_matrix as _confusion_matrix
 
 # One exact interval for the whole product (statsmodels' beta method, n == 0 -> (0, 1)).
 from annotation.labeling.statistics import clopper_pearson
 
 
-def _safe_ratio(num: float, den: float) -> float:
-    # sklearn's zero_division=0 convention: an undefined precision/recall counts as 0.
-    return float(num / den) if den else 0.0
-
-
 def confusion_matrix(
     y_true: Sequence[int], y_pred: Sequence[int], labels: Sequence[int]
 ) -> np.ndarray:
-    """Rows are true categories, columns predicted ones, both in ``labels`` order."""
-    index = {code: i for i, code in enumerate(labels)}
-    unknown = sorted({c for c in list(y_true) + list(y_pred) if c not in index})
+    """Rows are true categories, columns predicted ones, both in ``labels`` order.
+
+    scikit-learn's, except that a code outside ``labels`` raises ``ValueError`` instead of
+    being left out, and no cases give a matrix of zeros.
+    """
+    known = set(labels)
+    unknown = sorted({c for c in list(y_true) + list(y_pred) if c not in known})
     if unknown:
         raise ValueError(f"codes {unknown} are not among the labels {list(labels)}")
-    matrix = np.zeros((len(labels), len(labels)), dtype=np.int64)
-    for t, p in zip(y_true, y_pred, strict=True):
-        matrix[index[t], index[p]] += 1
-    return matrix
+    if not len(y_true):
+        return np.zeros((len(labels), len(labels)), dtype=np.int64)
+    return _confusion_matrix(y_true, y_pred, labels=list(labels)).astype(np.int64)
 
 
 def classification_metrics(
@@ -39,7 +40,9 @@ def classification_metrics(
     """Accuracy with an exact CI, macro F1, per-category precision/recall/F1 and confusion.
 
     Everything in the result is a plain int/float/list/dict (JSON-serialisable). With no
-    cases, accuracy and macro F1 are None and the CI is (0, 1).
+    cases, accuracy and macro F1 are None and the CI is (0, 1). An undefined precision or
+    recall (no predictions of, or no cases in, a category) counts as 0 (scikit-learn's
+    ``zero_division=0``).
     """
     labels = [int(c) for c in labels]
     y_true = [int(c) for c in y_true]
@@ -47,32 +50,26 @@ def classification_metrics(
     if len(y_true) != len(y_pred):
         raise ValueError(f"{len(y_true)} true labels but {len(y_pred)} predictions")
     matrix = confusion_matrix(y_true, y_pred, labels)
-    n = int(matrix.sum())
+    n = len(y_true)
     correct = int(np.trace(matrix))
     lo, hi = clopper_pearson(correct, n, alpha)
-
-    per_category: dict[str, dict] = {}
-    f1s = []
-    for i, code in enumerate(labels):
-        tp = int(matrix[i, i])
-        predicted = int(matrix[:, i].sum())
-        support = int(matrix[i, :].sum())
-        precision = _safe_ratio(tp, predicted)
-        recall = _safe_ratio(tp, support)
-        f1 = _safe_ratio(2 * precision * recall, precision + recall)
-        f1s.append(f1)
-        per_category[str(code)] = {
-            "precision": precision,
-            "recall": recall,
-            "f1": f1,
-            "support": support,
-        }
+    if n:
+        precision, recall, f1, support = precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, zero_division=0)
+    else:
+        precision = recall = f1 = np.zeros(len(labels))
+        support = np.zeros(len(labels), dtype=np.int64)
+    per_category = {
+        str(code): {"precision": float(precision[i]), "recall": float(recall[i]),
+                    "f1": float(f1[i]), "support": int(support[i])}
+        for i, code in enumerate(labels)
+    }
     return {
         "n": n,
         "correct": correct,
-        "accuracy": correct / n if n else None,
+        "accuracy": float(accuracy_score(y_true, y_pred)) if n else None,
         "accuracy_ci": [lo, hi],
-        "macro_f1": float(math.fsum(f1s) / len(f1s)) if n and f1s else None,
+        "macro_f1": float(math.fsum(f1) / len(f1)) if n and len(f1) else None,
         "per_category": per_category,
         "confusion": matrix.tolist(),
         "labels": labels,

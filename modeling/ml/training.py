@@ -1,7 +1,11 @@
-"""Training the candidates of a job: fine-tuned BERT, TF-IDF, and their ensemble.
+"""Training the candidates of a job: every one in registry.REGISTRY (today fine-tuned
+BERT, TF-IDF and their ensemble), calibrated and scored alike.
 
-Plain Python (no Django): a Celery task or management command calls ``train_model`` and
-turns its progress callbacks into database updates. Imports torch and transformers.
+A full job fine-tunes the BERT encoder first (seeds, validation checks, early stopping,
+with progress), then fits each registered candidate, the ones that need the encoder using
+it; the fast path fits only those that do not. Plain Python (no Django): a Celery task or
+management command calls ``train_model`` or ``train_fast`` and turns its progress
+callbacks into database updates. Imports torch and transformers.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ import secrets
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -23,26 +27,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from transformers import get_linear_schedule_with_warmup  # noqa: E402
+from transformers import PreTrainedTokenizerBase, get_linear_schedule_with_warmup  # noqa: E402
 
 from .augment import augment  # noqa: E402
-from .calibration import (  # noqa: E402
-    MIN_NETWORK_TEMPERATURE,
-    expected_calibration_error,
-    fit_ensemble_weight,
-    fit_temperature,
-)
-from .candidates import (  # noqa: E402
-    BERT,
-    CANDIDATES,
-    ENSEMBLE,
-    TFIDF,
-    candidate_probabilities,
-    select_served,
-)
-from .coverage import tokenizer_coverage, unreadable_reports  # noqa: E402
-from .inference import (  # noqa: E402
-    LABEL_MAP_FILE,
+from .calibration import expected_calibration_error  # noqa: E402
+from .candidates import BASELINE, select_served  # noqa: E402
+from .coverage import tokenizer_coverage  # noqa: E402
+from .device import (  # noqa: E402
     autocast,
     for_inference,
     pad_batch,
@@ -51,6 +42,7 @@ from .inference import (  # noqa: E402
     quiet_transformers,
     resolve_precision,
 )
+from .inference import LABEL_MAP_FILE  # noqa: E402
 from .metrics import classification_metrics  # noqa: E402
 from .recipe import (  # noqa: E402
     DEFAULT_EPOCHS,
@@ -59,8 +51,8 @@ from .recipe import (  # noqa: E402
     DEFAULT_MIN_STEPS,
     DEFAULT_SEEDS,
 )
+from .registry import REGISTRY, Batch, Candidate, Encoder, Fitting, folder_settings  # noqa: E402
 from .text import encode_texts  # noqa: E402
-from .tfidf import TfidfModel  # noqa: E402
 
 METRICS_FILE = "metrics.json"
 TEXT_ENCODING = "sections-priority-v1"  # bump if text.encode_texts changes behaviour
@@ -365,11 +357,11 @@ def train_model(
 ) -> dict:
     """Train every candidate, pick the one to serve on validation, test them all, save.
 
-    BERT runs ``config.seeds`` times and keeps its best validation check; the TF-IDF model
-    and the ensemble of both come next; each is temperature-calibrated on validation. The
-    model directory appears at ``out_dir`` only when everything succeeded; on any error
-    (cancellation included) nothing is left behind. Returns the metrics dict that is also
-    written to ``out_dir/metrics.json``.
+    BERT runs ``config.seeds`` times and keeps its best validation check; then every
+    registered candidate is fit (the ones that need the encoder use that BERT), each
+    calibrated on validation. The model directory appears at ``out_dir`` only when
+    everything succeeded; on any error (cancellation included) nothing is left behind.
+    Returns the metrics dict that is also written to ``out_dir/metrics.json``.
     """
     began = time.perf_counter()
     labels, out_dir = _checked_start(train, validation, test, labels, out_dir)
@@ -382,22 +374,43 @@ def train_model(
         data = _encode(base_model, train, validation, test, labels, config, device)
         tracker = _Tracker(config, steps_per_seed(len(train), config), config.checks,
                            on_progress, should_stop, len(validation), len(test))
-        data.timings["load_s"] = time.perf_counter() - began
+        timings = {"train_s": 0.0, "eval_s": 0.0, "load_s": time.perf_counter() - began}
         tracker.warning = data.coverage["warning"]
         tracker.emit("loading", _coverage_message(data.coverage))
         bert = _fine_tune(base_model, data, config, tracker)
-        candidates, tfidf, temperatures, bert_weight = _candidates(bert, data, tracker)
-        result = _result(bert, candidates, data, config, tracker)
+        timings["eval_s"] = tracker.eval_s
+        tracker.emit("test", f"Testing the best run (seed {bert['seed']}, check {bert['epoch']})")
+        encoder = Encoder(model=bert["model"], tokenizer=data.tokenizer,
+                          max_length=config.max_length, device=data.device,
+                          precision=data.precision)
+        splits = {"validation": Batch([t for t, _ in validation], encoded=data.enc_val),
+                  "test": Batch([t for t, _ in test], encoded=data.enc_test)}
+        fitted, scores = _fit_candidates(Fitting(labels, train, encoder), splits,
+                                         _codes(validation, test), tracker, timings)
+        result = _result(bert, scores, data, config, tracker, timings)
         label_map = {"labels": labels, "max_length": config.max_length,
                      "precision": data.precision, "text_encoding": TEXT_ENCODING,
-                     "served": result["served"], "temperatures": temperatures,
-                     "ensemble_bert_weight": bert_weight}
+                     "served": result["served"], **folder_settings(fitted)}
         tracker.check_stop()
         tracker.emit("saving", "Saving the model")
-        _save(bert["model"], data.tokenizer, tfidf, label_map, result, out_dir, began)
+        _save(fitted.values(), label_map, result, out_dir, began)
         return result
     finally:
         torch.set_num_threads(previous_threads)
+
+
+class _OneStep:
+    """The progress of a job with no fine-tuning: phases only, nothing to count or cancel."""
+
+    def __init__(self, on_progress: Callable[[Progress], None] | None):
+        self.on_progress = on_progress
+
+    def check_stop(self) -> None:
+        pass
+
+    def emit(self, phase: str, message: str) -> None:
+        if self.on_progress:
+            self.on_progress(Progress(phase, 0, 1, 1, 1, 0, 0, None, None, None, message))
 
 
 def train_fast(
@@ -409,43 +422,32 @@ def train_fast(
     out_dir: str | Path,
     on_progress: Callable[[Progress], None] | None = None,
 ) -> dict:
-    """The fast path: the TF-IDF candidate alone, seconds on 2 cores, so that a project has
-    suggestions from its first labels and between full retrains. Calibrated and scored on
-    validation like every candidate, saved as a model folder that serves TF-IDF (no
-    encoder is loaded or written), and promoted through the same gate as a full job."""
+    """The fast path: the candidates that need no encoder (TF-IDF), seconds on 2 cores, so
+    that a project has suggestions from its first labels and between full retrains.
+    Calibrated and scored on validation like every candidate, saved as a model folder that
+    serves one of them (no encoder is loaded or written), and promoted through the same
+    gate as a full job."""
     began = time.perf_counter()
     labels, out_dir = _checked_start(train, validation, test, labels, out_dir)
-
-    def emit(phase, message):
-        if on_progress:
-            on_progress(Progress(phase, 0, 1, 1, 1, 0, 0, None, None, None, message))
-
-    emit("baseline", "Training the TF-IDF candidate (the fast path)")
-    tfidf = TfidfModel.fit([t for t, _ in train], [c for _, c in train], labels)
-    logits = {split: {TFIDF: tfidf.logits([t for t, _ in rows])}
-              for split, rows in (("validation", validation), ("test", test))}
-    index = {code: i for i, code in enumerate(labels)}
-    temperatures = {TFIDF: fit_temperature(logits["validation"][TFIDF],
-                                           [index[c] for _, c in validation])}
-    data = _Data(labels=labels, val_codes=[c for _, c in validation],
-                 test_codes=[c for _, c in test])
-    scores = {TFIDF: _candidate_scores(TFIDF, logits, temperatures, 0.0,
-                                       {"validation": None, "test": None}, data)}
-    fit_s = time.perf_counter() - began
+    progress = _OneStep(on_progress)
+    splits = {"validation": Batch([t for t, _ in validation]),
+              "test": Batch([t for t, _ in test])}
+    timings: dict[str, float] = {}
+    fitted, scores = _fit_candidates(Fitting(labels, train), splits, _codes(validation, test),
+                                     progress, timings)
+    served = select_served({name: c["validation"]["accuracy"] for name, c in scores.items()})
     result = {
-        "served": TFIDF, "fast": True,
-        "validation": scores[TFIDF]["validation"], "test": scores[TFIDF]["test"],
-        "candidates": scores,
-        "baseline": {split: scores[TFIDF][split] for split in ("validation", "test")},
+        "served": served, "fast": True,
+        "validation": scores[served]["validation"], "test": scores[served]["test"],
+        "candidates": scores, "baseline": _baseline(scores),
         "history": [], "counts": {"train": len(train), "validation": len(validation),
                                   "test": len(test)},
-        "device": "cpu", "timings": {"baseline_s": round(fit_s, 3)},
+        "device": "cpu", "timings": {k: round(v, 3) for k, v in timings.items()},
     }
     label_map = {"labels": labels, "max_length": DEFAULT_MAX_LENGTH, "precision": "fp32",
-                 "text_encoding": TEXT_ENCODING, "served": TFIDF,
-                 "temperatures": temperatures, "ensemble_bert_weight": 0.0}
-    emit("saving", "Saving the model")
-    _save(None, None, tfidf, label_map, result, out_dir, began)
+                 "text_encoding": TEXT_ENCODING, "served": served, **folder_settings(fitted)}
+    progress.emit("saving", "Saving the model")
+    _save(fitted.values(), label_map, result, out_dir, began)
     return result
 
 
@@ -456,11 +458,28 @@ def _coverage_message(coverage: dict) -> str:
             f"{coverage['chars_per_token']:.1f} characters per token")
 
 
+@dataclass(frozen=True)
 class _Data:
-    """Everything the phases share: token ids, targets, the tokenizer and where it runs."""
+    """Everything the fine-tuning phases share: token ids, targets, the tokenizer and where
+    it runs."""
 
-    def __init__(self, **fields):
-        self.__dict__.update(fields)
+    tokenizer: PreTrainedTokenizerBase
+    pad_id: int
+    labels: list[int]
+    device: torch.device
+    precision: str  # "fp32" or "bf16", resolved for the device
+    train: list[Example]
+    validation: list[Example]
+    test: list[Example]
+    train_texts: list[str]
+    enc_train: list[list[int]]
+    lengths: list[int]  # of enc_train, for length-grouped batches
+    enc_val: list[list[int]]
+    enc_test: list[list[int]]
+    y_train: torch.Tensor  # label indices of the training reports
+    val_codes: list[int]
+    test_codes: list[int]
+    coverage: dict  # coverage.tokenizer_coverage of the training reports
 
 
 def _encode(base_model, train, validation, test, labels, config, device) -> _Data:
@@ -481,7 +500,6 @@ def _encode(base_model, train, validation, test, labels, config, device) -> _Dat
         y_train=torch.tensor([index[c] for _, c in train]),
         val_codes=[c for _, c in validation], test_codes=[c for _, c in test],
         coverage=tokenizer_coverage(tokenizer, train_texts),
-        timings={"train_s": 0.0, "eval_s": 0.0},
     )
 
 
@@ -601,69 +619,68 @@ def _check(model, seed, step, losses, data, tracker) -> dict:
             "val_accuracy": accuracy, "val_loss": val["loss"]}
 
 
-def _candidates(bert: dict, data: _Data, tracker: _Tracker):
-    """Logits of each member on validation and test, temperatures, and every candidate's scores."""
-    tracker.emit("test", f"Testing the best run (seed {bert['seed']}, check {bert['epoch']})")
-    t0 = time.perf_counter()
-    logits = {"validation": {BERT: _logits(bert["model"], data.enc_val, data)},
-              "test": {BERT: _logits(bert["model"], data.enc_test, data)}}
-    data.timings["eval_s"] = tracker.eval_s + time.perf_counter() - t0
-    tracker.check_stop()
-    tracker.emit("baseline", "Training the TF-IDF candidate and the ensemble")
-    t0 = time.perf_counter()
-    tfidf = TfidfModel.fit(data.train_texts, [c for _, c in data.train], data.labels)
-    for split, rows in (("validation", data.validation), ("test", data.test)):
-        logits[split][TFIDF] = tfidf.logits([t for t, _ in rows])
-    index = {code: i for i, code in enumerate(data.labels)}
-    val_targets = [index[c] for c in data.val_codes]
-    temperatures = {
-        BERT: fit_temperature(logits["validation"][BERT], val_targets,
-                              minimum=MIN_NETWORK_TEMPERATURE),
-        TFIDF: fit_temperature(logits["validation"][TFIDF], val_targets),
-    }
-    # Per report, whether the BERT tokenizer reads it: once per split, for every candidate.
-    unreadable = {split: unreadable_reports(encoded, data.tokenizer.unk_token_id)
-                  for split, encoded in (("validation", data.enc_val), ("test", data.enc_test))}
-    readable = ~unreadable["validation"]
-    bert_weight = fit_ensemble_weight(
-        candidate_probabilities(BERT, logits["validation"], temperatures)[readable],
-        candidate_probabilities(TFIDF, logits["validation"], temperatures)[readable],
-        np.asarray(val_targets, dtype=np.int64)[readable])
-    scores = {name: _candidate_scores(name, logits, temperatures, bert_weight, unreadable,
-                                      data)
-              for name in CANDIDATES}
-    scores[ENSEMBLE]["bert_weight"] = round(bert_weight, 4)
-    data.timings["baseline_s"] = time.perf_counter() - t0
-    return scores, tfidf, temperatures, bert_weight
+def _codes(validation: Sequence[Example], test: Sequence[Example]) -> dict[str, list[int]]:
+    return {"validation": [c for _, c in validation], "test": [c for _, c in test]}
 
 
-def _candidate_scores(name, logits, temperatures, bert_weight, unreadable, data) -> dict:
-    index = {code: i for i, code in enumerate(data.labels)}
-    out = {"temperature": temperatures.get(name)}
-    for split, codes in (("validation", data.val_codes), ("test", data.test_codes)):
-        if not codes:
+def _fit_candidates(job: Fitting, splits: dict[str, Batch], codes: dict[str, list[int]],
+                    progress, timings: dict[str, float]):
+    """Fit every registered candidate the job can (those that need the encoder only when it
+    has one), in registry order so a combination comes after its members; calibrate each on
+    validation and score it on validation and test. Time on candidates that need the encoder
+    counts as evaluating it (eval_s), the rest as the baseline's (baseline_s)."""
+    index = {code: i for i, code in enumerate(job.labels)}
+    targets = np.asarray([index[c] for c in codes["validation"]], dtype=np.int64)
+    fitted: dict[str, Candidate] = {}
+    scores: dict[str, dict] = {}
+    for kind in REGISTRY:
+        info = kind.info
+        if info.needs_encoder and job.encoder is None:
+            continue
+        progress.check_stop()
+        if not info.needs_encoder:
+            progress.emit("baseline", f"Training the {info.label} candidate")
+        began = time.perf_counter()
+        candidate = fitted[info.name] = kind.fit(job, fitted)
+        candidate.calibrate(splits["validation"], targets)
+        scores[info.name] = _candidate_scores(candidate, splits, codes, job.labels)
+        timing = "eval_s" if info.needs_encoder else "baseline_s"
+        timings[timing] = timings.get(timing, 0.0) + time.perf_counter() - began
+    return fitted, scores
+
+
+def _candidate_scores(candidate: Candidate, splits: dict[str, Batch],
+                      codes: dict[str, list[int]], labels: list[int]) -> dict:
+    index = {code: i for i, code in enumerate(labels)}
+    out = {"temperature": candidate.temperature}
+    for split in ("validation", "test"):
+        if not codes[split]:
             out[split], out[f"ece_{split}"] = None, None
             continue
-        probs = candidate_probabilities(name, logits[split], temperatures, unreadable[split],
-                                        bert_weight)
-        predicted = [data.labels[i] for i in probs.argmax(axis=1)]
-        out[split] = classification_metrics(codes, predicted, data.labels)
-        out[f"ece_{split}"] = expected_calibration_error(probs, [index[c] for c in codes])
+        probs = candidate.probabilities(splits[split])
+        predicted = [labels[i] for i in probs.argmax(axis=1)]
+        out[split] = classification_metrics(codes[split], predicted, labels)
+        out[f"ece_{split}"] = expected_calibration_error(probs, [index[c] for c in codes[split]])
+    out.update(candidate.summary())
     return out
 
 
-def _result(bert, candidates, data, config, tracker) -> dict:
-    served = select_served({n: c["validation"]["accuracy"] for n, c in candidates.items()},
+def _baseline(scores: dict[str, dict]) -> dict:
+    # The TF-IDF candidate under its historical name, for pages and scripts that read it.
+    return {split: scores[BASELINE][split] for split in ("validation", "test")}
+
+
+def _result(bert, scores, data, config, tracker, timings) -> dict:
+    served = select_served({n: c["validation"]["accuracy"] for n, c in scores.items()},
                            poor_coverage=data.coverage["poor"])
-    timings = {k: round(v, 3) for k, v in data.timings.items()}
+    timings = {k: round(v, 3) for k, v in timings.items()}
     timings["train_s"] = round(tracker.train_s, 3)
     return {
         "served": served,
-        "validation": candidates[served]["validation"],
-        "test": candidates[served]["test"],
-        "candidates": candidates,
-        # The TF-IDF candidate under its historical name, for pages and scripts that read it.
-        "baseline": {split: candidates[TFIDF][split] for split in ("validation", "test")},
+        "validation": scores[served]["validation"],
+        "test": scores[served]["test"],
+        "candidates": scores,
+        "baseline": _baseline(scores),
         "coverage": data.coverage,
         "history": bert["history"],
         "best_seed": bert["seed"],
@@ -679,18 +696,15 @@ def _result(bert, candidates, data, config, tracker) -> dict:
     }
 
 
-def _save(model, tokenizer, tfidf, label_map: dict, result: dict, out_dir: Path,
+def _save(candidates: Iterable[Candidate], label_map: dict, result: dict, out_dir: Path,
           began: float) -> None:
     """Write into a hidden sibling folder, then rename it into place in one step."""
     tmp = _temp_sibling(out_dir)
     try:
         t0 = time.perf_counter()
         tmp.mkdir()
-        if model is not None:  # a fast (TF-IDF only) folder has no encoder
-            with quiet_transformers():
-                model.save_pretrained(tmp)
-                tokenizer.save_pretrained(tmp)
-        tfidf.save(tmp)
+        for candidate in candidates:
+            candidate.save(tmp)
         (tmp / LABEL_MAP_FILE).write_text(json.dumps(label_map, indent=2))
         result["timings"]["save_s"] = round(time.perf_counter() - t0, 3)
         result["timings"]["total_s"] = round(time.perf_counter() - began, 3)
