@@ -24,8 +24,8 @@ def pairs(rows) -> list[tuple[str, int]]:
 def train_rows(train, validation, test, config, out_dir: Path) -> tuple[dict, float]:
     """``train_model`` with the real MiniLM weights on three lists of rows; returns the
     job's metrics and its wall seconds."""
-    from modeling.ml.tiny import minilm_path
     from modeling.ml.training import train_model
+    from tests.tiny_models import minilm_path
 
     began = time.perf_counter()
     result = train_model(base_model=minilm_path(), train=pairs(train),

@@ -6,7 +6,7 @@ Everything runs against parts of its own, so the shared services are never touch
 - a redis-server of its own (port 6391), the one this run stops;
 - real Celery workers (subprocesses, --pool=solo), SIGKILLed mid-job;
 - annotators as threads, each with its own Django test client (the full request cycle);
-- the tiny random BERT (modeling/ml/tiny.py) as CTIR_BASE_MODEL, so training takes seconds.
+- the tiny random BERT (tests/tiny_models.py) as CTIR_BASE_MODEL, so training takes seconds.
 
 Each fault prints one table row: fault | what happened | data lost | recovery time.
 
@@ -137,7 +137,7 @@ def prepare():
     from annotation.importing import ParsedRow
     from annotation.models import Membership, Project, Role
     from ctir_demo.cohort import generate_reports
-    from modeling.ml.tiny import make_tiny_base_model
+    from tests.tiny_models import make_tiny_base_model
 
     make_tiny_base_model(WORK / "tiny-bert")
     project = Project.objects.get(slug=SLUG)

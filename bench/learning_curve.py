@@ -42,8 +42,8 @@ from bench.heldout.unseen import generate_unseen_reports
 from ctir_demo.cohort import generate_cohort, generate_reports
 from ctir_demo.japanese import generate_japanese_reports
 from modeling.ml.inference import Classifier
-from modeling.ml.tiny import minilm_path
 from modeling.ml.training import TrainConfig, TrainingDataError, train_model
+from tests.tiny_models import minilm_path
 
 # The project's growing validation set (annotation.services.split_draw): of each
 # category's labels the 3rd and every 5th after it go to validation, up to 60 a category.

@@ -26,8 +26,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from ctir_demo.cohort import generate_cohort  # noqa: E402
 from modeling.ml.inference import Classifier  # noqa: E402
-from modeling.ml.tiny import minilm_path  # noqa: E402
 from modeling.ml.training import Progress, TrainConfig, train_model  # noqa: E402
+from tests.tiny_models import minilm_path  # noqa: E402
 
 
 def _print_progress(p: Progress) -> None:

@@ -183,7 +183,7 @@ def labelled_project(project):
 
 @pytest.fixture(scope="session")
 def tiny_base_model(tmp_path_factory):
-    from modeling.ml.tiny import make_tiny_base_model
+    from tests.tiny_models import make_tiny_base_model
 
     return make_tiny_base_model(tmp_path_factory.mktemp("tiny") / "bert")
 

@@ -22,7 +22,7 @@ from modeling.ml.candidates import (
     select_served,
 )
 from modeling.ml.coverage import tokenizer_coverage
-from modeling.ml.tiny import minilm_path
+from tests.tiny_models import minilm_path
 
 JAPANESE = [
     "CTガイド下右肺下葉結節に対し18G針で生検を施行した。気胸なし。",
@@ -157,7 +157,7 @@ def test_it_warns_when_the_tokenizer_cannot_read_japanese(minilm_tokenizer):
 def test_a_japanese_tokenizer_reads_japanese(tmp_path):
     from transformers import AutoTokenizer
 
-    from modeling.ml.tiny import make_tiny_japanese_base_model
+    from tests.tiny_models import make_tiny_japanese_base_model
 
     folder = make_tiny_japanese_base_model(tmp_path / "ja", JAPANESE)
     tokenizer = AutoTokenizer.from_pretrained(folder)

@@ -5,7 +5,6 @@ import pytest
 
 from modeling.ml.inference import Classifier
 from modeling.ml.text import encode_texts, fit_to_length, prepare_text
-from modeling.ml.tiny import make_tiny_base_model
 from modeling.ml.training import (
     Progress,
     TrainConfig,
@@ -13,6 +12,7 @@ from modeling.ml.training import (
     TrainingDataError,
     train_model,
 )
+from tests.tiny_models import make_tiny_base_model
 
 LABELS = [1, 2, 3, 4]
 _PHRASES = {
@@ -284,7 +284,7 @@ def _japanese(n_per_category, seed):
 
 def test_a_local_japanese_bert_trains_and_serves(tmp_path):
     """The CTIR_BASE_MODEL path for a Japanese BERT folder (BertJapaneseTokenizer, MeCab)."""
-    from modeling.ml.tiny import make_tiny_japanese_base_model
+    from tests.tiny_models import make_tiny_japanese_base_model
 
     train = _japanese(8, 1)
     base = make_tiny_japanese_base_model(tmp_path / "ja-base", [t for t, _ in train])
