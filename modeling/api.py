@@ -128,13 +128,7 @@ def versions(request, slug):
     outcome = services.training_request(
         project=project, user=request.user, recipe={k: data.get(k) for k in services.LIMITS},
         start_from=data.get("start_from", ""), auto_promote=data["auto_promote"])
-    if outcome.job is None:
-        return Response({"detail": outcome.refused or outcome.unavailable},
-                        status=400 if outcome.refused else 503)
-    body = ModelVersionSerializer(outcome.job).data
-    if outcome.unavailable:
-        return Response({**body, "detail": outcome.unavailable}, status=503)
-    return Response(body, status=201)
+    return _started(outcome, ModelVersionSerializer, created=201, refused=400)
 
 
 @extend_schema(tags=[TAG], responses={200: ModelVersionSerializer, **errors(401, 403, 404)},
@@ -217,10 +211,16 @@ def prelabel(request, slug):
     number = valid(PrelabelRequestSerializer, request).get("version")
     version = _version(project, number) if number is not None else None
     outcome = services.prelabel_start(project=project, version=version, user=request.user)
+    return _started(outcome, PrelabelRunSerializer, created=202, refused=409)
+
+
+def _started(outcome, serializer, *, created: int, refused: int) -> Response:
+    """The API's answer to a job request's outcome: the job (`created`), the reason it was
+    refused, or 503 with the failed job when nothing would run it."""
     if outcome.job is None:
         return Response({"detail": outcome.refused or outcome.unavailable},
-                        status=409 if outcome.refused else 503)
-    body = PrelabelRunSerializer(outcome.job).data
+                        status=refused if outcome.refused else 503)
+    body = serializer(outcome.job).data
     if outcome.unavailable:
         return Response({**body, "detail": outcome.unavailable}, status=503)
-    return Response(body, status=202)
+    return Response(body, status=created)

@@ -232,11 +232,8 @@ def first_model_check(*, project: Project) -> str:
         version.progress = {"message": "The project's first model (fast, TF-IDF), started "
                                        "automatically; waiting for a worker"}
         version.save(update_fields=["progress"])
-    try:
-        send_now("modeling.tasks.train_model_version", version.pk)
-    except Exception as exc:  # the broker is down: undo, and the next check tries again
-        ModelVersion.objects.filter(pk=version.pk, status=JobStatus.QUEUED).delete()
-        return f"due, but the task queue did not answer ({type(exc).__name__})"
+    if problem := _sent_or_undone(version):
+        return f"due, but the task queue did not answer ({problem})"
     return f"started v{version.number} (fast)"
 
 
@@ -277,11 +274,8 @@ def fast_retrain_check(*, project: Project) -> str:
         version.progress = {"message": f"Fast model after {since} new labels; waiting for a "
                                        "worker"}
         version.save(update_fields=["progress"])
-    try:
-        send_now("modeling.tasks.train_model_version", version.pk)
-    except Exception as exc:  # the broker is down: undo, and the next check tries again
-        ModelVersion.objects.filter(pk=version.pk, status=JobStatus.QUEUED).delete()
-        return f"due, but the task queue did not answer ({type(exc).__name__})"
+    if problem := _sent_or_undone(version):
+        return f"due, but the task queue did not answer ({problem})"
     return f"started v{version.number} (fast)"
 
 
@@ -313,14 +307,22 @@ def auto_retrain_check(*, project: Project) -> str:
                                        "labels; waiting for a training worker"}
         version.save(update_fields=["progress"])
         _policy_note(policy, "")
+    if problem := _sent_or_undone(version):
+        return _policy_note(
+            policy, f"Due, but the task queue did not answer ({problem}); retrying every "
+            "minute.")
+    return f"started v{version.number}"
+
+
+def _sent_or_undone(version: ModelVersion) -> str:
+    """Hand an automatic run to the broker after its commit; when the broker is down, delete
+    the queued row (the next check starts it again) and say what failed. '' when sent."""
     try:
         send_now("modeling.tasks.train_model_version", version.pk)
-    except Exception as exc:  # the broker is down: undo, and the next check tries again
+    except Exception as exc:  # any failure to hand over: kombu wraps most, not all
         ModelVersion.objects.filter(pk=version.pk, status=JobStatus.QUEUED).delete()
-        return _policy_note(
-            policy, f"Due, but the task queue did not answer ({type(exc).__name__}); "
-            "retrying every minute.")
-    return f"started v{version.number}"
+        return type(exc).__name__
+    return ""
 
 
 def _last_recipe(project: Project) -> dict:

@@ -61,6 +61,18 @@ def outsider(other_project):
 
 
 @pytest.fixture
+def sent(monkeypatch):
+    """The tasks handed to the broker, as (name, args), instead of sending them: for unit
+    tests of what a service enqueues (tests with a real worker send for real)."""
+    from core import queue
+
+    calls = []
+    monkeypatch.setattr(queue.app, "send_task",
+                        lambda name, args, kwargs: calls.append((name, args)))
+    return calls
+
+
+@pytest.fixture
 def login(client):
     def _login(user):
         client.force_login(user)

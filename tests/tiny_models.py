@@ -76,7 +76,7 @@ def _save_tiny_bert(folder: Path, vocab_size: int, seed: int) -> Path:
     import torch
     from transformers import BertConfig, BertModel
 
-    from .device import quiet_transformers
+    from modeling.ml.device import quiet_transformers
 
     config = BertConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
                         num_attention_heads=2, intermediate_size=64,

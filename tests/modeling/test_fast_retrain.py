@@ -7,19 +7,10 @@ from django.urls import reverse
 
 from annotation import services as annotation_services
 from annotation.models import Category, LabelMethod, Project, Report
-from core import queue
 from core.models import JobStatus
 from modeling import jobs, selectors, services
 from modeling.models import ModelVersion, Trigger
 from tests.support import labelled_rows
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    calls = []
-    monkeypatch.setattr(queue.app, "send_task",
-                        lambda name, args, kwargs: calls.append((name, args)))
-    return calls
 
 
 @pytest.fixture

@@ -21,14 +21,6 @@ TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
 
 
 @pytest.fixture
-def sent(monkeypatch):
-    calls = []
-    monkeypatch.setattr(queue.app, "send_task",
-                        lambda name, args, kwargs: calls.append((name, args)))
-    return calls
-
-
-@pytest.fixture
 def unlabelled(project):
     rows = [dataclasses.replace(r, label=None, split=None)
             for r in labelled_rows({"train": 3}, prefix="U")]
