@@ -4,6 +4,7 @@ from collections import Counter
 from pathlib import Path
 
 import redis
+from celery import current_app as celery_app
 from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, F, OuterRef, Subquery
@@ -14,7 +15,6 @@ from annotation.models import Category, Membership, Project, Report, Role, Split
 from core import charts
 from core.models import ACTIVE_STATUSES, JobStatus
 from core.queue import safe_broker_url
-from ctir_site.celery import app as celery_app
 
 from .ml.candidates import BASELINE, BERT, CATALOGUE
 from .ml.metrics import clopper_pearson
