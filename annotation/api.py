@@ -37,9 +37,10 @@ from core.api import (
 
 from . import selectors, services
 from .access import ADMIN_ONLY, ALL_ROLES, STAFF_ROLES, project_for
-from .columns import DATE_FORMATS, FIELDS, ColumnMapping
 from .forms import whole_number
-from .importing import ImportFormatError, estimate_data_rows, file_format
+from .importing.columns import DATE_FORMATS, FIELDS, ColumnMapping
+from .importing.formats import ImportFormatError, file_format
+from .importing.plan import estimate_data_rows
 from .labeling import selectors as labeling_selectors
 from .labeling import services as labeling_services
 from .models import Annotation, Category, ImportJob, Project, Report, Role, Split

@@ -17,7 +17,7 @@ from django.contrib.auth.validators import UnicodeUsernameValidator
 from django.core import signing
 from django.core.exceptions import BadRequest
 
-from .columns import DATE_FORMATS, FIELDS, ColumnMapping
+from .importing.columns import DATE_FORMATS, FIELDS, ColumnMapping
 from .models import Category, Membership, Project, Role
 
 MAX_INT = 2**31 - 1  # PostgreSQL integer; ids and positions stay far below it

@@ -19,16 +19,14 @@ from core.jobs import Outcome, handed_over
 from core.queue import broker_problem, send_on_commit
 
 from . import import_progress
-from .columns import ColumnMapping
 from .double_reading import required_annotations
-from .importing import (
+from .importing.checks import ParsedRow, RowChecker, RowError
+from .importing.columns import ColumnMapping
+from .importing.formats import file_format
+from .importing.plan import (
     LOOKUP_CHUNK,
     ImportPlan,
-    ParsedRow,
-    RowChecker,
-    RowError,
     estimate_rows,
-    file_format,
     iter_checked_rows,
     plan_import,
 )

@@ -18,7 +18,6 @@ from core.jobs import handed_over
 
 from . import selectors, services
 from .access import ADMIN_ONLY, project_for
-from .columns import DATE_FORMATS, FIELD_LABELS, FIELDS, ColumnMapping
 from .exporting import export_lines
 from .forms import (
     UPLOAD_MAX_AGE,
@@ -28,13 +27,12 @@ from .forms import (
     NavigationForm,
     StagedUploadForm,
 )
-from .importing import (
-    FORMAT_SUFFIXES,
-    ImportFormatError,
+from .importing.columns import DATE_FORMATS, FIELD_LABELS, FIELDS, ColumnMapping
+from .importing.formats import FORMAT_SUFFIXES, ImportFormatError, file_format
+from .importing.plan import (
     ImportPlan,
     estimate_data_rows,
     estimate_rows,
-    file_format,
     plan_import,
     read_header,
 )

@@ -109,7 +109,7 @@ def _project(site_n: int):
     from django.contrib.auth.models import User
 
     from annotation import services
-    from annotation.importing import ParsedRow
+    from annotation.importing.checks import ParsedRow
     from annotation.models import Category, Membership, Project, Role
 
     Project.objects.filter(slug=SLUG).delete()

@@ -134,7 +134,7 @@ def prepare():
     from tests.modeling.conftest import labelled_rows
 
     from annotation import services
-    from annotation.importing import ParsedRow
+    from annotation.importing.checks import ParsedRow
     from annotation.models import Membership, Project, Role
     from ctir_demo.cohort import generate_reports
     from tests.tiny_models import make_tiny_base_model

@@ -29,7 +29,7 @@ def prepare(n_reports: int, n_annotators: int) -> None:
     from django.contrib.auth.models import User
 
     from annotation import services
-    from annotation.importing import ParsedRow
+    from annotation.importing.checks import ParsedRow
     from annotation.models import Annotation, Category, Membership, Project, ReportClaim, Role
     from ctir_demo.cohort import generate_reports
 

@@ -4,7 +4,7 @@ import datetime
 import time
 
 from annotation import services as annotation_services
-from annotation.importing import ParsedRow
+from annotation.importing.checks import ParsedRow
 
 TEMPLATES = {
     1: [

@@ -544,7 +544,7 @@ def test_last_used_is_recorded(project, admin_user):
 def test_a_batch_import_uses_the_remembered_mapping_or_the_one_given(project, admin_user,
                                                                      tmp_path):
     from annotation import services
-    from annotation.columns import ColumnMapping
+    from annotation.importing.columns import ColumnMapping
 
     first = tmp_path / "jan.csv"
     first.write_text("Acc,Patient,Sex,Age,When,Body\nX1,P1,F,50,03/04/2020,Drainage\n")

@@ -10,7 +10,7 @@ from django.db import close_old_connections, connection
 from django.test import Client
 
 from annotation import services
-from annotation.importing import ParsedRow
+from annotation.importing.checks import ParsedRow
 from annotation.models import Annotation
 from ctir_site.errors import DATABASE_DOWN
 

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from annotation import services
-from annotation.importing import plan_import
+from annotation.importing.plan import plan_import
 from annotation.models import ImportBatch, Patient, ReferenceLabel, ReferenceLabelChange, Report
 
 HEADER = "accession,patient_id,sex,age,procedure_date,text,label,split\n"

@@ -13,8 +13,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from annotation.columns import ColumnMapping
-from annotation.importing import estimate_rows, plan_import
+from annotation.importing.columns import ColumnMapping
+from annotation.importing.plan import estimate_rows, plan_import
 from annotation.models import Report
 from tests.annotation.test_import_mapping import XLSX_HEADER, errors_of, write, xlsx
 from tests.test_api import bearer

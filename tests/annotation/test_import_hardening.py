@@ -3,7 +3,7 @@
 import pytest
 
 from annotation import services
-from annotation.importing import plan_import
+from annotation.importing.plan import plan_import
 from annotation.models import ImportBatch, Report
 
 HEADER = "accession,patient_id,sex,age,procedure_date,text,label,split\n"
@@ -202,7 +202,7 @@ def test_every_imported_accession_is_listed_and_its_report_page_reachable(login,
 # --- item 9: one text limit, bounded highlighting, upload size, staged files cleaned ----------
 
 def test_one_text_limit_for_csv_and_jsonl(project, tmp_path):
-    from annotation.importing import MAX_TEXT_CHARS
+    from annotation.importing.checks import MAX_TEXT_CHARS
 
     assert MAX_TEXT_CHARS == 100_000
     long_text = "x" * (MAX_TEXT_CHARS + 1)

@@ -10,8 +10,8 @@ from django.core.management import CommandError, call_command
 from django.urls import reverse
 
 from annotation import services
-from annotation.columns import ColumnMapping, guess_mapping
-from annotation.importing import plan_import
+from annotation.importing.columns import ColumnMapping, guess_mapping
+from annotation.importing.plan import plan_import
 from annotation.models import Project, Report
 
 RIS_HEADER = "Accession No,MRN,Gender,Age,Exam Date,Findings,Impression,Ward\n"

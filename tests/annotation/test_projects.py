@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.urls import reverse
 
 from annotation import services
-from annotation.importing import plan_import
+from annotation.importing.plan import plan_import
 from annotation.models import (
     Category,
     CategoryChange,

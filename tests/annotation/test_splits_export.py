@@ -6,7 +6,7 @@ import pytest
 from django.core.management import call_command
 
 from annotation import services
-from annotation.importing import ParsedRow
+from annotation.importing.checks import ParsedRow
 from annotation.models import Annotation, Category, Project, Report
 
 

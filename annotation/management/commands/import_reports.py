@@ -4,8 +4,9 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from annotation import services
-from annotation.columns import DATE_FORMATS, FIELDS, ColumnMapping, guess_mapping
-from annotation.importing import ImportFormatError, estimate_rows, file_format, read_header
+from annotation.importing.columns import DATE_FORMATS, FIELDS, ColumnMapping, guess_mapping
+from annotation.importing.formats import ImportFormatError, file_format
+from annotation.importing.plan import estimate_rows, read_header
 from annotation.management.commands._common import get_project
 
 

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from annotation import services as annotation_services
 from annotation.double_reading import required_annotations
-from annotation.importing import ParsedRow
+from annotation.importing.checks import ParsedRow
 from annotation.labeling import services
 from annotation.models import (
     Annotation,

@@ -1,0 +1,172 @@
+"""Checking one row: its values under ctir's field names become a ParsedRow, or RowErrors
+naming the line, the column and what is wrong. The same for every file format."""
+
+import datetime
+import re
+from dataclasses import dataclass
+
+from django.utils import timezone
+
+from ..models import Category, Project, Split
+from .columns import DateProblem, parse_date
+
+SEX_VALUES = {
+    "f": "F", "female": "F", "w": "F", "m": "M", "male": "M",
+    "o": "O", "other": "O", "u": "U", "unknown": "U", "": "U",
+}
+SPLIT_VALUES = {
+    "train": Split.TRAIN, "training": Split.TRAIN, "val": Split.VALIDATION,
+    "valid": Split.VALIDATION, "validation": Split.VALIDATION, "test": Split.TEST,
+    "unassigned": Split.UNASSIGNED, "": None,
+}
+# One limit for every format (README, Import rules). The CSV parser stops any field at
+# csv.field_size_limit() (131,072), so the limit must stay below that.
+MAX_TEXT_CHARS = 100_000
+# Accepted ranges (README, Import rules): a procedure date from 1970-01-01 to today, written
+# YYYY-MM-DD (no week or ordinal dates); an age in whole years from 0 to 120 ("45.0" is 45,
+# "45.9" is refused rather than cut to 45).
+EARLIEST_DATE = datetime.date(1970, 1, 1)
+_WHOLE_AGE = re.compile(r"(\d{1,3})(?:\.0+)?", re.ASCII)
+
+
+@dataclass(frozen=True)
+class RowError:
+    line: int
+    column: str
+    reason: str
+    unit: str = "line"  # "row" in a spreadsheet, as Excel numbers them
+
+    def __str__(self):
+        where = f"{self.unit} {self.line}" + (f", column {self.column}" if self.column else "")
+        return f"{where}: {self.reason}"
+
+
+@dataclass
+class ParsedRow:
+    line: int
+    accession: str
+    patient_id: str
+    sex: str
+    age: int | None
+    procedure_date: datetime.date
+    text: str
+    label: int | None
+    split: str | None
+
+
+# PostgreSQL stores neither NUL nor a lone surrogate (JSON can spell both as \\u escapes).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def unstorable(value) -> str:
+    """Why this raw value cannot be stored as text, or ''."""
+    if isinstance(value, dict | list):
+        kind = "a JSON object" if isinstance(value, dict) else "a JSON array"
+        return f"expected a string or a number, not {kind}"
+    if isinstance(value, bool):  # JSON true/false: would be stored as "True"
+        return f"expected a string or a number, not {str(value).lower()}"
+    if not isinstance(value, str):
+        return ""
+    found = _UNSTORABLE.search(value)
+    if found is None:
+        return ""
+    char = found.group()
+    what = "a NUL character" if char == "\x00" else "a lone surrogate"
+    return (f"{what} (U+{ord(char):04X}) at character {found.start() + 1}, "
+            "which the database cannot store; remove it")
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return str(value).strip()
+
+
+class RowChecker:
+    """Turns raw records into ParsedRows, collecting every problem with its line and column."""
+
+    def __init__(self, project: Project, date_format: str = "iso"):
+        self.project = project
+        self.date_format = date_format
+        # Set from the mapping: with no patient id column, the accession stands in for it.
+        self.patient_from_accession = False
+        # A retired category is kept for the labels it has, but takes no new ones.
+        everything = list(Category.objects.filter(project=project))
+        self.categories = {c.code: c for c in everything if not c.retired}
+        self.category_names = {c.name.lower(): c.code for c in self.categories.values()}
+        self.retired = {key: c for c in everything if c.retired
+                        for key in (str(c.code), c.name.lower())}
+
+    def category_code(self, value) -> int | None:
+        raw = _text(value)
+        if not raw:
+            return None
+        # isdigit() is also true of '²' or '٣'; only ASCII digits are a code.
+        if raw.isascii() and raw.isdigit() and int(raw) in self.categories:
+            return int(raw)
+        return self.category_names.get(raw.lower(), -1)
+
+    def parse(self, line: int, record: dict) -> tuple[ParsedRow | None, list[RowError]]:
+        errors = []
+
+        def bad(column, reason):
+            errors.append(RowError(line, column, reason))
+
+        # What the database cannot store was refused by iter_checked_rows, column by column
+        # of the file, before the mapping joined any text.
+        accession = _text(record.get("accession"))
+        if not accession:
+            bad("accession", "empty accession")
+        elif len(accession) > 64:
+            bad("accession", "accession longer than 64 characters")
+        patient_id = _text(record.get("patient_id"))
+        if not patient_id and self.patient_from_accession:
+            patient_id = accession
+        if not patient_id:
+            bad("patient_id", "empty patient_id")
+        elif len(patient_id) > 64:
+            bad("patient_id", "patient_id longer than 64 characters")
+        sex = SEX_VALUES.get(_text(record.get("sex")).lower())
+        if sex is None:
+            bad("sex", f"unknown sex {_text(record.get('sex'))!r} (use F, M, O or U)")
+        age_raw = _text(record.get("age"))
+        age = None
+        if age_raw:
+            whole = _WHOLE_AGE.fullmatch(age_raw)
+            age = int(whole.group(1)) if whole else None
+            if age is None or not 0 <= age <= 120:
+                bad("age", f"age {age_raw!r} is not a whole number of years from 0 to 120")
+                age = None
+        date = None
+        try:
+            # Not date.fromisoformat: it also takes 2020-W01-1 and 20200101.
+            date = parse_date(record.get("procedure_date"), self.date_format)
+        except DateProblem as exc:
+            bad("procedure_date", str(exc))
+        else:
+            if date < EARLIEST_DATE:
+                bad("procedure_date", f"date {date} is before {EARLIEST_DATE}, the "
+                                      "earliest accepted")
+            elif date > timezone.localdate():
+                bad("procedure_date", f"date {date} is after today "
+                                      f"({timezone.localdate()})")
+        text = _text(record.get("text"))
+        if not text:
+            bad("text", "empty report text")
+        elif len(text) > MAX_TEXT_CHARS:
+            bad("text", f"report text is {len(text):,} characters; the limit is "
+                        f"{MAX_TEXT_CHARS:,}")
+        label = self.category_code(record.get("label"))
+        if label == -1:
+            known = ", ".join(f"{c.code} {c.name}" for c in self.categories.values())
+            retired = self.retired.get(_text(record.get("label")).lower())
+            bad("label", f"category {retired} is retired and takes no new labels (in use: "
+                         f"{known})" if retired else
+                f"unknown category {_text(record.get('label'))!r} (known: {known})")
+        split_raw = _text(record.get("split")).lower()
+        split = SPLIT_VALUES.get(split_raw, "bad")
+        if split == "bad":
+            bad("split", f"unknown split {split_raw!r} (use train, validation, test or unassigned)")
+        if errors:
+            return None, errors
+        return ParsedRow(line, accession, patient_id, sex, age, date, text, label, split), []
