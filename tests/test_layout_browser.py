@@ -104,7 +104,8 @@ _WIDEST = """(() => {
 })()"""
 
 
-def test_no_page_scrolls_sideways(browser, live_server, settings, tmp_path):
+def test_no_page_scrolls_sideways(project, browser, live_server, settings, tmp_path):
+    # `project`: ct-ir as the data migration makes it, which seed_demo fills.
     project, study = _seed(settings, tmp_path)
     slug = project.slug
     # A report with history and negated marks, to see them on the report page.

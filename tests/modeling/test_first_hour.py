@@ -20,7 +20,9 @@ def _version_shown(page) -> int | None:
     return int(found.group(1)) if found else None
 
 
-def test_the_first_hour(transactional_db, model_settings, request, live_server, page):
+def test_the_first_hour(transactional_db, project, model_settings, request, live_server, page):
+    # `project`: the ct-ir project as a fresh database has it (the data migration's), so
+    # demo_ready seeds it as make run does.
     # What `make run` runs before it starts the web process and the worker (Makefile).
     call_command("demo_ready", demo_users=True)
     ct_ir = Project.objects.get(slug="ct-ir")
