@@ -46,6 +46,9 @@ def test_worker_trains_shows_progress_promotes_and_prelabels(project, worker):
 
 
 def _start_a_long_training(project, worker) -> ModelVersion:
+    # This run alone: the labels would otherwise start the fast first model as well
+    # (tests/modeling/test_fast_retrain.py), whose folder the cancel test must not find.
+    type(project).objects.filter(pk=project.pk).update(fast_retrain_every=0)
     project_with_labels(project)
     version = services.model_version_create(
         project=project, recipe={"epochs": 20, "seeds": 3, "max_length": 64}
