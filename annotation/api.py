@@ -41,7 +41,6 @@ from .forms import whole_number
 from .importing.columns import DATE_FORMATS, FIELDS, ColumnMapping
 from .importing.formats import ImportFormatError, file_format
 from .importing.plan import estimate_data_rows
-from .labeling import selectors as labeling_selectors
 from .labeling import services as labeling_services
 from .models import Annotation, Category, ImportJob, Project, Report, Role, Split
 
@@ -553,20 +552,18 @@ def queue_next(request, slug):
     """Serve your next report and hold it for you, as the annotate page does (the same
     report again while you have not answered it). Answer it with POST annotations/."""
     project = project_for(request, slug, STAFF_ROLES)
-    report = labeling_services.queue_next(project=project, user=request.user)
+    serving = labeling_services.report_serve(project=project, user=request.user)
+    report, suggestion = serving.report, serving.suggestion
     if report is None:
         return Response({"report": None, "suggestion": None, "token": None,
                          "served_at": None})
-    suggestion = labeling_selectors.suggestion_for(report)
-    served = labeling_services.served_report(report=report, user=request.user,
-                                             suggestion=suggestion)
     return Response({
         "report": {"id": report.pk, "accession": report.accession,
                    "procedure_date": report.procedure_date, "text": report.text},
         "suggestion": {"category": suggestion["category"].code,
                        "probability": suggestion["probability"],
                        "model_version": suggestion["version_number"]} if suggestion else None,
-        "token": labeling_services.served_token(served), "served_at": served.served_at,
+        "token": serving.token, "served_at": serving.served.served_at,
     })
 
 

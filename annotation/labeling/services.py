@@ -22,7 +22,7 @@ from ..models import (
     ReportClaim,
     ReportSkip,
 )
-from .selectors import latest_answers, queue_candidates
+from .selectors import latest_answers, queue_candidates, suggestion_for
 
 QUEUE_RETRIES = 20
 
@@ -115,6 +115,31 @@ ANNOTATE_SALT = "ctir.annotate.served"
 # A correction (Z) left open overnight still submits; an older one is refused, not guessed
 # at. A first answer needs more: a live claim on the report (_answer_allowed).
 SERVED_TOKEN_MAX_AGE = 24 * 3600
+
+
+@dataclass(frozen=True)
+class Serving:
+    """A report served to one annotator: held for them, with the model's suggestion and
+    the signed token its answer must carry. All None when nothing is waiting."""
+
+    report: Report | None = None
+    suggestion: dict | None = None
+    served: "ServedReport | None" = None
+    token: str | None = None
+
+
+def report_serve(*, project: Project, user: User,
+                 previous: Annotation | None = None) -> Serving:
+    """The next report of this annotator's queue (or the one whose answer they change):
+    the annotate page and the API's queue/next alike."""
+    report = previous.report if previous else queue_next(project=project, user=user)
+    if report is None:
+        return Serving()
+    suggestion = suggestion_for(report)
+    served = served_report(report=report, user=user, suggestion=suggestion,
+                           previous=previous)
+    return Serving(report=report, suggestion=suggestion, served=served,
+                   token=served_token(served))
 
 
 def served_report(*, report: Report, user: User, suggestion: dict | None,

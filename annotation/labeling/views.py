@@ -52,22 +52,16 @@ def _answer(request, project):
 
 
 def _workspace(request, project, *, previous, partial, categories=None):
-    report = previous.report if previous else services.queue_next(
-        project=project, user=request.user)
+    serving = services.report_serve(project=project, user=request.user, previous=previous)
+    suggestion = serving.suggestion
     context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
-               "report": report, "previous": previous,
+               "report": serving.report, "previous": previous,
                "categories": categories or list(
                    Category.objects.filter(project=project, retired=False)),
-               "progress": selectors.annotator_progress(project, request.user)}
-    if report is not None:
-        suggestion = selectors.suggestion_for(report)
-        served = services.served_report(report=report, user=request.user,
-                                         suggestion=suggestion, previous=previous)
-        context.update(
-            suggestion=suggestion, token=services.served_token(served),
-            selected=(previous.category.code if previous
-                      else suggestion["category"].code if suggestion else None),
-        )
+               "progress": selectors.annotator_progress(project, request.user),
+               "suggestion": suggestion, "token": serving.token,
+               "selected": (previous.category.code if previous
+                            else suggestion["category"].code if suggestion else None)}
     template = "annotation/annotate.html" + ("#workspace" if partial else "")
     return render(request, template, context)
 
