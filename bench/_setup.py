@@ -2,8 +2,10 @@
 
 import os
 import platform
+import signal
 import subprocess
 import sys
+import time
 import warnings
 from pathlib import Path
 
@@ -62,3 +64,33 @@ def machine() -> str:
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
     return (f"{os.cpu_count()} cores ({cpu}), {total} GiB RAM, Python "
             f"{platform.python_version()}, {pg}")
+
+
+class Worker:
+    """A real Celery worker (solo pool) in its own process, answering a ping before use."""
+
+    def __init__(self, name: str, env: dict, log_path: Path):
+        self.log_path = log_path
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "ctir_site", "worker", "--pool=solo",
+             "-n", f"{name}@%h", "--loglevel=INFO"],
+            cwd=ROOT, env=env, stdout=open(log_path, "w"), stderr=subprocess.STDOUT)
+        from ctir_site.celery import app
+
+        deadline = time.monotonic() + 120
+        while not any(k.startswith(f"{name}@") for k in
+                      (app.control.inspect(timeout=1).ping() or {})):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("worker did not start:\n" + log_path.read_text()[-2000:])
+
+    def kill(self) -> None:
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

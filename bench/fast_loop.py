@@ -30,10 +30,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +39,7 @@ from _models import (
     LABELS,  # sets sys.path and offline mode first
     pairs,
 )
-from _setup import django_setup, machine
+from _setup import Worker, django_setup, machine
 from learning_curve import _growing_split
 
 from bench.heldout.unseen_en import generate_unseen_english_reports
@@ -80,29 +77,6 @@ def learning_curve(points, seeds: int, site_n: int, later_n: int) -> dict:
                 p: (round(r[-1][0], 3) if r[-1] else None) for p, r in results.items()}}),
                 flush=True)
     return results
-
-
-class Worker:
-    def __init__(self, env: dict, log: Path):
-        self.log = log
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "ctir_site", "worker", "--pool=solo",
-             "-n", f"fastloop-{os.getpid()}@%h", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-        from ctir_site.celery import app
-
-        deadline = time.monotonic() + 120
-        while not (app.control.inspect(timeout=1).ping() or {}):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("worker did not start:\n" + log.read_text()[-2000:])
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
 
 
 def _project(site_n: int):
@@ -251,7 +225,7 @@ def main() -> None:
         env = dict(os.environ, DATABASE_URL=os.environ["DATABASE_URL"],
                    CELERY_BROKER_URL=settings.CELERY_BROKER_URL, CTIR_MODEL_DIR=tmp)
         settings.CTIR_MODEL_DIR = tmp
-        worker = Worker(env, Path(tmp) / "worker.log")
+        worker = Worker(f"fastloop-{os.getpid()}", env, Path(tmp) / "worker.log")
         try:
             loop = label_loop(args)
         finally:

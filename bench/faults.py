@@ -18,7 +18,6 @@ import glob
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -50,7 +49,7 @@ os.environ.update(
     CACHE_URL="", CONN_MAX_AGE="60",
 )
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ROOT, django_setup, machine  # noqa: E402
+from _setup import Worker, django_setup, machine  # noqa: E402
 
 ROWS: list[tuple[str, str, str, str]] = []
 WORKERS: list = []  # every worker started, so a failed run leaves none behind
@@ -372,35 +371,12 @@ def fault_pg_restart(project) -> None:
         f"{max(last_error - restart_at, 0):.1f} s from the restart to the last error")
 
 
-class Worker:
-    def __init__(self, name: str, instance: str = INSTANCE):
-        self.log_path = WORK / f"worker-{name}.log"
-        env = dict(os.environ, DATABASE_URL=DB_URL, CTIR_INSTANCE=instance,
-                   SECRET_KEY=os.environ["SECRET_KEY"])
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "ctir_site", "worker", "--pool=solo",
-             "-n", f"{name}@%h", "--loglevel=INFO"],
-            cwd=ROOT, env=env, stdout=open(self.log_path, "w"), stderr=subprocess.STDOUT)
-        WORKERS.append(self)
-        from ctir_site.celery import app
-
-        deadline = time.monotonic() + 120
-        while not any(k.startswith(f"{name}@") for k in
-                      (app.control.inspect(timeout=1).ping() or {})):
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("worker did not start:\n" + self.log_path.read_text()[-2000:])
-
-    def kill(self) -> None:
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait(10)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
+def worker_start(name: str, instance: str = INSTANCE) -> Worker:
+    env = dict(os.environ, DATABASE_URL=DB_URL, CTIR_INSTANCE=instance,
+               SECRET_KEY=os.environ["SECRET_KEY"])
+    worker = Worker(name, env, WORK / f"worker-{name}.log")
+    WORKERS.append(worker)
+    return worker
 
 
 def wait_for(predicate, timeout: float, what: str, worker: Worker | None = None):
@@ -423,7 +399,7 @@ def fault_worker_kill(project) -> None:
     from modeling import services
     from modeling.models import ModelVersion, Prediction, PrelabelRun
 
-    worker = Worker("faults-1")
+    worker = worker_start("faults-1")
     v1 = services.model_version_create(project=project, recipe=SHORT)
     v1 = wait_for(lambda: ModelVersion.objects.filter(
         pk=v1.pk, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).first(), 300,
@@ -446,7 +422,7 @@ def fault_worker_kill(project) -> None:
     v2.refresh_from_db()
     active = ModelVersion.objects.get(project=project, is_active=True)
     untouched = active.pk == v1.pk and _fingerprint(v1.artifact_dir) == files
-    worker = Worker("faults-2")
+    worker = worker_start("faults-2")
     v3 = services.model_version_create(project=project, recipe=SHORT)
     v3 = wait_for(lambda: ModelVersion.objects.filter(
         pk=v3.pk, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).first(), 300,
@@ -474,7 +450,7 @@ def fault_worker_kill(project) -> None:
     failed_after = time.monotonic() - killed
     run.refresh_from_db()
     active = ModelVersion.objects.get(project=project, is_active=True)
-    worker = Worker("faults-3")
+    worker = worker_start("faults-3")
     retry = services.prelabel_request(project=project, version=v1)
     retry = wait_for(lambda: PrelabelRun.objects.filter(
         pk=retry.pk, status__in=(JobStatus.SUCCEEDED, JobStatus.FAILED)).first(), 300,

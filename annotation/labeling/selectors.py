@@ -56,9 +56,14 @@ def queue_candidates(project: Project, user, now):
     return reports.order_by("procedure_date", "accession")
 
 
-# The candidates a model version can serve (modeling.ml.candidates names them; annotation
-# sits below modeling and reads only the name stored in the version's metrics).
-CANDIDATE_NAMES = {"bert": "fine-tuned BERT", "tfidf": "TF-IDF", "ensemble": "BERT + TF-IDF"}
+# How the suggestion line names a version's served candidate. modeling's catalogue owns the
+# names and fills this in at start-up (modeling.apps); annotation, below modeling, cannot
+# import it. A name missing here (a version from a candidate since removed) shows as stored.
+_CANDIDATE_PHRASES: dict[str, str] = {}
+
+
+def candidate_phrases_register(phrases: dict[str, str]) -> None:
+    _CANDIDATE_PHRASES.update(phrases)
 
 
 def suggestion_for(report: Report) -> dict | None:
@@ -87,7 +92,7 @@ def suggestion_for(report: Report) -> dict | None:
     return {
         "version_id": prediction.model_version_id,
         "version_number": version.number,
-        "candidate": CANDIDATE_NAMES.get(served, served),
+        "candidate": _CANDIDATE_PHRASES.get(served, served),
         "pending_version_number": active,
         "category": prediction.category,
         "probability": prediction.probabilities.get(str(prediction.category.code)),

@@ -4,8 +4,8 @@ their ensemble; which one to serve; how the ensemble combines its members.
 This is the catalogue the web pages read (names, display names), so it stays plain Python:
 no torch. How each candidate is fit, scores reports, is saved and loaded is in registry.py,
 which training and inference iterate over. A new candidate is a CandidateInfo in CATALOGUE
-and a class in registry.REGISTRY (annotation, below modeling, keeps its own short names
-for the suggestion line: labeling.selectors.CANDIDATE_NAMES).
+and a class in registry.REGISTRY; modeling's ready() hands the phrases to annotation's
+suggestion line (annotation sits below modeling and cannot import this).
 
 Which candidate a job serves is chosen on the validation split. Rules, in order:
 1. never serve a candidate less accurate on validation than another of the same job;
@@ -30,6 +30,7 @@ class CandidateInfo:
     name: str  # as stored in metrics and label_map.json: never rename one
     label: str  # on the Models page
     short_label: str
+    phrase: str  # in the annotator's suggestion line: "Model v3 (<phrase>) suggests 2"
     needs_encoder: bool  # loads the fine-tuned BERT encoder and its tokenizer
     tie_rank: int  # among equally accurate candidates the lowest is served (rule 2)
     built_from: tuple[str, ...] = ()  # the candidates it combines, earlier in CATALOGUE
@@ -37,11 +38,12 @@ class CandidateInfo:
 
 BERT, TFIDF, ENSEMBLE = "bert", "tfidf", "ensemble"
 CATALOGUE = (
-    CandidateInfo(BERT, "Fine-tuned BERT", "BERT", needs_encoder=True, tie_rank=2),
-    CandidateInfo(TFIDF, "TF-IDF (n-grams + concepts)", "TF-IDF", needs_encoder=False,
+    CandidateInfo(BERT, "Fine-tuned BERT", "BERT", "fine-tuned BERT", needs_encoder=True,
+                  tie_rank=2),
+    CandidateInfo(TFIDF, "TF-IDF (n-grams + concepts)", "TF-IDF", "TF-IDF", needs_encoder=False,
                   tie_rank=1),
-    CandidateInfo(ENSEMBLE, "Ensemble (BERT + TF-IDF)", "Ensemble", needs_encoder=True,
-                  tie_rank=0, built_from=(BERT, TFIDF)),
+    CandidateInfo(ENSEMBLE, "Ensemble (BERT + TF-IDF)", "Ensemble", "BERT + TF-IDF",
+                  needs_encoder=True, tie_rank=0, built_from=(BERT, TFIDF)),
 )
 # The candidate reported under "baseline" in a job's metrics, its historical name.
 BASELINE = TFIDF
@@ -50,6 +52,7 @@ INFO = {info.name: info for info in CATALOGUE}
 CANDIDATES = tuple(INFO)
 LABELS = {info.name: info.label for info in CATALOGUE}
 SHORT_LABELS = {info.name: info.short_label for info in CATALOGUE}
+PHRASES = {info.name: info.phrase for info in CATALOGUE}
 NEEDS_BERT = {info.name for info in CATALOGUE if info.needs_encoder}
 # Tie preference, most robust first.
 PREFERENCE = tuple(sorted(CANDIDATES, key=lambda name: INFO[name].tie_rank))
