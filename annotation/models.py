@@ -346,6 +346,11 @@ class ImportJob(models.Model):
     Its state is written here at each phase; the live counters (rows checked, rows written)
     go to Redis instead (annotation.import_progress), because the writing pass runs in one
     transaction, and nothing written to this row inside it is visible before the commit.
+
+    It is not a core.models.Job: an import's outcome has a state the others lack
+    ("rejected": checked, nothing written), its line for the page is a running message
+    rather than an error, and its heartbeat is in Redis. Its stale sweep is registered with
+    core's one beat sweep like every other job kind (annotation.apps).
     """
 
     class Status(models.TextChoices):

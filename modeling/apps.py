@@ -17,4 +17,4 @@ class ModelingConfig(AppConfig):
 
         candidate_phrases_register(PHRASES)
         reference_labels_due.connect(fast_retrain_poke, dispatch_uid="modeling.fast_retrain")
-        stale_sweep(stale_jobs_fail)  # training, pre-labeling and import jobs
+        stale_sweep(stale_jobs_fail)  # training and pre-labeling jobs

@@ -11,7 +11,6 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from annotation.models import Project
-from annotation.services import import_jobs_fail_stale
 from core.jobs import HEARTBEAT_SILENCE, Outcome, handed_over, running_jobs_fail_stale
 from core.models import ACTIVE_STATUSES, JobStatus
 from core.queue import broker_problem, send_now, send_on_commit
@@ -393,9 +392,9 @@ def prelabel_request(*, project: Project, version: ModelVersion | None = None, u
 
 
 def stale_jobs_fail(*, project: Project | None = None, silence=HEARTBEAT_SILENCE) -> int:
-    """Mark running jobs whose worker went silent as failed, with the reason (import jobs
-    too, by their own rule)."""
-    count = import_jobs_fail_stale(project=project)
+    """Mark running training and pre-labeling jobs whose worker went silent as failed, with
+    the reason (annotation registers its import jobs' sweep itself)."""
+    count = 0
     for model, extra in ((ModelVersion, {"phase": "failed"}), (PrelabelRun, {})):
         jobs = model.objects.filter(project=project) if project else model.objects.all()
         count += running_jobs_fail_stale(jobs, then="the run was abandoned. Start a new one.",

@@ -35,3 +35,17 @@ def test_one_sweep_fails_every_kind_of_silent_job(labelled_project, reader):
     assert "stopped responding" in run.error and run.error.endswith("Start a new one.")
     assert timing.error.endswith("time the model again.")
     assert ModelVersion.objects.get(pk=fresh.pk).status == JobStatus.RUNNING
+
+
+def test_the_sweep_fails_a_silent_import_too(project, admin_user):
+    # annotation registers its own sweep (annotation.apps); beat's one task runs it.
+    from annotation.models import ImportJob
+
+    long_ago = timezone.now() - datetime.timedelta(hours=1)
+    job = ImportJob.objects.create(project=project, created_by=admin_user, filename="a.csv",
+                                   staged="/nonexistent", status=ImportJob.Status.RUNNING,
+                                   started_at=long_ago)
+    kwargs = settings.CELERY_BEAT_SCHEDULE["fail-stale-jobs"]["kwargs"]
+    assert tasks.fail_stale_jobs.apply(kwargs=kwargs).result == 1
+    job.refresh_from_db()
+    assert job.status == ImportJob.Status.FAILED and "nothing was imported" in job.message
