@@ -127,7 +127,8 @@ def reports_import(
     *, project: Project, path: Path, filename: str | None = None, user: User | None = None,
     mapping: ColumnMapping | None = None, progress=None, job: ImportJob | None = None,
 ) -> ImportResult:
-    """Import a CSV/JSONL/XLSX file: all of it or, if any row is bad, nothing (ImportRejected).
+    """Import a report file (CSV, JSON Lines, xlsx, FHIR, HL7 v2): all of it or, if any row
+    is bad, nothing (ImportRejected).
 
     `mapping` says which of the file's columns feed which field (None: guessed from the
     header); a file that imports is read the same way next time (Project.import_mapping).
@@ -141,8 +142,8 @@ def reports_import(
     if plan.changes_nothing:
         return ImportResult(plan=plan, batch=None)
     second_pass = ImportPlan(filename=plan.filename)
-    rows = iter_checked_rows(path, file_format(plan.filename), RowChecker(project), second_pass,
-                             plan.mapping)
+    rows = iter_checked_rows(path, file_format(plan.filename, path), RowChecker(project),
+                             second_pass, plan.mapping)
     with _refusal_reported(plan), transaction.atomic():
         batch = ImportBatch.objects.create(
             project=project, filename=plan.filename, sha256=plan.sha256, imported_by=user,

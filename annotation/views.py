@@ -81,7 +81,8 @@ def import_reports(request, slug):
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            context["form_error"] = "Choose a CSV, JSON Lines or Excel (.xlsx) file to upload."
+            context["form_error"] = ("Choose a CSV, JSON Lines, Excel (.xlsx), FHIR "
+                                  "(.json, .ndjson) or HL7 v2 (.hl7) file to upload.")
         elif upload.size > settings.CTIR_MAX_UPLOAD_BYTES:
             context["form_error"], status = _too_big(upload), 413
         else:
@@ -180,7 +181,7 @@ def _import_remap(request, project):
     if found is None:
         return redirect("import_reports", slug=project.slug)
     token, staged = found
-    header = read_header(staged, file_format(token["name"]))
+    header = read_header(staged, file_format(token["name"], staged))
     mapping = ColumnMappingForm(request.POST, header=header).mapping()
     if _checked_by_a_worker(staged):
         return _check_in_background(request, project, staged, token["name"], mapping)

@@ -33,6 +33,9 @@ class Header:
     line: int
     columns: list[str]
     note: str = ""
+    # What a problem is placed by, where the file decides it rather than its format (a FHIR
+    # Bundle's entries, an NDJSON file's lines); "" keeps the reader's own unit.
+    unit: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,14 @@ class Reader:
     # Each record names its own columns (JSON Lines): every row is checked for the required
     # ones, and there is no header to map a column from.
     columns_per_row: ClassVar[bool] = False
+    # Suffixes another format also reads, where this reader takes the file if claims() says
+    # its content is this format's (a FHIR Bundle is a .json file, as JSON Lines may be).
+    sniffed: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def claims(cls, path: Path) -> bool:
+        """Whether the file's content is this format's (only asked for a `sniffed` suffix)."""
+        return False
 
     def rows(self, path: Path, date_source: str | None = None,
              ) -> Iterator[Header | RawRow | RowError]:
@@ -103,12 +114,21 @@ def reader_named(name: str) -> Reader:
     return READERS[name]()
 
 
-def file_format(filename: str) -> str:
-    """The name of the format that reads this file, or ImportFormatError saying why none."""
+def file_format(filename: str, path: Path | None = None) -> str:
+    """The name of the format that reads this file, or ImportFormatError saying why none.
+
+    With the file at hand (`path`: the upload, staged maybe under a name of ctir's own), its
+    content decides first between the formats that share a suffix; then the longest suffix
+    that matches the name does (.fhir.json before .json)."""
     name = filename.lower()
-    for reader in READERS.values():
-        if name.endswith(reader.suffixes):
-            return reader.name
+    if path is not None:
+        for reader in READERS.values():
+            if name.endswith(reader.sniffed) and reader.claims(path):
+                return reader.name
+    matches = [(len(suffix), reader.name) for reader in READERS.values()
+               for suffix in reader.suffixes if name.endswith(suffix)]
+    if matches:
+        return max(matches)[1]
     for reader in READERS.values():
         for suffix, advice in reader.refused.items():
             if name.endswith(suffix):
@@ -117,10 +137,13 @@ def file_format(filename: str) -> str:
     raise ImportFormatError(f"{filename}: unknown file type; use {', '.join(most)} or {last}")
 
 
-def reader_for_suffix(path: Path) -> Reader | None:
-    """The reader for a file staged under its format's suffix, if it has one."""
-    suffix = path.suffix.lower()
-    return next((reader() for reader in READERS.values() if suffix in reader.suffixes), None)
+def reader_for_file(path: Path) -> Reader | None:
+    """The reader for a file staged under a suffix of its format (or of one sharing it), if
+    it has one: the same choice as file_format's."""
+    try:
+        return reader_named(file_format(path.name, path))
+    except ImportFormatError:
+        return None
 
 
 def count_lines(path: Path) -> int:

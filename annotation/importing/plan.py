@@ -112,6 +112,7 @@ def _read_header(header: Header, reader: formats.Reader, checker: RowChecker,
     """The mapping the rows are read by, or None when the file lacks a required column."""
     columns = header.columns
     plan.columns = columns
+    plan.unit = header.unit or plan.unit
     mapping = mapping or guess_mapping(columns, checker.project.import_mapping)
     plan.mapping = mapping
     checker.date_format = mapping.date_format
@@ -169,7 +170,7 @@ def plan_import(project: Project, path: Path, filename: str | None = None,
     filename = filename or path.name
     plan = ImportPlan(filename=filename)
     try:
-        fmt = formats.file_format(filename)
+        fmt = formats.file_format(filename, path)
         plan.sha256 = _sha256(path)
         checker = RowChecker(project)
         rows = iter_checked_rows(path, fmt, checker, plan, mapping)
@@ -304,7 +305,7 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
 
 def estimate_data_rows(path: Path) -> int:
     """estimate_rows less a header line: what a job or a preview is sized by."""
-    reader = formats.reader_for_suffix(path)
+    reader = formats.reader_for_file(path)
     return max(estimate_rows(path) - (reader.header_lines if reader else 0), 1)
 
 
@@ -312,7 +313,7 @@ def estimate_rows(path: Path) -> int:
     """About how many rows the file holds, for a progress bar's first guess before the check
     has counted them: its line breaks (a quoted field over several lines makes it a little
     high), or what its format measures instead (a workbook, from what it expands to)."""
-    reader = formats.reader_for_suffix(path)
+    reader = formats.reader_for_file(path)
     return reader.estimate_rows(path) if reader else formats.count_lines(path)
 
 

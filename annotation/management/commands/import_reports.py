@@ -42,8 +42,8 @@ class TerminalProgress:
 
 
 class Command(BaseCommand):
-    help = ("Import reports from a CSV, JSON Lines or Excel (.xlsx) file: all rows or, if one "
-            "is bad, none.")
+    help = ("Import reports from a CSV, JSON Lines, Excel (.xlsx), FHIR R4 (DiagnosticReports "
+            "in a Bundle or NDJSON) or HL7 v2 (ORU^R01) file: all rows or, if one is bad, none.")
 
     def add_arguments(self, parser):
         parser.add_argument("file", type=Path)
@@ -94,7 +94,7 @@ class Command(BaseCommand):
         if not pairs and date_format is None:
             return None
         try:
-            header = read_header(file, file_format(file.name))
+            header = read_header(file, file_format(file.name, file))
         except ImportFormatError as exc:
             raise CommandError(str(exc)) from None
         guessed = guess_mapping(header, project.import_mapping)

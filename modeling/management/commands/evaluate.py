@@ -37,7 +37,8 @@ class Command(BaseCommand):
             raise CommandError(f"{file}: no such file")
         plan = ImportPlan(filename=file.name)
         try:
-            rows = list(iter_checked_rows(file, file_format(file.name), RowChecker(target), plan))
+            rows = list(iter_checked_rows(file, file_format(file.name, file), RowChecker(target),
+                                          plan))
         except ValueError as exc:
             raise CommandError(str(exc)) from None
         unlabeled = [r.line for r in rows if r.label is None]
