@@ -580,8 +580,8 @@ def queue_skip(request, slug):
     """Skip the served report: the queue stops offering it to you."""
     project = project_for(request, slug, STAFF_ROLES)
     data = valid(SkipSerializer, request)
-    _, report = labeling_services.served_from_token(
-        token=data["token"], user=request.user, project=project)
+    served = labeling_services.served_from_token(token=data["token"], user=request.user)
+    report = labeling_services.served_report_get(served=served, project=project)
     labeling_services.report_skip(report=report, user=request.user)
     return Response({"detail": f"{report.accession} skipped."})
 
@@ -635,12 +635,11 @@ def annotations(request, slug):
 
 def _annotation_create(request, project):
     data = valid(AnswerSerializer, request, project=project)
-    served, _ = labeling_services.served_from_token(
-        token=data["token"], user=request.user, project=project)
+    served = labeling_services.served_from_token(token=data["token"], user=request.user)
     active_ms = data.get("active_ms")
     try:
         annotation = labeling_services.annotation_submit(
-            served=served, user=request.user, category=data["category"],
+            served=served, user=request.user, project=project, category=data["category"],
             active_ms=None if active_ms is None else int(min(active_ms, MAX_INT)))
     except labeling_services.AnswerRefused as exc:
         # Skipped, or the hold ran out: the client's state is stale, not its request malformed.

@@ -10,11 +10,12 @@ from pathlib import Path
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
 from django.db import DatabaseError, IntegrityError, transaction
-from django.db.models import Count, F, ProtectedError, RestrictedError
+from django.db.models import Count, ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from core.db import counter_add
 from core.jobs import Outcome, handed_over
 from core.queue import broker_problem, send_on_commit
 
@@ -318,12 +319,13 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
     if label and label.category_id == category.pk and label.method == method:
         return label
     category_usable(category)
+    report_fields = {}
     if label is None:
         label = ReferenceLabel.objects.create(
             report=report, category=category, method=method, set_by=user, updated=now
         )
         if report.split == Split.UNASSIGNED:
-            split_draw(report=report, category=category)
+            report_fields["split"] = split_draw(report=report, category=category, write=False)
     else:
         label.category, label.method, label.set_by, label.updated = category, method, user, now
         label.save(update_fields=["category", "method", "set_by", "updated"])
@@ -332,7 +334,14 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
         new_method=method, changed_by=user, changed_at=now, reason=reason,
     )
     _labels_written_add(report.project_id, 1)
-    queue_flag_settle(report=report, labelled=True)
+    # The new split and the queue flag in one write: every answer of every annotator
+    # passes here.
+    if report_fields:
+        if _queue_out(report, labelled=True):
+            report_fields["in_queue"] = False
+        Report.objects.filter(pk=report.pk).update(**report_fields)
+    else:
+        queue_flag_settle(report=report, labelled=True)
     return label
 
 
@@ -341,28 +350,27 @@ def _labels_written_add(project_id: int, n: int) -> None:
     when the count reaches the point where a fast retrain may be due."""
     if not n:
         return
-    Project.objects.filter(pk=project_id).update(
-        reference_labels_written=F("reference_labels_written") + n)
-    total, every, due_at = Project.objects.filter(pk=project_id).values_list(
-        "reference_labels_written", "fast_retrain_every", "fast_retrain_due_at").get()
+    total, every, due_at = counter_add(Project, project_id, "reference_labels_written", n,
+                                       returning=("fast_retrain_every", "fast_retrain_due_at"))
     if every and total >= due_at:
         reference_labels_due.send(sender=Project, project_id=project_id)
 
 
-def split_draw(*, report: Report, category: Category) -> str:
-    """Give a newly labelled report without a split its split: validation or train.
+def split_draw(*, report: Report, category: Category, write: bool = True) -> str:
+    """Give a newly labelled report without a split its split: validation or train
+    (`write=False`: the caller writes report.split with its own update).
 
     Constant time: one counter per category, updated in the label's transaction (which also
     serialises two annotators labelling the same category at once).
     """
-    Category.objects.filter(pk=category.pk).update(labels_drawn=F("labels_drawn") + 1)
-    n = Category.objects.filter(pk=category.pk).values_list("labels_drawn", flat=True).get()
+    (n,) = counter_add(Category, category.pk, "labels_drawn")
     step = n - VALIDATION_FIRST
     drawn = step // VALIDATION_EVERY + 1  # validation reports of this category, this one included
     to_validation = step >= 0 and step % VALIDATION_EVERY == 0 and (
         drawn <= VALIDATION_CAP_PER_CATEGORY)
     report.split = Split.VALIDATION if to_validation else Split.TRAIN
-    Report.objects.filter(pk=report.pk).update(split=report.split)
+    if write:
+        Report.objects.filter(pk=report.pk).update(split=report.split)
     return report.split
 
 
@@ -442,13 +450,16 @@ def queue_flags_refresh(*, project: Project, report_ids=None) -> None:
 def queue_flag_settle(*, report: Report, labelled: bool = False) -> None:
     """Take a report out of the queue once it has a reference label (when the queue is for
     unlabelled reports) or all the annotations it needs."""
-    project = report.project
-    out = labelled and project.queue_scope == Project.QueueScope.UNLABELLED
-    if not out:
-        annotators = Annotation.objects.filter(report=report).values("user").distinct().count()
-        out = annotators >= required_annotations(project, report.pk)
-    if out:
+    if _queue_out(report, labelled=labelled):
         Report.objects.filter(pk=report.pk, in_queue=True).update(in_queue=False)
+
+
+def _queue_out(report: Report, *, labelled: bool) -> bool:
+    project = report.project
+    if labelled and project.queue_scope == Project.QueueScope.UNLABELLED:
+        return True
+    annotators = Annotation.objects.filter(report=report).values("user").distinct().count()
+    return annotators >= required_annotations(project, report.pk)
 
 
 # --- Big imports in the background -------------------------------------------------------------

@@ -7,7 +7,7 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db import connection, transaction
-from django.db.models import F, Func, IntegerField, OuterRef, Subquery
+from django.db.models import Exists, F, Func, IntegerField, OuterRef, Subquery
 from django.utils import timezone
 
 from .. import services as annotation_services
@@ -163,9 +163,10 @@ def served_token(served: ServedReport) -> str:
     }, salt=ANNOTATE_SALT)
 
 
-def served_from_token(*, token: str, user: User, project: Project
-                      ) -> tuple[ServedReport, Report]:
-    """The served report a posted form answers; refused unless served to this user here."""
+def served_from_token(*, token: str, user: User) -> ServedReport:
+    """The served report a posted form answers; refused unless served to this user. Which
+    project it is in is checked where the report is read (served_report_get,
+    annotation_submit), so an answer costs no query here."""
     try:
         data = signing.loads(token, salt=ANNOTATE_SALT, max_age=SERVED_TOKEN_MAX_AGE)
     except signing.BadSignature:
@@ -176,36 +177,68 @@ def served_from_token(*, token: str, user: User, project: Project
         suggestion_version_id=data["v"], suggested_code=data["c"],
         suggested_probability=data["p"], supersedes_id=data["s"],
     )
+    if served.user_id != user.pk:
+        raise PermissionDenied(SERVED_ELSEWHERE)
+    return served
+
+
+SERVED_ELSEWHERE = "This report was served to someone else."
+
+
+def served_report_get(*, served: ServedReport, project: Project) -> Report:
     report = Report.objects.filter(pk=served.report_id, project=project).first()
-    if served.user_id != user.pk or report is None:
-        raise PermissionDenied("This report was served to someone else.")
-    return served, report
+    if report is None:
+        raise PermissionDenied(SERVED_ELSEWHERE)
+    return report
 
 
 @transaction.atomic
 def annotation_submit(
     *, served: ServedReport, user: User, category: Category, active_ms: int | None,
+    project: Project | None = None, categories: list[Category] | None = None,
 ) -> Annotation:
-    """Record one decision. Append-only: a correction (undo) is a new row that supersedes."""
-    report = Report.objects.select_for_update().select_related("project").get(
-        pk=served.report_id
-    )
+    """Record one decision. Append-only: a correction (undo) is a new row that supersedes.
+
+    `project`: the one the answer was posted to (the served report must be in it);
+    `categories`: the project's categories when the caller has them (saves a query).
+
+    Every annotator answers here, all day, so what the rules need (this user's previous
+    answer, a skip, a live claim, whether anyone else has answered, whether the report has a
+    reference label) is read in one statement, after the report row is locked: a statement
+    reads what was committed when it began, so reading in the locking statement itself could
+    miss the first of two answers sent at once (a double click) that it waited for.
+    """
+    now = timezone.now()
+    reports = Report.objects.select_for_update(of=("self",)).select_related("project")
+    if project is not None:
+        reports = reports.filter(project=project)
+    report = reports.filter(pk=served.report_id).first()
+    if report is None:
+        raise PermissionDenied(SERVED_ELSEWHERE)
+    mine = Annotation.objects.filter(report=OuterRef("pk"), user=user)
+    facts = Report.objects.filter(pk=report.pk).values(
+        previous_id=Subquery(mine.order_by("-submitted_at", "-id").values("id")[:1]),
+        skipped=Exists(ReportSkip.objects.filter(report=OuterRef("pk"), user=user)),
+        claimed=Exists(ReportClaim.objects.filter(report=OuterRef("pk"), user=user,
+                                                  expires_at__gt=now)),
+        others=Exists(Annotation.objects.filter(report=OuterRef("pk")).exclude(user=user)),
+        labelled=Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))),
+    ).get()
     if category.project_id != report.project_id or served.user_id != user.pk:
         raise ValueError("this answer does not belong to this user and project")
     if category.retired:
         raise AnswerRefused(str(annotation_services.CategoryRetired(category)))
-    previous = Annotation.objects.filter(report=report, user=user).order_by(
-        "-submitted_at", "-id").first()
-    if previous and previous.pk != served.supersedes_id:
+    previous_id = facts["previous_id"]
+    if previous_id and previous_id != served.supersedes_id:
         # The same form sent twice (double click, network retry): keep the first answer.
-        return previous
-    now = timezone.now()
+        return Annotation.objects.get(pk=previous_id)
     if served.supersedes_id is None:
-        _answer_allowed(report=report, user=user, now=now)
+        _answer_allowed(report=report, skipped=facts["skipped"], claimed=facts["claimed"])
     window_ms = max(int((now - served.served_at).total_seconds() * 1000), 0)
     suggested = None
     if served.suggested_code is not None:
-        suggested = Category.objects.filter(
+        suggested = next((c for c in categories or () if c.code == served.suggested_code),
+                         None) or Category.objects.filter(
             project=report.project, code=served.suggested_code).first()
     annotation = Annotation.objects.create(
         report=report, user=user, category=category, served_at=served.served_at,
@@ -214,15 +247,18 @@ def annotation_submit(
         active_ms=None if active_ms is None else min(max(int(active_ms), 0), window_ms),
         suggestion_model_version_id=served.suggestion_version_id,
         suggested_category=suggested, suggested_probability=served.suggested_probability,
-        supersedes=previous,
+        supersedes_id=previous_id,
     )
     queue_release(report=report, user=user)
-    if reference_from_annotations(report=report, user=user) != "set":
+    # Nobody else has answered: this answer is the only latest one (no query for them).
+    answers = None if facts["others"] else {user.pk: annotation}
+    if reference_from_annotations(report=report, user=user, answers=answers,
+                                  labelled=facts["labelled"]) != "set":
         annotation_services.queue_flag_settle(report=report)
     return annotation
 
 
-def _answer_allowed(*, report: Report, user: User, now) -> None:
+def _answer_allowed(*, report: Report, skipped: bool, claimed: bool) -> None:
     """A first answer counts only while this user holds the report.
 
     The signed token alone is not enough: once a claim expires the report can be served to
@@ -231,26 +267,31 @@ def _answer_allowed(*, report: Report, user: User, now) -> None:
     correction (supersedes) replaces the user's own answer and adds no reading, so it needs
     no claim.
     """
-    if ReportSkip.objects.filter(report=report, user=user).exists():
+    if skipped:
         raise AnswerRefused(f"You skipped {report.accession}; that answer was not recorded.")
-    if not ReportClaim.objects.filter(report=report, user=user, expires_at__gt=now).exists():
+    if not claimed:
         raise AnswerRefused(
             f"{report.accession} was held for you for {report.project.claim_minutes} minutes "
             "and that time ran out, so it may have gone to someone else: your answer was not "
             "recorded. If it is served to you again, answer it again.")
 
 
-def reference_from_annotations(*, report: Report, user: User | None) -> str:
+def reference_from_annotations(*, report: Report, user: User | None,
+                               answers: dict[int, Annotation] | None = None,
+                               labelled: bool = True) -> str:
     """Apply the reference-label rules after an annotation; returns what happened.
 
     One required reading: that annotator's answer is the reference (single). Several: if the
     latest answers agree, agreement; if not, the report waits for adjudication. Imported and
     adjudicated references are never overwritten by annotations.
     """
-    label = ReferenceLabel.objects.select_for_update().filter(report=report).first()
+    # labelled=False: the caller read, with the report row locked, that it has no label yet
+    # (every label write of an answer locks the report first).
+    label = (ReferenceLabel.objects.select_for_update().filter(report=report).first()
+             if labelled else None)
     if label and label.method in (LabelMethod.IMPORTED, LabelMethod.ADJUDICATION):
         return "kept"
-    answers = latest_answers(report)
+    answers = latest_answers(report) if answers is None else answers
     if len(answers) < required_annotations(report.project, report.pk):
         return "waiting"
     codes = {a.category_id for a in answers.values()}

@@ -34,15 +34,15 @@ def _answer(request, project):
     # A retired category keeps its labels but takes no new answers.
     categories = list(Category.objects.filter(project=project, retired=False))
     answer = AnswerForm(request.POST, categories=categories).checked()
-    served, report = services.served_from_token(
-        token=answer["token"], user=request.user, project=project)
+    served = services.served_from_token(token=answer["token"], user=request.user)
     if answer["action"] == "skip":
-        services.report_skip(report=report, user=request.user)
+        services.report_skip(report=services.served_report_get(served=served, project=project),
+                             user=request.user)
     else:
         try:
             # active_ms is None without JavaScript: the served/submitted times still stand.
-            services.annotation_submit(served=served, user=request.user,
-                                       category=answer["category"],
+            services.annotation_submit(served=served, user=request.user, project=project,
+                                       category=answer["category"], categories=categories,
                                        active_ms=answer["active_ms"])
         except services.AnswerRefused as exc:
             messages.warning(request, str(exc))
