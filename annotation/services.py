@@ -9,7 +9,7 @@ from pathlib import Path
 
 from django.contrib.auth.models import User
 from django.contrib.auth.tokens import default_token_generator
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Count, ProtectedError, RestrictedError
 from django.utils import timezone
 from django.utils.encoding import force_bytes
@@ -20,6 +20,7 @@ from core.jobs import Outcome, handed_over
 from core.queue import broker_problem, send_on_commit
 
 from . import import_progress
+from .copy_write import StagedRows, rows_copy
 from .double_reading import required_annotations
 from .importing.checks import ParsedRow, RowChecker, RowError
 from .importing.columns import ColumnMapping
@@ -137,6 +138,9 @@ def reports_import(
     ``progress(phase, rows, total)`` hears of each chunk checked and written.
     """
     import_busy_check(project=project, job=job)
+    if connection.vendor == "postgresql":
+        return _reports_import_staged(project=project, path=path, filename=filename, user=user,
+                                      mapping=mapping, progress=progress)
     plan = plan_import(project, path, filename, mapping, progress=progress)
     if not plan.ok:
         raise ImportRejected(plan)
@@ -162,10 +166,47 @@ def reports_import(
                 plan.errors.append(RowError(0, "", "the file or the database changed between "
                                                    "the check and the import"))
             raise ImportRejected(second_pass if second_pass.errors else plan)
-        batch.reports_created, batch.labels_created, batch.unchanged = created, labels, unchanged
-        batch.save(update_fields=["reports_created", "labels_created", "unchanged"])
-        import_mapping_remember(project=project, mapping=plan.mapping)
+        _import_batch_finish(batch, created, labels, unchanged, project, plan)
     return ImportResult(plan=plan, batch=batch)
+
+
+def _reports_import_staged(*, project, path, filename, user, mapping, progress) -> ImportResult:
+    """PostgreSQL: one pass over the file checks each row and streams it (COPY) into a
+    staging table; if the check found no problem, a few set-based statements write the
+    tables, else the transaction rolls back and nothing is written."""
+    with transaction.atomic(), StagedRows() as staged:
+        plan = plan_import(project, path, filename, mapping, progress=progress,
+                           sink=staged.write)
+        if not plan.ok:
+            raise ImportRejected(plan)
+        if plan.changes_nothing:
+            return ImportResult(plan=plan, batch=None)
+        if progress is not None:
+            progress("writing", 0, plan.rows)
+        with _refusal_reported(plan):
+            batch = ImportBatch.objects.create(
+                project=project, filename=plan.filename, sha256=plan.sha256, imported_by=user,
+                rows=plan.rows)
+            created, labels, unchanged = reports_write(
+                project=project, rows=staged, batch=batch, user=user,
+                reason=f"imported from {plan.filename}")
+        # The rows were checked against the database in this transaction; another writer
+        # (a label set meanwhile) can still differ: roll back rather than write something
+        # nobody checked.
+        if (created, labels) != (plan.new_reports, plan.new_labels):
+            plan.errors.append(RowError(0, "", "the database changed between the check and "
+                                               "the import"))
+            raise ImportRejected(plan)
+        _import_batch_finish(batch, created, labels, unchanged, project, plan)
+        if progress is not None:
+            progress("writing", plan.rows, plan.rows)
+    return ImportResult(plan=plan, batch=batch)
+
+
+def _import_batch_finish(batch, created, labels, unchanged, project, plan) -> None:
+    batch.reports_created, batch.labels_created, batch.unchanged = created, labels, unchanged
+    batch.save(update_fields=["reports_created", "labels_created", "unchanged"])
+    import_mapping_remember(project=project, mapping=plan.mapping)
 
 
 def import_mapping_remember(*, project: Project, mapping: ColumnMapping | None) -> None:
@@ -188,14 +229,28 @@ def _refusal_reported(plan: ImportPlan):
 
 
 def reports_write(
-    *, project: Project, rows: Iterable[ParsedRow], batch: ImportBatch | None,
+    *, project: Project, rows: Iterable[ParsedRow] | StagedRows, batch: ImportBatch | None,
     user: User | None, reason: str, progress=None,
 ) -> tuple[int, int, int]:
     """Write checked rows in chunks: new patients, new reports, labels for unlabeled reports.
 
     Returns (reports created, labels created, rows already present). Callers hold the
-    transaction.
+    transaction. PostgreSQL streams the rows with COPY and writes them set-based
+    (copy_write; `rows` may be staged there already, as an import does while it checks
+    them); other databases take the ORM's chunks below.
     """
+    if connection.vendor == "postgresql":
+        unlabelled_scope = project.queue_scope == Project.QueueScope.UNLABELLED
+        if isinstance(rows, StagedRows):
+            created, labels, unchanged = rows.write_tables(
+                project=project, batch=batch, user=user, reason=reason,
+                unlabelled_scope=unlabelled_scope)
+        else:
+            created, labels, unchanged = rows_copy(
+                project=project, rows=rows, batch=batch, user=user, reason=reason,
+                unlabelled_scope=unlabelled_scope, progress=progress)
+        _labels_written_add(project.pk, labels)
+        return created, labels, unchanged
     categories = {c.code: c for c in Category.objects.filter(project=project)}
     totals = [0, 0, 0]
     chunk: list[ParsedRow] = []

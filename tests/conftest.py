@@ -61,6 +61,39 @@ def outsider(other_project):
 
 
 @pytest.fixture
+def version(project):
+    """Model version 1 of ct-ir, succeeded (with no artifacts on disk)."""
+    from core.models import JobStatus
+    from modeling.models import ModelVersion
+
+    return ModelVersion.objects.create(project=project, number=1, base_model="x",
+                                       status=JobStatus.SUCCEEDED, artifact_dir="/nowhere")
+
+
+@pytest.fixture
+def study(project, reader):
+    """A reader study "S" of the 4 test-split reports out of 6, with `reader` taking part."""
+    from annotation.services import splits_assign
+    from studies import services as studies
+    from tests.support import add_reports
+
+    add_reports(project, 6)
+    splits_assign(project=project, counts=(2, 0, 4))
+    return studies.study_create(project=project, name="S", readers=[reader], seed=1)
+
+
+@pytest.fixture
+def workers_up():
+    """The queue-health answer when a worker listens on every queue."""
+    from django.core.cache import cache
+
+    cache.set("ctir:queue_health",
+              {"redis": True, "training": True, "inference": True, "problem": ""}, 60)
+    yield
+    cache.delete("ctir:queue_health")
+
+
+@pytest.fixture
 def sent(monkeypatch):
     """The tasks handed to the broker, as (name, args), instead of sending them: for unit
     tests of what a service enqueues (tests with a real worker send for real)."""

@@ -7,8 +7,7 @@ from django.urls import reverse
 from annotation import services as annotation_services
 from annotation.labeling import services as labeling_services
 from annotation.models import Annotation, Category, Report
-from tests.annotation.labeling.test_queue import add_unlabelled
-from tests.test_api import bearer, workers_up  # noqa: F401
+from tests.support import add_unlabelled, bearer
 
 NOT_OBJECTS = ["[]", '["x"]', '"text"', "12", "null", "true"]
 WRITES = ["api_queue_skip", "api_annotations", "api_models", "api_prelabel"]

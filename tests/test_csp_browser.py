@@ -6,7 +6,7 @@ violation reported by chromium."""
 import pytest
 
 from annotation.models import Annotation
-from tests.annotation.labeling.test_queue import add_unlabelled
+from tests.support import add_unlabelled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

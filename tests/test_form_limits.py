@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from annotation.models import Report
 from studies.models import ReaderStudy
-from tests.annotation.labeling.test_queue import add_unlabelled
+from tests.support import add_unlabelled
 
 pytestmark = pytest.mark.django_db
 

@@ -15,7 +15,7 @@ from annotation.labeling.services import queue_next
 from annotation.models import Category, Project, Report
 from modeling.models import ModelVersion, Prediction
 from studies.models import ReaderStudy
-from tests.annotation.labeling.test_queue import answer
+from tests.support import answer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 

@@ -31,8 +31,7 @@ from annotation.services import splits_assign
 from core.models import JobStatus
 from modeling.models import ModelVersion, Prediction
 from studies import services as studies
-from tests.annotation.labeling.test_queue import add_unlabelled
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports, add_unlabelled
 
 SCHEMA = "/api/v1/schema/"
 SEED = 20261206

@@ -96,6 +96,9 @@ class RowChecker:
         self.category_names = {c.name.lower(): c.code for c in self.categories.values()}
         self.retired = {key: c for c in everything if c.retired
                         for key in (str(c.code), c.name.lower())}
+        # Read once, not for each of a million rows (an import that runs past midnight
+        # still refuses only dates after the day it began).
+        self.today = timezone.localdate()
 
     def category_code(self, value) -> int | None:
         raw = _text(value)
@@ -147,9 +150,8 @@ class RowChecker:
             if date < EARLIEST_DATE:
                 bad("procedure_date", f"date {date} is before {EARLIEST_DATE}, the "
                                       "earliest accepted")
-            elif date > timezone.localdate():
-                bad("procedure_date", f"date {date} is after today "
-                                      f"({timezone.localdate()})")
+            elif date > self.today:
+                bad("procedure_date", f"date {date} is after today ({self.today})")
         text = _text(record.get("text"))
         if not text:
             bad("text", "empty report text")

@@ -163,10 +163,12 @@ def _checked_row(raw: RawRow, reader: formats.Reader, checker: RowChecker, plan:
 
 
 def plan_import(project: Project, path: Path, filename: str | None = None,
-                mapping: ColumnMapping | None = None, progress=None) -> ImportPlan:
+                mapping: ColumnMapping | None = None, progress=None, sink=None) -> ImportPlan:
     """Check the whole file against itself and the database; write nothing.
 
-    ``progress("checking", rows checked)`` is called after every chunk, if given."""
+    ``progress("checking", rows checked)`` is called after every chunk, if given.
+    ``sink(rows)``, if given, gets every chunk of rows once checked, so that an import can
+    stage them in the same pass (it writes nothing if the plan then has problems)."""
     filename = filename or path.name
     plan = ImportPlan(filename=filename)
     try:
@@ -174,7 +176,7 @@ def plan_import(project: Project, path: Path, filename: str | None = None,
         plan.sha256 = _sha256(path)
         checker = RowChecker(project)
         rows = iter_checked_rows(path, fmt, checker, plan, mapping)
-        _check_against_file_and_database(project, rows, plan, progress)
+        _check_against_file_and_database(project, rows, plan, progress, sink)
     except ImportFormatError as exc:
         # Files are staged under a name of ctir's own; the admin knows theirs.
         plan.errors.append(RowError(exc.line, "", str(exc).replace(path.name, filename)))
@@ -199,13 +201,16 @@ def read_header(path: Path, fmt: str) -> list[str]:
     return []
 
 
-def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=None):
+def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=None,
+                                     sink=None):
     first_line_of: dict[str, int] = {}
     patient_sex: dict[str, tuple[str, int]] = {}
     pending: list[ParsedRow] = []
 
     def flush():
         _check_chunk_against_database(project, pending, plan)
+        if sink is not None:
+            sink(pending)
         pending.clear()
         if progress is not None:
             progress("checking", plan.rows)

@@ -11,7 +11,7 @@ from annotation.models import (
     ReferenceLabelChange,
     Report,
 )
-from tests.annotation.labeling.test_queue import add_unlabelled, answer
+from tests.support import add_unlabelled, answer
 
 APPEND_ONLY = ["annotation", "referencelabel", "referencelabelchange"]
 

@@ -174,7 +174,7 @@ def test_the_marks_make_sense_on_generated_reports():
 # --- the legend ------------------------------------------------------------------------------
 
 def test_the_annotate_page_explains_the_marks_under_the_report(login, project, annotator):
-    from tests.annotation.test_splits_export import add_reports
+    from tests.support import add_reports
 
     add_reports(project, 2, label=False)
     page = login(annotator).get(reverse("annotate", args=[project.slug])).content.decode()
@@ -188,7 +188,7 @@ def test_the_annotate_page_explains_the_marks_under_the_report(login, project, a
 
 def test_the_report_page_explains_the_marks(login, project, admin_user):
     from annotation.models import Report
-    from tests.annotation.test_splits_export import add_reports
+    from tests.support import add_reports
 
     add_reports(project, 1)
     report = Report.objects.get(project=project)

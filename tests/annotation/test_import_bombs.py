@@ -16,8 +16,7 @@ from django.urls import reverse
 from annotation.importing.columns import ColumnMapping
 from annotation.importing.plan import estimate_rows, plan_import
 from annotation.models import Report
-from tests.annotation.test_import_mapping import XLSX_HEADER, errors_of, write, xlsx
-from tests.test_api import bearer
+from tests.support import XLSX_HEADER, bearer, errors_of, write, xlsx
 
 ROW = ["E1", "P1", "F", 50, "2020-01-01", "CT-guided drainage of a pelvic collection."]
 

@@ -15,21 +15,7 @@ from rest_framework.test import APIClient
 from accounts.services import token_create
 from annotation import import_progress, services
 from annotation.models import ImportJob, Report
-
-HEADER = "accession,patient_id,sex,age,procedure_date,text,label\n"
-
-
-def rows_csv(n: int, start: int = 0) -> str:
-    return HEADER + "".join(
-        f"B{i:05d},BP{i:05d},F,50,2020-01-{i % 28 + 1:02d},CT-guided drainage {i},1\n"
-        for i in range(start, start + n))
-
-
-def preview(client, project, text: str, name="big.csv"):
-    url = reverse("import_reports", args=[project.slug])
-    response = client.post(url, {"file": SimpleUploadedFile(name, text.encode())})
-    assert response.context["plan"].ok, response.context["plan"].errors
-    return url, response.context["token"]
+from tests.support import preview, rows_csv
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 import datetime
 import io
 
-import openpyxl
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
@@ -13,22 +12,13 @@ from annotation import services
 from annotation.importing.columns import ColumnMapping, guess_mapping
 from annotation.importing.plan import plan_import
 from annotation.models import Project, Report
+from tests.support import XLSX_HEADER, errors_of, write, xlsx
 
 RIS_HEADER = "Accession No,MRN,Gender,Age,Exam Date,Findings,Impression,Ward\n"
 RIS_ROWS = [
     "R1,M1,F,61,25/03/2020,Collection in the right flank,Drained: 10 Fr pigtail,3B\n",
     "R2,M2,M,70,03/04/2020,Nodule in the right upper lobe,18G core biopsy,4A\n",
 ]
-
-
-def write(tmp_path, name, text):
-    path = tmp_path / name
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def errors_of(plan):
-    return [str(e) for e in plan.errors]
 
 
 def test_it_guesses_common_export_names_and_joins_findings_and_impression():
@@ -81,22 +71,6 @@ def test_the_mapping_of_a_file_that_imported_is_used_for_the_next_one(project, t
     own = write(tmp_path, "own.csv", "accession,patient_id,sex,age,procedure_date,text\n"
                 "X3,P3,F,40,2021-05-06,Biopsy of a rib lesion\n")
     assert plan_import(project, own).ok
-
-
-def xlsx(tmp_path, rows, name="export.xlsx", sheets=1):
-    book = openpyxl.Workbook()
-    sheet = book.active
-    sheet.title = "Reports"
-    for row in rows:
-        sheet.append(row)
-    for i in range(1, sheets):
-        book.create_sheet(f"Other {i}")
-    path = tmp_path / name
-    book.save(path)
-    return path
-
-
-XLSX_HEADER = ["Accession Number", "Patient ID", "Sex", "Age", "Study Date", "Report"]
 
 
 def test_an_excel_workbook_imports_with_date_cells_and_numbers(project, tmp_path):

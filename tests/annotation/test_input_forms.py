@@ -136,7 +136,7 @@ def test_a_settings_button_the_page_does_not_have_is_a_400(login, project, admin
 @pytest.mark.django_db
 def test_an_answer_with_a_retired_category_is_a_400_that_says_so(login, project, annotator):
     from annotation.models import Annotation, Category
-    from tests.annotation.test_splits_export import add_reports
+    from tests.support import add_reports
 
     add_reports(project, 2, label=False)
     client = login(annotator)

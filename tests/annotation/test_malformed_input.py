@@ -6,7 +6,7 @@ from django.urls import reverse
 from annotation.models import Annotation, Report
 from studies import services as studies
 from studies.models import ReaderStudy, StudyResponse
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports
 
 BAD_MS = ["inf", "1e400", "-inf", "nan", "-5", "abc"]
 

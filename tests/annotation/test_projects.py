@@ -17,8 +17,7 @@ from annotation.models import (
     Report,
     Role,
 )
-from tests.annotation.labeling.test_queue import add_unlabelled
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports, add_unlabelled
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from django.urls import reverse
 from annotation.models import Category, ReferenceLabel
 from core.models import JobStatus
 from modeling.models import ModelVersion, Prediction
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ other column names and DD/MM/YYYY dates, and two reports labelled with the keybo
 CTIR_SCREENSHOTS=<folder> keeps a screenshot of every page on the way."""
 
 import datetime
-import os
 from pathlib import Path
 
 import openpyxl
@@ -13,15 +12,9 @@ import pytest
 from django.contrib.auth.models import User
 
 from annotation.models import Annotation, Project, Report
+from tests.support import shot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-def shot(page, name):
-    folder = os.environ.get("CTIR_SCREENSHOTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
 
 
 def export_xlsx(path: Path) -> Path:

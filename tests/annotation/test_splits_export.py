@@ -1,4 +1,3 @@
-import datetime
 import io
 from pathlib import Path
 
@@ -6,21 +5,8 @@ import pytest
 from django.core.management import call_command
 
 from annotation import services
-from annotation.importing.checks import ParsedRow
 from annotation.models import Annotation, Category, Project, Report
-
-
-def add_reports(project, n, label=True):
-    rows = [
-        ParsedRow(
-            line=i, accession=f"R{i:04d}", patient_id=f"P{i:04d}", sex="F", age=50,
-            # Dates out of insertion order, so the split must sort them.
-            procedure_date=datetime.date(2010, 1, 1) + datetime.timedelta(days=(i * 37) % n),
-            text=f"report {i}", label=(i % 4) + 1 if label else None, split=None,
-        )
-        for i in range(n)
-    ]
-    services.reports_write(project=project, rows=rows, batch=None, user=None, reason="test")
+from tests.support import add_reports
 
 
 def test_splits_are_chronological_with_counts(project):

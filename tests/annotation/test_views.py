@@ -55,7 +55,7 @@ def test_an_annotator_sees_the_dashboard_but_not_import_or_export(login, project
 
 
 def test_the_dashboard_shows_counts_per_split_and_category(login, project, admin_user, tmp_path):
-    from tests.annotation.test_splits_export import add_reports
+    from tests.support import add_reports
 
     add_reports(project, 8)
     page = login(admin_user).get(reverse("dashboard", args=[project.slug])).content.decode()
@@ -96,7 +96,7 @@ def test_upload_with_bad_rows_lists_them_and_offers_no_confirm(login, project, a
 
 
 def test_export_download_streams_csv(login, project, admin_user):
-    from tests.annotation.test_splits_export import add_reports
+    from tests.support import add_reports
 
     add_reports(project, 3)
     response = login(admin_user).get(reverse("export_labels", args=[project.slug, "csv"]))
@@ -137,7 +137,7 @@ def test_the_dashboard_counts_reports_not_answers(login, project, admin_user, an
     twice (1,816 reports where the database held 1,815)."""
     from annotation.labeling import services as labeling
     from annotation.models import Annotation, Category, Report
-    from tests.annotation.labeling.test_queue import add_unlabelled, answer, served
+    from tests.support import add_unlabelled, answer, served
 
     add_unlabelled(project, 3)
     first = answer(project, annotator, 2)
@@ -154,7 +154,7 @@ def test_the_dashboard_counts_reports_not_answers(login, project, admin_user, an
 
 def test_pages_show_category_names_where_they_showed_codes(login, project, admin_user):
     from annotation.templatetags.ctir_format import named
-    from tests.annotation.test_splits_export import add_reports
+    from tests.support import add_reports
 
     assert named(3, {3: "Lung biopsy"}) == "3 Lung biopsy"
     assert named("3", {"3": "Lung biopsy"}) == "3 Lung biopsy" and named(9, {}) == 9

@@ -16,7 +16,7 @@ from ctir_site.celery import app
 from modeling.models import ModelVersion, PrelabelRun
 from studies import services as studies
 from studies.models import ModelTimingRun
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports
 
 # The jobs are sent when the request's transaction really commits.
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -124,7 +124,7 @@ def background(settings, tmp_path):
 
 def test_a_background_import_is_failed_with_what_to_do(login, project, admin_user, background,
                                                        broker_down):
-    from tests.annotation.test_import_job import preview, rows_csv
+    from tests.support import preview, rows_csv
 
     client = login(admin_user)
     url, token = preview(client, project, rows_csv(5))
@@ -141,8 +141,7 @@ def test_a_background_import_is_failed_with_what_to_do(login, project, admin_use
 
 
 def test_the_api_answers_503_with_the_failed_job(project, admin_user, background, broker_down):
-    from tests.annotation.test_import_job import rows_csv
-    from tests.test_api import bearer
+    from tests.support import bearer, rows_csv
 
     upload = io.BytesIO(rows_csv(5).encode())
     upload.name = "ris.csv"
@@ -156,7 +155,7 @@ def test_the_api_answers_503_with_the_failed_job(project, admin_user, background
 
 def test_the_api_train_and_prelabel_answer_503_with_the_failed_job(project, admin_user,
                                                                    broker_down):
-    from tests.test_api import bearer
+    from tests.support import bearer
 
     client = bearer(admin_user)
     train = client.post(reverse("api_models", args=[project.slug]), {"epochs": 1},

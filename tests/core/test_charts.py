@@ -12,7 +12,7 @@ from annotation.models import Annotation, Category, Report
 from core import charts
 from core.models import JobStatus
 from modeling import services
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports
 
 DAY0 = datetime.datetime(2026, 3, 2, 10, 0, tzinfo=datetime.UTC)
 

@@ -65,7 +65,7 @@ def test_the_labeling_page_offers_y_and_n_and_takes_an_answer(client, db):
 @pytest.mark.browser
 @pytest.mark.django_db(transaction=True)
 def test_an_annotator_answers_the_binary_task_with_y_and_n(browser_login, live_server):
-    from tests.annotation.test_setup_browser import shot
+    from tests.support import shot
 
     seed_pancreas(2025)
     project = Project.objects.get(slug=PANCREAS_SLUG)

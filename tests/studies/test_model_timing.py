@@ -13,8 +13,7 @@ from studies import services as studies
 from studies.jobs import run_model_timing, time_study_model
 from studies.models import ModelTimingRun, ReaderStudy
 from studies.selectors import study_results
-from tests.modeling.test_jobs import train
-from tests.support import project_with_labels, wait_for
+from tests.support import project_with_labels, train, wait_for
 
 
 def test_the_model_is_timed_on_a_study_apart_from_loading(labelled_project, model_settings,

@@ -4,7 +4,7 @@ import pytest
 
 from studies import services as studies
 from studies.models import ReaderStudy, StudyResponse
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -15,7 +15,7 @@ from core.models import JobStatus
 from modeling.models import ModelVersion
 from studies import services as studies
 from studies.models import ReaderStudy, StudyReader, StudyResponse
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from core.models import JobStatus
 from modeling.models import ModelVersion, Prediction
 from studies import services as studies
 from studies.models import ReaderStudy
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

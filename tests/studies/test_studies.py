@@ -14,25 +14,13 @@ from modeling.models import ModelVersion, Prediction
 from studies import services as studies
 from studies.models import ReaderStudy, StudyReader, StudyResponse
 from studies.selectors import study_results
-from tests.annotation.test_splits_export import add_reports
+from tests.support import add_reports, answer_all
 
 
 @pytest.fixture
-def readers(project, reader):
-    second = User.objects.create_user("rob-reader", password="pw-rob")
-    Membership.objects.create(project=project, user=second, role=Role.READER)
-    return [reader, second]
-
-
-@pytest.fixture
-def study(project, readers):
-    add_reports(project, 12)
-    from annotation.services import splits_assign
-
-    splits_assign(project=project, counts=(4, 0, 8))
-    study = studies.study_create(project=project, name="S", readers=readers, seed=7)
-    studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
-    return study
+def study(open_study):
+    """This module's study: the open two-reader one of tests/studies/conftest.py."""
+    return open_study
 
 
 def code(project, c):
@@ -364,18 +352,6 @@ def test_study_admin_pages_keep_out_outsiders_readers_and_annotators(
 # --- MRMC on the results page and in study_report, the power planner -----------------------
 
 
-def _answer_all(study, project, wrong_for=None):
-    """Every reader answers every case; the named reader is wrong on their first two."""
-    for session in study.readers.all():
-        for position in range(len(session.order)):
-            session, case, _ = studies.study_serve(session=session)
-            truth = case.report.reference_label.category.code
-            wrong = session.user.username == wrong_for and position < 2
-            studies.study_answer(session=session, position=position,
-                                 category=code(project, (truth % 4) + 1 if wrong else truth),
-                                 active_ms=3000, page=session.page)
-
-
 def test_results_page_shows_mrmc_beside_mcnemar(login, project, study, admin_user):
     version = ModelVersion.objects.create(project=project, number=1, base_model="x",
                                           status=JobStatus.SUCCEEDED, is_active=True)
@@ -384,7 +360,7 @@ def test_results_page_shows_mrmc_beside_mcnemar(login, project, study, admin_use
         Prediction.objects.create(report=case.report, model_version=version, category=truth,
                                   probabilities={str(truth.code): 0.9}, margin=0.8, ms=2.0)
     studies.study_model_set(study=study, model_version_id=version.pk)
-    _answer_all(study, project, wrong_for="rita-reader")
+    answer_all(study, project, wrong_for="rita-reader")
     study.refresh_from_db()
     mrmc = study_results(study)["mrmc"]
     accuracy = next(c for c in mrmc["comparisons"]
@@ -429,7 +405,7 @@ def test_crossover_results_compare_aided_with_unaided(login, project, readers, a
     study = studies.study_create(project=project, name="X", readers=readers,
                                  mode=ReaderStudy.Mode.CROSSOVER, seed=5)
     studies.study_status_set(study=study, status=ReaderStudy.Status.OPEN)
-    _answer_all(study, project, wrong_for="rob-reader")
+    answer_all(study, project, wrong_for="rob-reader")
     mrmc = study_results(study)["mrmc"]
     kinds = {c["kind"] for c in mrmc["comparisons"] if c["fom"] == "accuracy"}
     assert kinds == {"readers_mean", "aided_vs_unaided"}  # no model: nothing to compare
@@ -482,7 +458,7 @@ def test_paper_ready_files_and_the_zip(login, project, study, admin_user, tmp_pa
         Prediction.objects.create(report=case.report, model_version=version, category=truth,
                                   probabilities={str(truth.code): 0.9}, margin=0.8, ms=2.0)
     studies.study_model_set(study=study, model_version_id=version.pk)
-    _answer_all(study, project, wrong_for="rita-reader")
+    answer_all(study, project, wrong_for="rita-reader")
     client = login(admin_user)
     page = client.get(reverse("study_detail", args=[project.slug, study.pk])).content.decode()
     assert 'id="paper"' in page and "paper.zip" in page

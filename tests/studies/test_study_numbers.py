@@ -14,10 +14,15 @@ from studies import services as studies
 from studies.models import StudyResponse
 from studies.mrmc import plan_versus_model
 from studies.selectors import study_results
-from tests.studies.test_studies import readers, study  # noqa: F401
 
 
-def _model_on(study, project, ms_of):  # noqa: F811
+@pytest.fixture
+def study(open_study):
+    """This module's study: the open two-reader one of tests/studies/conftest.py."""
+    return open_study
+
+
+def _model_on(study, project, ms_of):
     version = ModelVersion.objects.create(project=project, number=1, base_model="x",
                                           status=JobStatus.SUCCEEDED, is_active=True)
     for case in study.cases.select_related("report__reference_label__category"):
@@ -29,7 +34,7 @@ def _model_on(study, project, ms_of):  # noqa: F811
     return version
 
 
-def _answer(study, project, username, how_many, active_ms):  # noqa: F811
+def _answer(study, project, username, how_many, active_ms):
     session = study.readers.get(user__username=username)
     for position in range(how_many):
         session, case, _ = studies.study_serve(session=session)
@@ -39,7 +44,7 @@ def _answer(study, project, username, how_many, active_ms):  # noqa: F811
 
 
 @pytest.fixture
-def partial_study(project, study):  # noqa: F811
+def partial_study(project, study):
     """rita reads 3 of the 8 cases; rob reads them all; the model's time differs per case."""
     _model_on(study, project, ms_of=lambda case: 1.0 + case.pk % 5)
     _answer(study, project, "rita-reader", 3, lambda p: 2000 + 1000 * p)
@@ -134,7 +139,7 @@ def test_the_planner_without_a_study_names_the_paper(login, project, admin_user)
 
 
 @pytest.mark.parametrize("model_ms", [2.0, 1400.0], ids=["log-axis", "linear-axis"])
-def test_every_figure_axis_has_numbers_and_a_label(project, study, model_ms):  # noqa: F811
+def test_every_figure_axis_has_numbers_and_a_label(project, study, model_ms):
     """Times far apart (a log axis) and close together (linear): either way each axis shows
     tick numbers and says what it is."""
     from studies import figures
@@ -172,7 +177,7 @@ def test_a_stratified_60_case_draw_repeats_with_its_seed(login, project, admin_u
     from annotation.models import Report
     from studies.models import ReaderStudy
     from studies.selectors import case_draw
-    from tests.annotation.test_splits_export import add_reports
+    from tests.support import add_reports
 
     add_reports(project, 140)
     Report.objects.filter(project=project).update(split="test")
@@ -220,7 +225,7 @@ def test_the_planner_offers_its_n_to_the_new_study_form(login, project, admin_us
 
 def test_the_api_says_who_has_not_finished_and_the_fold_cases(project, admin_user,
                                                               partial_study):
-    from tests.test_api import bearer
+    from tests.support import bearer
 
     data = bearer(admin_user).get(reverse("api_study_results", args=[
         project.slug, partial_study.pk])).json()

@@ -6,7 +6,7 @@ from sklearn.metrics import cohen_kappa_score
 from annotation.labeling import services
 from annotation.labeling.agreement import agreement_report
 from annotation.models import Category, Membership, Project, Role
-from tests.annotation.labeling.test_queue import add_unlabelled, served
+from tests.support import add_unlabelled, served
 
 
 @pytest.fixture

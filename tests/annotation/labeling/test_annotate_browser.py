@@ -5,7 +5,7 @@ import pytest
 from annotation.models import Annotation, Category
 from core.models import JobStatus
 from modeling.models import ModelVersion, Prediction
-from tests.annotation.labeling.test_queue import add_unlabelled
+from tests.support import add_unlabelled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

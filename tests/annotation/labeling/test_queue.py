@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from annotation import services as annotation_services
 from annotation.double_reading import required_annotations
-from annotation.importing.checks import ParsedRow
 from annotation.labeling import services
 from annotation.models import (
     Annotation,
@@ -20,30 +19,7 @@ from annotation.models import (
     ReportClaim,
     Role,
 )
-
-
-def add_unlabelled(project, n, start=0):
-    rows = [
-        ParsedRow(line=i, accession=f"U{i:05d}", patient_id=f"UP{i:05d}", sex="M", age=55,
-                  procedure_date=datetime.date(2024, 1, 1) + datetime.timedelta(days=i),
-                  text=f"CT-guided biopsy of L{i % 5 + 1} vertebral body, 11G bone needle.",
-                  label=None, split=None)
-        for i in range(start, start + n)
-    ]
-    annotation_services.reports_write(project=project, rows=rows, batch=None, user=None,
-                                      reason="test")
-
-
-def served(report, user, **kw):
-    return services.ServedReport(report_id=report.pk, user_id=user.pk,
-                                 served_at=timezone.now() - datetime.timedelta(seconds=5), **kw)
-
-
-def answer(project, user, code, report=None):
-    report = report or services.queue_next(project=project, user=user)
-    category = Category.objects.get(project=project, code=code)
-    return services.annotation_submit(served=served(report, user), user=user,
-                                      category=category, active_ms=1500)
+from tests.support import add_unlabelled, answer, served
 
 
 def test_the_queue_serves_chronologically_and_never_twice_to_one_annotator(project, annotator):
