@@ -4,5 +4,5 @@ from . import views
 
 urlpatterns = [
     path("account/tokens/", views.tokens, name="api_tokens"),
-    path("account/tokens/<int:token_id>/revoke/", views.token_revoke, name="api_token_revoke"),
+    path("account/tokens/<id:token_id>/revoke/", views.token_revoke, name="api_token_revoke"),
 ]

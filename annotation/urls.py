@@ -7,7 +7,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("p/<slug:slug>/", views.dashboard, name="dashboard"),
     path("p/<slug:slug>/import/", views.import_reports, name="import_reports"),
-    path("p/<slug:slug>/import/jobs/<int:job_id>/", views.import_job, name="import_job"),
+    path("p/<slug:slug>/import/jobs/<id:job_id>/", views.import_job, name="import_job"),
     path("p/<slug:slug>/export.<str:fmt>", views.export_labels, name="export_labels"),
     path("p/<slug:slug>/annotate/", labeling.annotate, name="annotate"),
     path("p/<slug:slug>/adjudicate/", labeling.adjudication, name="adjudication"),
@@ -16,7 +16,7 @@ urlpatterns = [
 urlpatterns += [
     path("p/<slug:slug>/reports/", views.reports, name="reports"),
     # By id: an accession may hold '/', '..' or '?', which no URL path carries safely.
-    path("p/<slug:slug>/reports/<int:report_id>/", views.report_detail, name="report_detail"),
+    path("p/<slug:slug>/reports/<id:report_id>/", views.report_detail, name="report_detail"),
 ]
 urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agreement")]
 
@@ -24,7 +24,7 @@ urlpatterns += [path("p/<slug:slug>/agreement/", labeling.agreement, name="agree
 urlpatterns += [
     path("projects/new/", project_views.project_create, name="project_create"),
     path("p/<slug:slug>/settings/", project_views.project_settings, name="project_settings"),
-    path("p/<slug:slug>/settings/categories/<int:category_id>/", project_views.category_edit,
+    path("p/<slug:slug>/settings/categories/<id:category_id>/", project_views.category_edit,
          name="category_edit"),
     path("p/<slug:slug>/members/", project_views.project_members, name="project_members"),
     # Reached without logging in: the signed token is the permission (Django's reset tokens).
