@@ -451,3 +451,13 @@ class MembersActionForm(InputForm):
     action = ChoiceOf(required=False, choices=[(a, a) for a in (
         "add", "create", "role", "remove", "link")])
     membership = WholeNumberField()
+
+
+class ExportForm(InputForm):
+    """The export's one option: the Hugging Face dataset with patient ids and dates."""
+
+    # A choice, not a BooleanField: its checkbox widget reads "0" as ticked.
+    identifiers = forms.TypedChoiceField(choices=[("0", "no"), ("1", "yes")], required=False,
+                                         coerce=lambda value: value == "1", empty_value=False,
+                                         error_messages={"invalid_choice":
+                                                         "identifiers must be 0 or 1"})

@@ -12,6 +12,7 @@ from django.utils import timezone
 from core import charts
 
 from . import import_progress
+from .exporting import export_lines, report_lines, write_hf_dataset
 from .models import (
     Annotation,
     Category,
@@ -181,6 +182,50 @@ def export_rows(project: Project) -> tuple[list[str], Iterator[dict]]:
     return columns, rows()
 
 
+def export_categories(project: Project) -> list[tuple[int, str]]:
+    """(code, name) of every category, retired ones too (old labels may name them), by code:
+    the label list of the formats other tools read."""
+    return list(Category.objects.filter(project=project).order_by("code")
+                .values_list("code", "name"))
+
+
+def export_split_sizes(project: Project) -> dict[str, int]:
+    """Reports per split, every split named, in the order train, validation, test,
+    unassigned."""
+    sizes = dict(Report.objects.filter(project=project).values("split")
+                 .annotate(n=Count("id")).values_list("split", "n"))
+    return {split.value: sizes.get(split.value, 0) for split in Split}
+
+
+def export_reports(project: Project, split: str | None = None) -> Iterator[dict]:
+    """One dict per report (of one split, if given), by date: the report, its patient, its
+    reference label's code and the active model version's prediction (code, score, version
+    number), for the formats other tools read (Label Studio, doccano, Prodigy, Parquet).
+    Read in chunks, never all at once."""
+    reports = with_active_prediction(Report.objects.filter(project=project), project)
+    if split is not None:
+        reports = reports.filter(split=split)
+    rows = reports.annotate(
+        pseudo_id=F("patient__pseudo_id"), sex=F("patient__sex"), age=F("patient__age"),
+        label=F("reference_label__category__code"),
+        predicted=F("active_prediction__category__code"),
+        probabilities=F("active_prediction__probabilities"),
+    ).order_by("procedure_date", "accession").values(
+        "id", "accession", "pseudo_id", "sex", "age", "procedure_date", "split", "text",
+        "label", "predicted", "probabilities",
+    )
+    active = project.model_versions.filter(is_active=True).values_list("number", flat=True)
+    version = active.first()
+    for row in rows.iterator(chunk_size=2000):
+        row["patient_id"] = row.pop("pseudo_id")  # Report.patient_id is the key, not this
+        probabilities = row.pop("probabilities") or {}
+        # The score other tools sort by: the model's probability of the category it chose.
+        predicted = row["predicted"] is not None
+        row["score"] = probabilities.get(str(row["predicted"])) if predicted else None
+        row["model_version"] = version if predicted else None
+        yield row
+
+
 def _chunks(queryset, size):
     chunk = []
     for item in queryset.iterator(chunk_size=size):
@@ -302,3 +347,20 @@ def import_job_progress(job: ImportJob) -> dict:
             "estimated": live.get("phase") in (None, "checking") and job.is_active,
             "percent": round(done * 100), "eta_seconds": None if eta is None else int(eta),
             "phase": live.get("phase", "")}
+
+
+def export_text(project: Project, fmt: str) -> Iterator[str]:
+    """A text export (every format but the Parquet zip) as streamed chunks, for the page's
+    download and `manage.py export_labels` alike."""
+    if fmt in ("csv", "jsonl"):
+        return export_lines(fmt, *export_rows(project))
+    return report_lines(fmt, export_reports(project), export_categories(project))
+
+
+def export_dataset(project: Project, out, *, folder: str, identifiers: bool = False) -> None:
+    """The Hugging Face dataset (Parquet per split and its card, zipped) into the binary
+    file `out`."""
+    write_hf_dataset(
+        out, title=project.name, folder=folder, categories=export_categories(project),
+        splits=export_split_sizes(project), identifiers=identifiers,
+        rows_of=lambda split: export_reports(project, split=split))

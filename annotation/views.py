@@ -1,3 +1,4 @@
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -7,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
 from django.core.paginator import Paginator
-from django.http import Http404, StreamingHttpResponse
+from django.http import FileResponse, Http404, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
@@ -18,11 +19,12 @@ from core.jobs import handed_over
 
 from . import selectors, services
 from .access import ADMIN_ONLY, project_for
-from .exporting import export_lines
+from .exporting import EXPORT_FORMATS
 from .forms import (
     UPLOAD_MAX_AGE,
     UPLOAD_SALT,
     ColumnMappingForm,
+    ExportForm,
     ImportCheckForm,
     NavigationForm,
     StagedUploadForm,
@@ -81,8 +83,9 @@ def import_reports(request, slug):
     if request.method == "POST":
         upload = request.FILES.get("file")
         if upload is None:
-            context["form_error"] = ("Choose a CSV, JSON Lines, Excel (.xlsx), FHIR "
-                                  "(.json, .ndjson) or HL7 v2 (.hl7) file to upload.")
+            context["form_error"] = (
+                "Choose a file to upload: CSV, JSON Lines, Excel (.xlsx), FHIR (.json, "
+                ".ndjson), HL7 v2 (.hl7), or a Label Studio, doccano or Prodigy export.")
         elif upload.size > settings.CTIR_MAX_UPLOAD_BYTES:
             context["form_error"], status = _too_big(upload), 413
         else:
@@ -288,17 +291,34 @@ def import_job(request, slug, job_id):
 @login_required
 @require_GET
 def export_labels(request, slug, fmt):
+    """The project's reports and labels as a download: CSV and JSON Lines (ctir's columns),
+    Label Studio JSON, doccano and Prodigy JSON Lines, streamed; the Hugging Face dataset
+    (Parquet per split and a dataset card, zipped) written to a temporary file first."""
     project = project_for(request, slug, ADMIN_ONLY)
-    if fmt not in ("csv", "jsonl"):
+    if fmt not in EXPORT_FORMATS:
         raise Http404("Unknown export format")
-    columns, rows = selectors.export_rows(project)
-    response = StreamingHttpResponse(
-        export_lines(fmt, columns, rows),
-        content_type="text/csv; charset=utf-8" if fmt == "csv" else "application/x-ndjson",
-    )
-    stamp = timezone.now().strftime("%Y%m%d-%H%M")
-    response["Content-Disposition"] = f'attachment; filename="{project.slug}-labels-{stamp}.{fmt}"'
+    identifiers = ExportForm(request.GET).checked()["identifiers"]
+    name = f"{project.slug}-labels-{timezone.now():%Y%m%d-%H%M}"
+    if fmt == "hf.zip":
+        return _hf_dataset_response(project, name, identifiers)
+    response = StreamingHttpResponse(selectors.export_text(project, fmt),
+                                     content_type=EXPORT_FORMATS[fmt])
+    response["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
+
+
+def _hf_dataset_response(project, name, identifiers):
+    # Parquet writes its footer last, so the zip cannot stream; the temporary file goes
+    # when the response closes it.
+    file = tempfile.TemporaryFile()
+    try:
+        selectors.export_dataset(project, file, folder=name, identifiers=identifiers)
+        file.seek(0)
+    except BaseException:
+        file.close()
+        raise
+    return FileResponse(file, as_attachment=True, filename=f"{name}.hf.zip",
+                        content_type=EXPORT_FORMATS["hf.zip"])
 
 
 @login_required

@@ -249,10 +249,11 @@ SPECTACULAR_SETTINGS = {
     # response cannot: a required string is not empty (minLength 1).
     "COMPONENT_SPLIT_REQUEST": True,
     # Path parameters as the URL patterns match them, so a value the schema allows reaches
-    # the view: a slug is letters, digits, '-' and '_'; an <int:> is digits, no sign.
+    # the view: a slug is letters, digits, '-' and '_'; an <id:> is 1 to 18 digits
+    # (core.converters.RowId).
     "PATH_CONVERTER_OVERRIDES": {
         "slug": {"type": "string", "pattern": "^[-a-zA-Z0-9_]+$"},
-        "int": {"type": "integer", "minimum": 0},
+        "id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
     },
     # Three fields named status have different choices: name each enum.
     "ENUM_NAME_OVERRIDES": {"JobStatusEnum": "core.models.JobStatus",
@@ -270,7 +271,13 @@ SPECTACULAR_SETTINGS = {
 # Celery: JSON only, one task at a time per worker process, acknowledged after it ran, so a
 # worker that dies mid-training gives the job back instead of losing it.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
-CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=None)
+# Results: only the classify endpoint waits for a task's answer (modeling.tasks.classify_texts,
+# the one task with ignore_result=False); every other task stores nothing, as before there was
+# a backend. Its answers live in the broker's Redis for a few minutes: the caller reads it
+# within seconds or has given up (503).
+CELERY_RESULT_BACKEND = env("CELERY_RESULT_BACKEND", default=CELERY_BROKER_URL)
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_EXPIRES = env.int("CELERY_RESULT_EXPIRES", default=300)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -309,6 +316,7 @@ CELERY_TASK_ROUTES = {
     "modeling.tasks.train_model_version": {"queue": CTIR_QUEUES["training"]},
     "modeling.tasks.prelabel_project": {"queue": CTIR_QUEUES["inference"]},
     "studies.tasks.time_model_on_study": {"queue": CTIR_QUEUES["inference"]},
+    "modeling.tasks.classify_texts": {"queue": CTIR_QUEUES["inference"]},
     # Imports need neither a GPU nor a model: any of the instance's workers takes them.
     "annotation.tasks.import_reports_job": {"queue": CTIR_QUEUES["celery"]},
     "annotation.tasks.import_check_job": {"queue": CTIR_QUEUES["celery"]},

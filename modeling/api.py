@@ -1,8 +1,10 @@
 """REST API v1 of modeling: model versions (list, train, cancel, promote), a version's
-predictions, and pre-labeling. Admins only, as the Models page; writes go through the same
-services, and a job is refused when no worker would run it, as on the page.
+predictions, pre-labeling, and classifying texts with the active model. Admins only, as the
+Models page; writes go through the same services, and a job is refused when no worker would
+run it, as on the page.
 """
 
+from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -10,6 +12,7 @@ from rest_framework.decorators import api_view
 from rest_framework.response import Response
 
 from annotation.access import ADMIN_ONLY, project_for
+from annotation.importing.checks import MAX_TEXT_CHARS
 from core.api import (
     PAGE_PARAMETERS,
     DetailSerializer,
@@ -99,6 +102,48 @@ ModelVersionNotStartedSerializer = with_detail(ModelVersionSerializer, "ModelVer
 ModelVersionPromotedSerializer = with_detail(ModelVersionSerializer, "ModelVersionPromoted")
 PrelabelRunNotStartedSerializer = with_detail(PrelabelRunSerializer, "PrelabelRunNotStarted",
                                               job_optional=True)
+
+
+MAX_CLASSIFY_TEXTS = 100
+
+
+class ReportTextField(JsonCharField):
+    """A report's text to classify, as the import takes it: up to MAX_TEXT_CHARS, something
+    besides white space. Taken as sent, NUL characters included: nothing is stored."""
+
+    def __init__(self, **kwargs):
+        message = "A report text must have something besides white space."
+        super().__init__(max_length=MAX_TEXT_CHARS, trim_whitespace=False, validators=[
+            RegexValidator(r"\S", message=message)], error_messages={"blank": message},
+            **kwargs)
+        self.validators = [v for v in self.validators
+                           if not isinstance(v, ProhibitNullCharactersValidator)]
+
+
+class ClassifyTextsSerializer(serializers.Serializer):
+    texts = serializers.ListField(
+        child=ReportTextField(), min_length=1, max_length=MAX_CLASSIFY_TEXTS, error_messages={
+            "min_length": "Send at least one text.", "empty": "Send at least one text.",
+            "max_length": f"At most {MAX_CLASSIFY_TEXTS} texts a call: split them."},
+        help_text=f"1 to {MAX_CLASSIFY_TEXTS} report texts, each up to "
+        f"{MAX_TEXT_CHARS:,} characters.")
+
+
+class ClassifiedTextSerializer(serializers.Serializer):
+    category = serializers.IntegerField(help_text="The predicted category's code.")
+    category_name = serializers.CharField()
+    probabilities = serializers.DictField(child=serializers.FloatField(),
+                                          help_text="category code -> probability")
+    margin = serializers.FloatField(help_text="Top-1 minus top-2 probability: small means "
+                                    "the model is unsure.")
+
+
+class ClassificationSerializer(serializers.Serializer):
+    model_version = serializers.IntegerField(source="version.number",
+                                             help_text="The active version that answered.")
+    served = serializers.CharField(allow_null=True, help_text="The candidate it serves "
+                                   "(bert, tfidf or ensemble).")
+    results = ClassifiedTextSerializer(many=True, help_text="One per text, in order.")
 
 
 def _version(project, number) -> ModelVersion:
@@ -212,6 +257,33 @@ def prelabel(request, slug):
     version = _version(project, number) if number is not None else None
     outcome = services.prelabel_start(project=project, version=version, user=request.user)
     return _started(outcome, PrelabelRunSerializer, created=202, refused=409)
+
+
+@extend_schema(tags=[TAG], request=ClassifyTextsSerializer, operation_id="classify",
+               responses={200: ClassificationSerializer, **errors(
+                   400, 401, 403, 404, 409, 415, 503,
+                   e409="The project has no active model: train a version and promote it "
+                   "on the Models page.",
+                   e503="No worker listens on the inference queue, or none answered within "
+                   f"{services.CLASSIFY_TIMEOUT} s (a worker busy training answers when it "
+                   "ends), or the job queue is down; `detail` says what to do.")},
+               description="Classify report texts with the active model, as pre-labeling "
+               "would, and store nothing. A worker on the inference queue answers (the web "
+               "process never loads the model); the first call after a worker starts or a "
+               "promotion loads the model, which takes seconds.")
+@api_view(["POST"])
+def classify(request, slug):
+    """The active model's category and probabilities for each text."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    texts = valid(ClassifyTextsSerializer, request)["texts"]
+    outcome = services.classify_request(project=project, texts=texts)
+    if outcome.refused:
+        return Response({"detail": outcome.refused}, status=409)
+    if outcome.unavailable:
+        return Response({"detail": outcome.unavailable}, status=503)
+    return Response(ClassificationSerializer({
+        "version": outcome.version, "results": outcome.results,
+        "served": (outcome.version.metrics or {}).get("served")}).data)
 
 
 def _started(outcome, serializer, *, created: int, refused: int) -> Response:

@@ -297,7 +297,8 @@ WARM_START_CHOICES = 20
 
 def warm_start_choices(project, user) -> list[ModelVersion]:
     """Versions a new version of this project may start from: succeeded ones of projects
-    this user administers (this one included) with the same category codes."""
+    this user administers (this one included) with the same category codes, that have a
+    fine-tuned encoder (a fast model is TF-IDF alone: there is nothing for BERT in it)."""
     codes = category_codes(project)
     administered = Membership.objects.filter(user=user, role=Role.ADMIN).values("project")
     versions = (
@@ -308,6 +309,8 @@ def warm_start_choices(project, user) -> list[ModelVersion]:
     same = {}
     choices = []
     for version in versions:
+        if (version.metrics or {}).get("fast"):
+            continue
         if version.project_id not in same:
             same[version.project_id] = category_codes(version.project) == codes
         if same[version.project_id]:

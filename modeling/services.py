@@ -1,10 +1,14 @@
-"""Writes to modeling data from the web process: start, cancel, promote, request pre-labeling.
+"""Writes to modeling data from the web process: start, cancel, promote, request pre-labeling;
+and the classify endpoint's use case, which writes nothing but asks a worker.
 
 Nothing here imports torch; the work itself runs in modeling.jobs on a Celery worker.
 """
 
 import logging
+from dataclasses import dataclass, field
 
+from celery import current_app as celery_app
+from celery.exceptions import TimeoutError as CeleryTimeout
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Max, Q
@@ -13,7 +17,7 @@ from django.utils import timezone
 from annotation.models import Project
 from core.jobs import HEARTBEAT_SILENCE, Outcome, handed_over, running_jobs_fail_stale
 from core.models import ACTIVE_STATUSES, JobStatus
-from core.queue import broker_problem, send_now, send_on_commit
+from core.queue import broker_problem, safe_broker_url, send_now, send_on_commit
 
 from . import selectors
 from .ml.recipe import (
@@ -161,7 +165,9 @@ def _warm_start_source(project: Project, start_from) -> ModelVersion | None:
         return None
     if start_from is None:
         start_from = project.model_versions.filter(is_active=True).first()
-        if start_from is None:
+        # A fast model (TF-IDF alone, what a new project is served first) has no encoder to
+        # start BERT from: the default is then the base encoder.
+        if start_from is None or (start_from.metrics or {}).get("fast"):
             return None
     if start_from.status != JobStatus.SUCCEEDED or not start_from.artifact_dir:
         raise JobError(f"v{start_from.number} has no trained model to start from")
@@ -400,3 +406,91 @@ def stale_jobs_fail(*, project: Project | None = None, silence=HEARTBEAT_SILENCE
         count += running_jobs_fail_stale(jobs, then="the run was abandoned. Start a new one.",
                                          silence=silence, **extra)
     return count
+
+
+# --- Classify: the active model's answer for texts sent by the API, stored nowhere ---------
+
+# How long the web process waits for the inference worker. A worker busy with a training job
+# (one worker for every queue, as `make run` starts) cannot answer until the job ends, and a
+# request must not hang that long; a model's first load on a worker takes a few seconds.
+CLASSIFY_TIMEOUT = 30
+CLASSIFY_TASK = "modeling.tasks.classify_texts"
+
+
+@dataclass(frozen=True)
+class Classified:
+    """What a classify request came to: `results`, one per text in order (category code and
+    name, probabilities by code, margin), from `version`; or why not: `refused` (no active
+    model: the API answers 409) or `unavailable` (no worker answered: 503)."""
+
+    version: ModelVersion | None = None
+    results: list[dict] = field(default_factory=list)
+    refused: str = ""
+    unavailable: str = ""
+
+
+def classify_request(*, project: Project, texts: list[str]) -> Classified:
+    """Classify texts with the project's active model on a worker of the inference queue
+    (the web process never loads torch), waiting at most CLASSIFY_TIMEOUT seconds."""
+    version = project.model_versions.filter(is_active=True).first()
+    if version is None:
+        return Classified(refused="This project has no active model to classify with: train "
+                                  "a version and promote it on the Models page, then try "
+                                  "again.")
+    start = (f"start one (`make run`, or `celery -A ctir_site worker`) that consumes "
+             f"{settings.CTIR_QUEUES['inference']} and try again")
+    if problem := _inference_problem(start):
+        return Classified(version=version, unavailable=problem)
+    try:
+        answers = _answer(CLASSIFY_TASK, version.pk, list(texts), timeout=CLASSIFY_TIMEOUT)
+    except CeleryTimeout:
+        return Classified(version=version, unavailable=(
+            f"No worker answered within {CLASSIFY_TIMEOUT} s: a worker busy with a long job "
+            f"(training) answers only when it ends. Wait for it, or {start}."))
+    except _NotSent as exc:
+        return Classified(version=version, unavailable=broker_problem(exc.__cause__,
+                                                                      "try again"))
+    except Exception as exc:  # raised by the task on the worker, sent back by the backend
+        log.warning("classify with v%s failed on the worker: %r", version.number, exc)
+        return Classified(version=version, unavailable=(
+            f"The worker could not classify with v{version.number} ({type(exc).__name__}: "
+            f"{str(exc)[:300]}); check that it can read the model folder "
+            f"{version.artifact_dir}, or promote another version."))
+    names = dict(project.categories.values_list("code", "name"))
+    return Classified(version=version, results=[
+        {"category": answer["category"], "category_name": names.get(answer["category"], ""),
+         "probabilities": answer["probabilities"], "margin": answer["margin"]}
+        for answer in answers])
+
+
+def _inference_problem(start: str) -> str:
+    """Why no worker would answer on the inference queue now, with what to do; or ""."""
+    health = selectors.queue_health()
+    if not health["redis"]:
+        return (f"The job queue (Redis at {safe_broker_url()}) is not answering: start it "
+                f"(`make run` starts one) and a worker, and try again.")
+    if not health["inference"]:
+        return f"No worker listens on the inference queue: {start}."
+    return ""
+
+
+class _NotSent(RuntimeError):
+    """The broker did not take the message (its error is the cause)."""
+
+
+def _answer(name: str, *args, timeout: float):
+    """Send a task and wait for its return value (core.queue sends without keeping the
+    result handle: the other tasks' callers never wait)."""
+    kwargs = {"instance": settings.CTIR_INSTANCE}
+    if celery_app.conf.task_always_eager:
+        return celery_app.tasks[name].apply(args=args, kwargs=kwargs).get(timeout=timeout)
+    try:
+        # `expires`: a message still queued when the caller gives up is dropped by the
+        # worker that takes it later, not run for nobody.
+        result = celery_app.send_task(name, args=args, kwargs=kwargs, expires=timeout)
+    except Exception as exc:  # kombu wraps most broker errors, not all
+        raise _NotSent from exc
+    try:
+        return result.get(timeout=timeout)
+    finally:
+        result.forget()  # read once: no need to keep it in Redis until it expires

@@ -45,3 +45,17 @@ def prelabel_project(run_id: int) -> str:
 def auto_retrain() -> list[str]:
     """Beat runs this every minute: start the retrains the projects' policies say are due."""
     return auto_retrain_due()
+
+
+# The web process waits for this task's answer (modeling.services.texts_classify): the one
+# task whose result is kept, in the Redis result backend, for settings.CELERY_RESULT_EXPIRES.
+# Not acks_late: if the worker dies mid-call, the caller has its 503 and nobody waits for
+# a second try.
+@shared_task(base=InstanceTask, ignore_result=False, acks_late=False)
+def classify_texts(version_id: int, texts: list[str]) -> list[dict]:
+    """The version's predictions for texts sent by the API, stored nowhere."""
+    from .ml.inference import cached_classifier  # torch: only a worker running the task
+    from .models import ModelVersion
+
+    folder = ModelVersion.objects.values_list("artifact_dir", flat=True).get(pk=version_id)
+    return cached_classifier(folder).predict(texts)

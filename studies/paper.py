@@ -14,7 +14,7 @@ import zipfile
 from annotation.exporting import csv_text
 
 from .figures import FIGURES, draw
-from .selectors import RESPONSE_COLUMNS, response_rows, study_results
+from .selectors import RESPONSE_COLUMNS, cached_for_study, response_rows, study_results
 
 # --------------------------------------------------------------------------------------------
 # Tables
@@ -355,8 +355,13 @@ def paper_files(study, *, figures: bool = True) -> dict[str, bytes]:
 
 
 def paper_file(study, name: str) -> bytes | None:
-    """One paper-ready file, computing only what it needs: a figure draws itself alone
-    (the results page shows the paper's own figures, so a page load is two of these)."""
+    """One paper-ready file, drawn once per change of the study (the results page shows the
+    paper's own figures, so a page load is two of these)."""
+    return cached_for_study(study, f"paper:{name}", lambda: _paper_file(study, name))
+
+
+def _paper_file(study, name: str) -> bytes | None:
+    """One paper-ready file, computing only what it needs: a figure draws itself alone."""
     folder, _, leaf = name.partition("/")
     stem, _, fmt = leaf.rpartition(".")
     if folder == "figures" and stem in FIGURES and fmt in ("svg", "png"):
@@ -371,6 +376,10 @@ def paper_file(study, name: str) -> bytes | None:
 
 
 def paper_zip(study) -> bytes:
+    return cached_for_study(study, "paper.zip", lambda: _paper_zip(study))
+
+
+def _paper_zip(study) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for path, data in paper_files(study).items():

@@ -3,14 +3,16 @@
 Used by the results page, the CSV export and `manage.py study_report`.
 """
 
+import hashlib
 import itertools
 import random
 from collections import defaultdict
 
 from django.contrib.auth.models import User
-from django.db.models import Exists, OuterRef
+from django.core.cache import cache
+from django.db.models import Count, Exists, Max, OuterRef, Sum
 
-from annotation.models import Category, Membership, Role, Split
+from annotation.models import Category, Membership, ReferenceLabel, Role, Split
 from core.models import ACTIVE_STATUSES, JobStatus
 from modeling.models import ModelVersion, Prediction
 
@@ -197,7 +199,50 @@ def observed_accuracies(project) -> dict | None:
     return None
 
 
+RESULTS_CACHE_SECONDS = 24 * 3600
+
+
+def results_fingerprint(study: ReaderStudy) -> str:
+    """A digest of everything study_results reads: the study's own fields, its responses,
+    the reference labels of its cases, the project's categories and the model answers it
+    compares with. Any change to one of them gives a new digest, so results (and the paper
+    files drawn from them) are computed once per change and served from the cache between
+    (the results page, the API, the paper zip and its figures each read them)."""
+    cases = study.cases.values("report_id")
+    parts = [
+        [(f.attname, getattr(study, f.attname)) for f in study._meta.concrete_fields],
+        study.responses.aggregate(n=Count("id"), last=Max("id"), at=Max("answered_at")),
+        list(study.readers.values_list("pk", "user__username", "simulated")),
+        ReferenceLabel.objects.filter(report__in=cases).aggregate(
+            n=Count("id"), at=Max("updated"), codes=Sum("category_id")),
+        list(Category.objects.filter(project=study.project_id).values_list(
+            "pk", "code", "name", "retired")),
+        study.cases.aggregate(n=Count("id"), last=Max("id")),
+    ]
+    if not (study.model_timing or {}).get("answers"):
+        version, _ = study_model_version(study)
+        parts.append(version and (version.pk, Prediction.objects.filter(
+            model_version_id=version.pk, report_id__in=cases).aggregate(
+            n=Count("id"), last=Max("id"), at=Max("created"))))
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
+def cached_for_study(study: ReaderStudy, what: str, compute):
+    """compute(), or its value from the cache while nothing it reads has changed."""
+    key = f"ctir:study:{study.pk}:{what}:{results_fingerprint(study)}"
+    value = cache.get(key)
+    if value is None:
+        value = compute()
+        cache.set(key, value, RESULTS_CACHE_SECONDS)
+    return value
+
+
 def study_results(study: ReaderStudy) -> dict:
+    """Every result of the study (see results_fingerprint for when it is computed)."""
+    return cached_for_study(study, "results", lambda: _study_results(study))
+
+
+def _study_results(study: ReaderStudy) -> dict:
     labels = list(Category.objects.filter(project=study.project).values_list("code", flat=True))
     truth = {
         case_id: code for case_id, code in

@@ -61,7 +61,7 @@ ROLES = {
 # positive_data_acceptance stays on for them, with 400 among its expected statuses.
 TOKEN_AND_IMPORT_RULES = ["queue_skip", "annotation_create", "reports_import"]
 # Training and pre-labeling answer 503 when no worker listens, as here: declared, intended.
-NEEDS_A_WORKER = ["model_train", "prelabel_start"]
+NEEDS_A_WORKER = ["model_train", "prelabel_start", "classify"]
 
 
 def config_toml(examples: int, ids: dict[str, int]) -> str:

@@ -3,6 +3,7 @@ naming the line, the column and what is wrong. The same for every file format.""
 
 import datetime
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from django.utils import timezone
@@ -76,6 +77,14 @@ def unstorable(value) -> str:
             "which the database cannot store; remove it")
 
 
+_CODED_NAME = re.compile(r"(.+) \(code (\d+)\)", re.ASCII)
+
+
+def _loose(name: str) -> str:
+    """A category name without case or punctuation: "LUNG_BIOPSY" is "lung biopsy"."""
+    return " ".join(re.sub(r"[\W_]+", " ", name.lower()).split())
+
+
 def _text(value) -> str:
     if value is None:
         return ""
@@ -94,6 +103,11 @@ class RowChecker:
         everything = list(Category.objects.filter(project=project))
         self.categories = {c.code: c for c in everything if not c.retired}
         self.category_names = {c.name.lower(): c.code for c in self.categories.values()}
+        # Annotation tools write names their own way ("LUNG_BIOPSY", "soft-tissue-biopsy"):
+        # a name also matches with case and punctuation left aside, where that is unique.
+        loose = Counter(_loose(c.name) for c in self.categories.values())
+        self.loose_names = {_loose(c.name): c.code for c in self.categories.values()
+                            if loose[_loose(c.name)] == 1 and _loose(c.name)}
         self.retired = {key: c for c in everything if c.retired
                         for key in (str(c.code), c.name.lower())}
         # Read once, not for each of a million rows (an import that runs past midnight
@@ -107,7 +121,14 @@ class RowChecker:
         # isdigit() is also true of '²' or '٣'; only ASCII digits are a code.
         if raw.isascii() and raw.isdigit() and int(raw) in self.categories:
             return int(raw)
-        return self.category_names.get(raw.lower(), -1)
+        if raw.lower() in self.category_names:
+            return self.category_names[raw.lower()]
+        # ctir's exports name a category that shares its name "Biopsy (code 2)".
+        coded = _CODED_NAME.fullmatch(raw)
+        if coded and int(coded.group(2)) in self.categories and (
+                self.categories[int(coded.group(2))].name.lower() == coded.group(1).lower()):
+            return int(coded.group(2))
+        return self.loose_names.get(_loose(raw), -1)
 
     def parse(self, line: int, record: dict) -> tuple[ParsedRow | None, list[RowError]]:
         errors = []

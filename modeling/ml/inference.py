@@ -6,7 +6,11 @@ Imports torch and transformers: only Celery workers and management commands use 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -21,6 +25,7 @@ from .device import pick_device, resolve_precision  # noqa: E402
 from .registry import Batch, Candidate, members_of, servable  # noqa: E402
 
 LABEL_MAP_FILE = "label_map.json"
+log = logging.getLogger(__name__)
 
 
 def served_candidate(model_dir: str | Path) -> str:
@@ -115,3 +120,31 @@ class Classifier:
                 }
             )
         return results
+
+
+# How many loaded models a worker process keeps: the active version and the one it
+# replaced (a promotion while calls are in flight), without holding every old BERT in memory.
+CACHED_MODELS = 2
+_cache: OrderedDict[tuple[str, int], Classifier] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def cached_classifier(model_dir: str | Path) -> Classifier:
+    """The model folder loaded once per worker process, for the classify endpoint: loading
+    takes seconds (BERT), scoring one report milliseconds. Keyed by the folder and its
+    label_map.json's modification time, so a folder written again is loaded again."""
+    folder = Path(model_dir).resolve()
+    key = (str(folder), (folder / LABEL_MAP_FILE).stat().st_mtime_ns)
+    # One lock around the load too: two threads asking at once load the model once.
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+        began = time.perf_counter()
+        classifier = Classifier.load(folder)
+        log.info("loaded model folder %s (%s) in %.2f s", folder, classifier.candidate,
+                 time.perf_counter() - began)
+        _cache[key] = classifier
+        while len(_cache) > CACHED_MODELS:
+            _cache.popitem(last=False)
+        return classifier

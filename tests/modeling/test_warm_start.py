@@ -145,3 +145,16 @@ def test_a_version_of_a_project_one_does_not_administer_is_refused(
                            {"start_from": str(demo_version.pk)}, follow=True)
     assert b"that version cannot be started from here" in response.content
     assert not ModelVersion.objects.filter(project=first.project, number=2).exists()
+
+
+def test_with_a_fast_model_active_bert_starts_from_the_base_encoder(labelled_project,
+                                                                    model_settings,
+                                                                    admin_user):
+    # What a new project has first (make run, the fast loop): TF-IDF alone, no encoder.
+    fast = train(labelled_project, fast=True)
+    assert fast.status == JobStatus.SUCCEEDED and fast.metrics["fast"], fast.error
+    services.model_version_promote(version=fast, prelabel=False)
+    assert fast not in selectors.warm_start_choices(labelled_project, admin_user)
+    bert = train(labelled_project)
+    assert bert.status == JobStatus.SUCCEEDED, bert.error
+    assert "warm_start" not in bert.hyperparameters

@@ -124,6 +124,9 @@ def test_a_timing_run_whose_worker_went_silent_is_failed(labelled_project, reade
 @pytest.mark.worker
 def test_a_real_worker_times_the_model_from_the_results_page(project, worker, reader,
                                                               admin_user, login):
+    # The version this test promotes alone: the labels would otherwise have the worker
+    # train and promote the fast first model meanwhile (tests/modeling/test_fast_retrain.py).
+    type(project).objects.filter(pk=project.pk).update(fast_retrain_every=0)
     project_with_labels(project)
     _promote(train(project))
     study = studies.study_create(project=project, name="S", readers=[reader])
