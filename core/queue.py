@@ -81,6 +81,4 @@ def _send(name: str, args: tuple) -> None:
     if app.conf.task_always_eager:  # send_task ignores the setting that .delay() honours
         app.tasks[name].apply(args=args, kwargs=kwargs)
     else:
-        # No result handle: a job's outcome is in its row, and asking for one would
-        # subscribe this process to the task's result channel for nothing.
-        app.send_task(name, args=args, kwargs=kwargs, ignore_result=True)
+        app.send_task(name, args=args, kwargs=kwargs)
