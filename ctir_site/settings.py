@@ -217,6 +217,12 @@ CTIR_BACKGROUND_CHECK_ROWS = env.int("CTIR_BACKGROUND_CHECK_ROWS", default=20_00
 CTIR_XLSX_MAX_EXPANDED_BYTES = env.int("CTIR_XLSX_MAX_EXPANDED_MB", default=200) * 1024 * 1024
 CTIR_XLSX_MAX_RATIO = env.int("CTIR_XLSX_MAX_RATIO", default=100)
 CTIR_XLSX_MAX_CELLS = env.int("CTIR_XLSX_MAX_CELLS", default=5_000_000)
+# Model archives (a version's folder as one zip, docs/integrations.md) carry a manifest
+# signed with HMAC-SHA256 under this key, and an instance imports only archives whose
+# signature it can check: give a test and a production instance the same key to move models
+# between them. Empty: a key derived from SECRET_KEY (modeling.archive.signing_key), so an
+# instance takes back its own archives out of the box and no other instance's.
+CTIR_MODEL_SIGNING_KEY = env("CTIR_MODEL_SIGNING_KEY", default="")
 
 # The REST API (/api/v1/, docs/api.md): personal tokens (`Authorization: Bearer ctir_…`,
 # made on /account/tokens/) for scripts, the session for the browsable docs. The token class
@@ -317,6 +323,7 @@ CELERY_TASK_ROUTES = {
     "modeling.tasks.prelabel_project": {"queue": CTIR_QUEUES["inference"]},
     "studies.tasks.time_model_on_study": {"queue": CTIR_QUEUES["inference"]},
     "modeling.tasks.classify_texts": {"queue": CTIR_QUEUES["inference"]},
+    "modeling.tasks.evaluate_imported_version": {"queue": CTIR_QUEUES["inference"]},
     # Imports need neither a GPU nor a model: any of the instance's workers takes them.
     "annotation.tasks.import_reports_job": {"queue": CTIR_QUEUES["celery"]},
     "annotation.tasks.import_check_job": {"queue": CTIR_QUEUES["celery"]},

@@ -5,13 +5,17 @@ run it, as on the page.
 """
 
 from django.core.validators import ProhibitNullCharactersValidator, RegexValidator
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
-from rest_framework.decorators import api_view
+from rest_framework.decorators import api_view, parser_classes
+from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from annotation.access import ADMIN_ONLY, project_for
+from annotation.forms import whole_number
 from annotation.importing.checks import MAX_TEXT_CHARS
 from core.api import (
     PAGE_PARAMETERS,
@@ -26,7 +30,7 @@ from core.api import (
     with_detail,
 )
 
-from . import selectors, services
+from . import archive, selectors, services
 from .models import ModelVersion, Prediction, PrelabelRun
 
 TAG = "models"
@@ -284,6 +288,61 @@ def classify(request, slug):
     return Response(ClassificationSerializer({
         "version": outcome.version, "results": outcome.results,
         "served": (outcome.version.metrics or {}).get("served")}).data)
+
+
+class ModelArchiveSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="A model archive (.zip) from GET .../models/<n>/"
+                                 "archive/ of this instance or of one with the same "
+                                 "CTIR_MODEL_SIGNING_KEY.")
+
+
+@extend_schema(tags=[TAG], operation_id="model_archive", responses={
+    (200, "application/zip"): OpenApiResponse(
+        OpenApiTypes.BINARY, description="The version's model folder, model_card.json, "
+        "MODEL_CARD.md and manifest.json (every file's sha256, signed with HMAC-SHA256 under "
+        "CTIR_MODEL_SIGNING_KEY)."),
+    **errors(401, 403, 404, 409, e409="The version has no trained model to export (it has "
+             "not succeeded, or its folder is gone from the server).")})
+@api_view(["GET"])
+def version_archive(request, slug, number):
+    """Download a version as one signed zip, for another ctir instance to import."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        handle, name = selectors.version_archive(_version(project, number))
+    except archive.ArchiveError as exc:
+        return Response({"detail": f"No archive: {exc}."}, status=409)
+    return FileResponse(handle, as_attachment=True, filename=name,
+                        content_type="application/zip")
+
+
+@extend_schema(tags=[TAG], operation_id="model_archive_import",
+               request={"multipart/form-data": ModelArchiveSerializer},
+               responses={201: ModelVersionSerializer, **errors(
+                   400, 401, 403, 404, 413, 415,
+                   e400="No file, or the archive was refused before anything in it was "
+                   "loaded; `detail` names the reason (a path outside the folder, a link, a "
+                   "decompression bomb, no manifest, signed with another key, a file that "
+                   "does not match the manifest, other categories).",
+                   e413="The archive is larger than model archives are taken."),
+                   503: ModelVersionNotStartedSerializer},
+               description="Import a model archive as a new version (trigger `imported`), "
+               "queued for a worker on the inference queue to score it on this project's "
+               "validation and test splits; promote it once it has succeeded. 503 when no "
+               "worker listens on the inference queue, or with the version failed when the "
+               "job queue did not take it.")
+@api_view(["POST"])
+@parser_classes([MultiPartParser])
+def archives(request, slug):
+    """Upload a model archive (multipart `file`)."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    length = whole_number(request.META.get("CONTENT_LENGTH"), name="Content-Length",
+                          maximum=2**62)
+    if length and length > archive.limit("MAX_ARCHIVE_BYTES"):
+        return Response({"detail": f"The request is {length:,} bytes; model archives are "
+                         f"taken up to {archive.limit('MAX_ARCHIVE_BYTES'):,}."}, status=413)
+    upload = valid(ModelArchiveSerializer, request)["file"]
+    outcome = services.model_archive_import(project=project, upload=upload, user=request.user)
+    return _started(outcome, ModelVersionSerializer, created=201, refused=400)
 
 
 def _started(outcome, serializer, *, created: int, refused: int) -> Response:

@@ -21,6 +21,13 @@ class RetrainPolicyForm(forms.Form):
     every = forms.CharField(required=False)
 
 
+class ModelArchiveForm(forms.Form):
+    """An uploaded model archive; services.model_archive_import checks what is in it."""
+
+    file = forms.FileField(error_messages={"required": "choose a model archive (.zip) to "
+                                                       "upload"})
+
+
 def form_problem(form: forms.Form) -> str:
     """An invalid form's errors in one line, field names first."""
     return "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())

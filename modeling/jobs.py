@@ -5,13 +5,11 @@ Only workers and management commands import this module; it pulls in torch.
 
 import json
 import logging
-import secrets
 import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
@@ -19,7 +17,9 @@ from django.utils import timezone
 from annotation.models import Category, Report, Split
 from core.models import JobStatus
 
+from .ml.candidates import TFIDF
 from .ml.inference import LABEL_MAP_FILE, Classifier
+from .ml.registry import ENCODER_FILE, Batch
 from .ml.training import (
     Progress,
     TrainConfig,
@@ -28,8 +28,9 @@ from .ml.training import (
     train_fast,
     train_model,
 )
+from .ml.training import _candidate_scores as candidate_scores
 from .models import ModelVersion, Prediction, PrelabelRun
-from .selectors import ARTIFACT_NOTE
+from .selectors import ARTIFACT_NOTE, artifact_folder
 from .services import model_version_promote
 
 log = logging.getLogger(__name__)
@@ -190,16 +191,6 @@ def _train_fast(version, data, labels, out_dir, on_progress, echo) -> dict:
                       on_progress=on_progress)
 
 
-def artifact_folder(slug: str, number: int) -> Path:
-    """Where a version's model goes: <CTIR_MODEL_DIR>/<project>/vN, or, when a leftover
-    folder already has that name, vN-<time>-<random> beside it. The leftover is never
-    moved or deleted: it may be another instance's live model, or the evidence of a study."""
-    wanted = Path(settings.CTIR_MODEL_DIR) / slug / f"v{number}"
-    if not wanted.exists():
-        return wanted
-    return wanted.with_name(f"v{number}-{timezone.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}")
-
-
 def warm_start(warm: dict | None, labels: list[int], base_model: str) -> tuple[str, dict]:
     """The folder BERT starts from, and what to record about it.
 
@@ -256,6 +247,63 @@ def promotion_verdict(version: ModelVersion) -> tuple[bool, str]:
 def validation_correct(version: ModelVersion, texts: list[str], truth: list[int]) -> int:
     predictions = Classifier.load(version.artifact_dir).predict(texts)
     return sum(p["category"] == t for p, t in zip(predictions, truth, strict=True))
+
+
+def evaluate_imported(version_id: int) -> ModelVersion:
+    """Score an imported version (services.model_archive_import) on this project's
+    validation and test splits, as training scores its candidates, so its figures, the
+    Models page's comparison and the promotion gate are this project's, not the exporter's
+    (those stay in metrics["as_exported"]). Succeeds unpromoted: an admin promotes it."""
+    if not _claim(ModelVersion, version_id):
+        log.info("model version %s is not queued any more; skipping", version_id)
+        return ModelVersion.objects.get(pk=version_id)
+    ModelVersion.objects.filter(pk=version_id).update(phase="evaluating", progress={
+        "message": "Scoring the imported model on this project's validation and test splits"})
+    version = ModelVersion.objects.select_related("project").get(pk=version_id)
+    try:
+        metrics = {**imported_scores(version), "as_exported": (version.metrics or {}).get(
+            "as_exported", {})}
+        ModelVersion.objects.filter(pk=version_id).update(
+            phase="comparing", heartbeat_at=timezone.now(), metrics=metrics)
+        version.refresh_from_db()
+        better, note = promotion_verdict(version) if metrics["validation"] else (
+            False, "this project has no labelled validation reports to score it on.")
+    except Exception as exc:  # record it, never leave the version "running"
+        log.exception("evaluating imported v%s failed", version.number)
+        _finish(version_id, JobStatus.FAILED, phase="failed",
+                error=f"Evaluation failed: {type(exc).__name__}: {exc}")
+    else:
+        advice = "promote it by hand if you want it" if better else "the active model stays"
+        _finish(version_id, JobStatus.SUCCEEDED, phase="done",
+                promotion_note=f"Imported, not promoted ({advice}): {note}")
+    version.refresh_from_db()
+    return version
+
+
+def imported_scores(version: ModelVersion) -> dict:
+    """The metrics of every candidate the version's served one is built from, on this
+    project's splits, shaped as a training job's."""
+    labels = list(Category.objects.filter(project=version.project).values_list(
+        "code", flat=True))
+    classifier = Classifier.load(version.artifact_dir)
+    if classifier.labels != labels:
+        raise ValueError(f"the model's categories {classifier.labels} are not this project's "
+                         f"{labels}")
+    data = training_data(version.project)
+    splits = {split: Batch([text for text, _ in data[split]])
+              for split in (Split.VALIDATION, Split.TEST)}
+    codes = {split: [code for _, code in data[split]] for split in splits}
+    scores = {name: candidate_scores(member, splits, codes, labels)
+              for name, member in classifier.members.items()}
+    served = classifier.candidate
+    metrics = {"served": served, "imported": True, "candidates": scores,
+               "validation": scores[served]["validation"], "test": scores[served]["test"],
+               "counts": {split: len(rows) for split, rows in codes.items()}}
+    if not (Path(version.artifact_dir) / ENCODER_FILE).is_file():
+        metrics["fast"] = True  # no encoder: nothing for a warm start (services)
+    if TFIDF in scores:
+        metrics["baseline"] = {s: scores[TFIDF][s] for s in ("validation", "test")}
+    return metrics
 
 
 def _finish(version_id: int, status: str, **fields):

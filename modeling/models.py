@@ -11,6 +11,7 @@ class Trigger(models.TextChoices):
     AUTO = "auto", "Automatic (retrain policy)"
     FIRST = "first", "Automatic (first model, as soon as the labels allow)"
     FAST = "fast", "Automatic (fast model, every few new labels)"
+    IMPORTED = "imported", "Imported from a model archive"
 
 
 class ModelVersion(Job):
@@ -31,7 +32,7 @@ class ModelVersion(Job):
     label_snapshot = models.JSONField(default=dict, blank=True)
     artifact_dir = models.CharField(max_length=500, blank=True)
     auto_promote = models.BooleanField(default=False)
-    trigger = models.CharField(max_length=6, choices=Trigger.choices, default=Trigger.MANUAL)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices, default=Trigger.MANUAL)
     # Project.reference_labels_written when this version was queued: the labels gathered
     # since the newest version are the project's count minus this.
     labels_written = models.PositiveBigIntegerField(default=0)

@@ -1,6 +1,9 @@
 """Reads for the Models pages, shaped for templates. No torch here."""
 
+import secrets
+import tempfile
 from collections import Counter
+from importlib import metadata
 from pathlib import Path
 
 import redis
@@ -16,6 +19,7 @@ from core import charts
 from core.models import ACTIVE_STATUSES, JobStatus
 from core.queue import safe_broker_url
 
+from . import archive
 from .ml.candidates import BASELINE, BERT, CATALOGUE
 from .ml.metrics import clopper_pearson
 from .models import ModelVersion, PrelabelRun, RetrainPolicy, Trigger
@@ -336,6 +340,16 @@ ARTIFACT_NOTE = ("A folder named v{number} was already there, left by an earlier
                  "nothing was moved or deleted.")
 
 
+def artifact_folder(slug: str, number: int) -> Path:
+    """Where a version's model goes: <CTIR_MODEL_DIR>/<project>/vN, or, when a leftover
+    folder already has that name, vN-<time>-<random> beside it. The leftover is never
+    moved or deleted: it may be another instance's live model, or the evidence of a study."""
+    wanted = Path(settings.CTIR_MODEL_DIR) / slug / f"v{number}"
+    if not wanted.exists():
+        return wanted
+    return wanted.with_name(f"v{number}-{timezone.now():%Y%m%d%H%M%S}-{secrets.token_hex(3)}")
+
+
 def artifact_note(version) -> str:
     """Why the version's folder is not the plain vN (modeling.jobs.artifact_folder), or ""."""
     if not version.artifact_dir or Path(version.artifact_dir).name == f"v{version.number}":
@@ -413,3 +427,77 @@ def versions_in_progress(project) -> list[ModelVersion]:
         phase = "" if version.status == JobStatus.QUEUED else version.phase
         version.stage, version.stage_term = STAGES.get(phase, (phase, phase))
     return versions
+
+
+# --- Model archives (modeling.archive) ----------------------------------------------------
+
+
+def category_pairs(project) -> list[tuple[int, str]]:
+    """The project's categories as (code, name), by code: the label order its models use."""
+    return list(Category.objects.filter(project=project).order_by("code").values_list(
+        "code", "name"))
+
+
+def ctir_version() -> str:
+    try:
+        return metadata.version("ctir")
+    except metadata.PackageNotFoundError:  # run from a checkout, as deploy.md does
+        return "source checkout"
+
+
+def model_card(version) -> dict:
+    """model_card.json of a version's archive: what a person or another instance needs to
+    know before trusting the model."""
+    metrics = version.metrics or {}
+    if version.label_snapshot:
+        data = {"source": "reference labels per split and category code when it trained",
+                "counts": version.label_snapshot}
+    else:  # versions from before the snapshot: the sizes its figures were measured on
+        data = {"source": "reports each split's figures were measured on",
+                "counts": {split: (metrics.get(split) or {}).get("n")
+                           for split in ("validation", "test") if metrics.get(split)}}
+    recipe = {k: v for k, v in (version.hyperparameters or {}).items()
+              if k not in ("warm_start", "imported_from")}
+    warm = (version.hyperparameters or {}).get("warm_start")
+    return {
+        "format": "ctir-model-card", "format_version": archive.FORMAT_VERSION,
+        "project": {"name": version.project.name, "slug": version.project.slug},
+        "categories": [{"code": code, "name": name}
+                       for code, name in category_pairs(version.project)],
+        "version": {"number": version.number, "trigger": version.trigger,
+                    "base_model": version.base_model,
+                    "created": version.created.isoformat() if version.created else None,
+                    "finished_at": version.finished_at.isoformat()
+                    if version.finished_at else None,
+                    "started_from": {k: warm[k] for k in ("project", "version") if k in warm}
+                    if warm and not warm.get("fallback") else None,
+                    "imported_from": (version.hyperparameters or {}).get("imported_from")},
+        "served": metrics.get("served", BERT),
+        "data": data,
+        "recipe": recipe,
+        # Validation and test figures as the exporting instance measured them, on its splits.
+        "metrics": metrics,
+        "exported": {"instance": settings.CTIR_INSTANCE, "at": timezone.now().isoformat(),
+                     "ctir_version": ctir_version()},
+    }
+
+
+def version_archive(version):
+    """The version's archive in a temporary file, at its start, and its download name. The
+    file disappears when closed (the response closes it once sent). Raises
+    archive.ArchiveError when the version has no model folder to export."""
+    folder = Path(version.artifact_dir) if version.artifact_dir else None
+    if version.status != JobStatus.SUCCEEDED or folder is None:
+        raise archive.ArchiveError(f"v{version.number} has no trained model to download")
+    if not (folder / "label_map.json").is_file():
+        raise archive.ArchiveError(f"the model folder of v{version.number} ({folder}) is gone "
+                                   "or incomplete on this server")
+    card = model_card(version)
+    handle = tempfile.TemporaryFile()
+    try:
+        archive.archive_write(folder, card, archive.card_text(card), handle)
+    except BaseException:
+        handle.close()
+        raise
+    handle.seek(0)
+    return handle, f"{settings.CTIR_INSTANCE}-{version.project.slug}-v{version.number}.zip"

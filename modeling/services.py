@@ -5,6 +5,7 @@ Nothing here imports torch; the work itself runs in modeling.jobs on a Celery wo
 """
 
 import logging
+import shutil
 from dataclasses import dataclass, field
 
 from celery import current_app as celery_app
@@ -19,7 +20,7 @@ from core.jobs import HEARTBEAT_SILENCE, Outcome, handed_over, running_jobs_fail
 from core.models import ACTIVE_STATUSES, JobStatus
 from core.queue import broker_problem, safe_broker_url, send_now, send_on_commit
 
-from . import selectors
+from . import archive, selectors
 from .ml.recipe import (
     DEFAULT_EPOCHS,
     DEFAULT_MAX_LENGTH,
@@ -146,6 +147,79 @@ def prelabel_start(*, project: Project, version: ModelVersion | None = None,
     if reason := handed_over(run):
         return Outcome(job=run, unavailable=f"Pre-labeling could not be queued: {reason}")
     return Outcome(job=run, message="Pre-labeling is queued.")
+
+
+def model_archive_import(*, project: Project, upload, user=None) -> Outcome:
+    """An admin's upload of a model archive (modeling.archive): refused with the reason
+    unless the zip, its signature under this instance's key, every file's checksum and the
+    categories all check out, before anything in it is unpacked or loaded; then a new
+    version, queued for a worker to score it on this project's validation split (its
+    figures must be this project's, not the exporter's) before anyone can promote it."""
+    if problem := selectors.queue_problem("inference"):
+        return Outcome(unavailable=f"The archive was not imported: {problem}")
+    size = getattr(upload, "size", None)
+    if size is not None and size > archive.limit("MAX_ARCHIVE_BYTES"):
+        return Outcome(refused=f"Not imported: the archive is {size / 2**20:,.0f} MB; model "
+                               f"archives are taken up to "
+                               f"{archive.limit('MAX_ARCHIVE_BYTES') / 2**20:,.0f} MB.")
+    try:
+        checked = archive.archive_check(upload, categories=selectors.category_pairs(project))
+        version = imported_version_create(project=project, upload=upload, checked=checked,
+                                          user=user)
+    except archive.ArchiveError as exc:
+        return Outcome(refused=f"Not imported: {exc}.")
+    if reason := handed_over(version):
+        return Outcome(job=version, unavailable=f"v{version.number} was imported but could not "
+                                                f"be queued for evaluation: {reason}")
+    source = version.hyperparameters["imported_from"]
+    return Outcome(job=version, message=(
+        f"v{version.number} imported from {source['instance']} ({source['project']} "
+        f"v{source['version']}); it is queued to be scored on this project's validation "
+        "split, and can be promoted once that is done."))
+
+
+@transaction.atomic
+def imported_version_create(*, project: Project, upload, checked: archive.CheckedArchive,
+                            user=None) -> ModelVersion:
+    """The checked archive's model folder as a new version's folder, and the version, queued
+    for evaluation. The folder is removed again if the version cannot be written."""
+    locked = Project.objects.select_for_update().get(pk=project.pk)
+    number = (project.model_versions.aggregate(n=Max("number"))["n"] or 0) + 1
+    card = checked.card
+    exported, source = card.get("exported") or {}, card.get("version") or {}
+    origin = {"instance": str(exported.get("instance", "?"))[:100],
+              "project": str((card.get("project") or {}).get("slug", "?"))[:100],
+              "version": source.get("number"), "exported_at": exported.get("at"),
+              "ctir_version": exported.get("ctir_version"),
+              "manifest_sha256": archive.manifest_digest(checked.manifest)}
+    folder = selectors.artifact_folder(project.slug, number)
+    archive.archive_unpack(upload, checked, folder)
+    try:
+        # Not the project's label count: an imported model learnt none of this project's
+        # labels, so it must not reset the count the retrain policy waits on.
+        newest = project.model_versions.order_by("-number").values_list(
+            "labels_written", flat=True).first()
+        recipe = card.get("recipe") if isinstance(card.get("recipe"), dict) else {}
+        counts = (card.get("data") or {}).get("counts")
+        version = ModelVersion.objects.create(
+            project=locked, number=number, trigger=Trigger.IMPORTED, created_by=user,
+            base_model=str(source.get("base_model", ""))[:500],
+            hyperparameters={**recipe, "imported_from": origin},
+            label_snapshot=counts if isinstance(counts, dict) and all(
+                isinstance(v, dict) for v in counts.values()) else {},
+            metrics={"served": checked.label_map.get("served", card.get("served")),
+                     "as_exported": card.get("metrics") or {}},
+            artifact_dir=str(folder), phase="queued",
+            labels_written=newest if newest is not None else 0,
+            progress={"message": "Imported; waiting for an inference worker to score it on "
+                                 "this project's validation split"},
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    send_on_commit("modeling.tasks.evaluate_imported_version", version.pk,
+                   failed=_not_sent(ModelVersion, version.pk, "import the archive again"))
+    return version
 
 
 def _not_sent(model, job_id: int, retry: str):

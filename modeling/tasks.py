@@ -41,6 +41,14 @@ def prelabel_project(run_id: int) -> str:
     return prelabel(run_id).status
 
 
+@shared_task(base=InstanceTask, acks_late=True, time_limit=3600)
+def evaluate_imported_version(version_id: int) -> str:
+    """Score an imported model archive on this project's splits (services.model_archive_import)."""
+    from .jobs import evaluate_imported
+
+    return evaluate_imported(version_id).status
+
+
 @shared_task(base=InstanceTask, ignore_result=True)
 def auto_retrain() -> list[str]:
     """Beat runs this every minute: start the retrains the projects' policies say are due."""

@@ -1,5 +1,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
@@ -9,7 +10,8 @@ from annotation.selectors import category_names
 from core.jobs import Outcome
 
 from . import selectors, services
-from .forms import RetrainPolicyForm, TrainForm, form_problem
+from .archive import ArchiveError
+from .forms import ModelArchiveForm, RetrainPolicyForm, TrainForm, form_problem
 from .models import ModelVersion
 
 
@@ -147,6 +149,31 @@ def model_promote(request, slug, number):
     project = project_for(request, slug, ADMIN_ONLY)
     return _said(request, slug, services.promotion_request(
         version=_version(project, number), user=request.user))
+
+
+@login_required
+@require_GET
+def model_archive(request, slug, number):
+    """The version as one signed zip, for another ctir instance (or this one) to import."""
+    project = project_for(request, slug, ADMIN_ONLY)
+    try:
+        handle, name = selectors.version_archive(_version(project, number))
+    except ArchiveError as exc:
+        messages.error(request, f"No download: {exc}.")
+        return redirect("model_detail", slug=slug, number=number)
+    return FileResponse(handle, as_attachment=True, filename=name,
+                        content_type="application/zip")
+
+
+@login_required
+@require_POST
+def model_archive_upload(request, slug):
+    project = project_for(request, slug, ADMIN_ONLY)
+    form = ModelArchiveForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _said(request, slug, Outcome(refused=f"Not imported: {form_problem(form)}."))
+    return _said(request, slug, services.model_archive_import(
+        project=project, upload=form.cleaned_data["file"], user=request.user))
 
 
 @login_required

@@ -34,6 +34,8 @@ ROUTES = [
     ("post", "api_model_cancel", {"number": 1}, ADMIN),
     ("post", "api_model_promote", {"number": 1}, ADMIN),
     ("get", "api_model_predictions", {"number": 1}, ADMIN),
+    ("get", "api_model_archive", {"number": 1}, ADMIN),
+    ("post", "api_model_archives", {}, ADMIN),
     ("get", "api_prelabel", {}, ADMIN),
     ("post", "api_prelabel", {}, ADMIN),
     ("post", "api_classify", {}, ADMIN),
