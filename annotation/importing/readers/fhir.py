@@ -19,10 +19,11 @@ from fhir.resources.R4B.diagnosticreport import DiagnosticReport
 from fhir.resources.R4B.patient import Patient
 from pydantic import BaseModel, ValidationError
 
-from ..checks import MAX_TEXT_CHARS, RowError
+from ..checks import RowError
 from ..clinical import REPORT_COLUMNS, age_at
 from ..formats import Header, ImportFormatError, RawRow, TextReader, register
-from .jsonl import MAX_JSONL_LINE_CHARS, _bounded_lines
+from .jsonl import _bounded_lines
+from .tasks import json_lines
 
 # FHIR administrative gender -> ctir's sex values (checks.SEX_VALUES).
 SEX = {"male": "M", "female": "F", "other": "O", "unknown": "U"}
@@ -180,26 +181,11 @@ def _ndjson_rows(handle):
 
 def _records(handle):
     """(line, resource as JSON) for each line, or (line, RowError) where it is not one."""
-    for number, line in enumerate(_bounded_lines(handle), start=1):
-        if line is None:
-            yield number, RowError(number, "", (
-                f"line longer than {MAX_JSONL_LINE_CHARS:,} characters (report text is "
-                f"limited to {MAX_TEXT_CHARS:,})"))
-        elif line.strip():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, RowError(number, "", f"not valid JSON (column {exc.colno}: "
-                                                   f"{exc.msg})")
-                continue
-            except (ValueError, RecursionError) as exc:
-                yield number, RowError(number, "", f"not valid JSON ({type(exc).__name__})")
-                continue
-            if _kind(record) is None:
-                yield number, RowError(number, "", "each line must be one FHIR resource (a "
-                                                   "JSON object with a resourceType)")
-            else:
-                yield number, record
+    for number, record in json_lines(handle):
+        if not isinstance(record, RowError) and _kind(record) is None:
+            record = RowError(number, "", "each line must be one FHIR resource (a JSON "
+                                          "object with a resourceType)")
+        yield number, record
 
 
 def _kind(resource) -> str | None:
