@@ -60,8 +60,9 @@ ROLES = {
 # operations a schema-valid body may still be a 400 (with the error shape and the reason).
 # positive_data_acceptance stays on for them, with 400 among its expected statuses.
 TOKEN_AND_IMPORT_RULES = ["queue_skip", "annotation_create", "reports_import"]
-# Training and pre-labeling answer 503 when no worker listens, as here: declared, intended.
-NEEDS_A_WORKER = ["model_train", "prelabel_start", "classify"]
+# Training, pre-labeling, classifying and a model archive's evaluation answer 503 when no
+# worker listens, as here: declared, intended.
+NEEDS_A_WORKER = ["model_train", "prelabel_start", "classify", "model_archive_import"]
 
 
 def config_toml(examples: int, ids: dict[str, int]) -> str:
