@@ -475,7 +475,8 @@ class SuggestionSerializer(serializers.Serializer):
 class ServedReportSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     accession = serializers.CharField()
-    procedure_date = serializers.DateField()
+    procedure_date = serializers.DateField(allow_null=True,
+                                           help_text="null: imported without a date.")
     text = serializers.CharField()
 
 

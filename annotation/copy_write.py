@@ -91,6 +91,13 @@ class StagedRows:
                               WHERE p.project_id = %s AND p.pseudo_id = s.patient_id)
             GROUP BY s.patient_id
             ORDER BY min(s.line)""", [project.pk, project.pk])
+        # A report imported without a date takes the date a later file gives it (filling a
+        # blank, never changing a date it has).
+        cursor.execute(
+            f"""UPDATE {t['report']} r SET procedure_date = s.procedure_date
+            FROM {t['staging']} s
+            WHERE r.project_id = %s AND r.accession = s.accession
+              AND r.procedure_date IS NULL AND s.procedure_date IS NOT NULL""", [project.pk])
         cursor.execute(
             f"""INSERT INTO {t['report']} (project_id, patient_id, accession, procedure_date,
                                           text, split, import_batch_id, created, in_queue)

@@ -105,10 +105,16 @@ def _ls_result(name: str) -> list[dict]:
              "value": {"choices": [name]}}]
 
 
+def _dated(row: dict) -> dict:
+    """The report's date for a task's fields; none for a report without one, which imports
+    back without a date."""
+    date = row["procedure_date"]
+    return {"procedure_date": date.isoformat()} if date is not None else {}
+
+
 def label_studio_task(row: dict, names: dict[int, str]) -> dict:
-    task = {"id": row["id"], "data": {
-        "text": row["text"], "accession": row["accession"],
-        "procedure_date": row["procedure_date"].isoformat(), "split": row["split"]}}
+    task = {"id": row["id"], "data": {"text": row["text"], "accession": row["accession"],
+                                      **_dated(row), "split": row["split"]}}
     if row["label"] is not None:
         task["annotations"] = [{"result": _ls_result(names[row["label"]])}]
     if row["predicted"] is not None:
@@ -140,8 +146,7 @@ def label_studio_chunks(rows: Iterator[dict], names: dict[int, str]) -> Iterator
 def doccano_record(row: dict, names: dict[int, str]) -> dict:
     """doccano's text classification line: `label` is a list; other keys become metadata."""
     return {"text": row["text"], "label": [names[row["label"]]] if row["label"] is not None else [],
-            "accession": row["accession"], "procedure_date": row["procedure_date"].isoformat(),
-            "split": row["split"]}
+            "accession": row["accession"], **_dated(row), "split": row["split"]}
 
 
 def prodigy_record(row: dict, names: dict[int, str]) -> dict:
@@ -151,8 +156,7 @@ def prodigy_record(row: dict, names: dict[int, str]) -> dict:
     if row["label"] is not None:
         record.update(label=names[row["label"]], answer="accept")
     # The date too, so that the export imports back into ctir (a report needs one).
-    record["meta"] = {"accession": row["accession"],
-                      "procedure_date": row["procedure_date"].isoformat(), "split": row["split"]}
+    record["meta"] = {"accession": row["accession"], **_dated(row), "split": row["split"]}
     return record
 
 

@@ -195,11 +195,18 @@ VALIDATION_EVERY = 5
 VALIDATION_CAP_PER_CATEGORY = 60
 
 
+# Reports in date order; those without a date last, on SQLite as on PostgreSQL (whose
+# ascending index already keeps NULLs last, so the queue's index still serves this order).
+CHRONOLOGICAL = (models.F("procedure_date").asc(nulls_last=True), "accession")
+
+
 class Report(models.Model):
     project = models.ForeignKey(Project, models.CASCADE, related_name="reports")
     patient = models.ForeignKey(Patient, models.PROTECT, related_name="reports")
     accession = models.CharField(max_length=64)
-    procedure_date = models.DateField()
+    # None where the file gave none (a Label Studio, doccano or Prodigy export often has no
+    # date): such a report stays out of the chronological split until an import gives it one.
+    procedure_date = models.DateField(null=True, blank=True)
     text = models.TextField()
     split = models.CharField(max_length=10, choices=Split.choices, default=Split.UNASSIGNED)
     import_batch = models.ForeignKey(
@@ -212,7 +219,7 @@ class Report(models.Model):
     in_queue = models.BooleanField(default=True)
 
     class Meta:
-        ordering = ["procedure_date", "accession"]
+        ordering = list(CHRONOLOGICAL)
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "accession"], name="report_accession_unique"

@@ -14,6 +14,7 @@ from core import charts
 from . import import_progress
 from .exporting import export_lines, report_lines, write_hf_dataset
 from .models import (
+    CHRONOLOGICAL,
     Annotation,
     Category,
     ImportJob,
@@ -87,7 +88,13 @@ def dashboard_stats(project: Project) -> dict:
         "splits": splits, "categories": categories, "total": total, "labelled": labelled,
         "patients": project.patients.count(),
         "split_names": [s.label for s in Split],
+        "undated": undated_count(project),
     }
+
+
+def undated_count(project: Project) -> int:
+    """Reports without a procedure date: out of the chronological split until they have one."""
+    return Report.objects.filter(project=project, procedure_date__isnull=True).count()
 
 
 def labelling_activity(project: Project, days: int = 60) -> dict:
@@ -152,7 +159,7 @@ def export_rows(project: Project) -> tuple[list[str], Iterator[dict]]:
         reports = (
             Report.objects.filter(project=project)
             .select_related("patient", "reference_label__category", "reference_label__set_by")
-            .order_by("procedure_date", "accession")
+            .order_by(*CHRONOLOGICAL)
         )
         for chunk in _chunks(reports, 2000):
             latest = {}
@@ -168,7 +175,8 @@ def export_rows(project: Project) -> tuple[list[str], Iterator[dict]]:
                     "accession": report.accession, "patient_id": report.patient.pseudo_id,
                     "sex": report.patient.sex,
                     "age": "" if report.patient.age is None else report.patient.age,
-                    "procedure_date": report.procedure_date.isoformat(), "split": report.split,
+                    "procedure_date": report.procedure_date.isoformat() if report.procedure_date
+                    else "", "split": report.split,
                     "text": report.text,
                     "label": label.category.code if label else "",
                     "label_name": label.category.name if label else "",
@@ -210,7 +218,7 @@ def export_reports(project: Project, split: str | None = None) -> Iterator[dict]
         label=F("reference_label__category__code"),
         predicted=F("active_prediction__category__code"),
         probabilities=F("active_prediction__probabilities"),
-    ).order_by("procedure_date", "accession").values(
+    ).order_by(*CHRONOLOGICAL).values(
         "id", "accession", "pseudo_id", "sex", "age", "procedure_date", "split", "text",
         "label", "predicted", "probabilities",
     )
@@ -257,7 +265,7 @@ def reports_filtered(project: Project, params) -> tuple:
         with_active_prediction(reports, project)
         .annotate(predicted_code=F("active_prediction__category__code"),
                   margin=F("active_prediction__margin"))
-        .order_by("procedure_date", "accession")
+        .order_by(*CHRONOLOGICAL)
     )
     applied = {}
     if params.get("split") in Split.values:

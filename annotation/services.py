@@ -33,6 +33,7 @@ from .importing.plan import (
     plan_import,
 )
 from .models import (
+    CHRONOLOGICAL,
     VALIDATION_CAP_PER_CATEGORY,
     VALIDATION_EVERY,
     VALIDATION_FIRST,
@@ -73,6 +74,12 @@ class ImportResult:
         skipped = len(p.splits_not_applied)
         not_applied = (f" The split was not applied to {skipped} of them (see the warning)."
                        if skipped else "")
+        if p.dates_added:
+            not_applied += (f" {p.dates_added} of them were given the procedure date they "
+                            "lacked.")
+        if p.undated:
+            not_applied += (f" {p.undated} new reports have no procedure date and stay out "
+                            "of the chronological split until they have one.")
         if self.batch is None:
             return (
                 f"{p.filename}: nothing to import; all {p.unchanged} reports are already here "
@@ -275,7 +282,8 @@ def _write_chunk(project, rows, batch, user, reason, categories, totals):
         for p in Patient.objects.filter(project=project, pseudo_id__in={r.patient_id for r in rows})
     }
     new_patients = {}
-    for row in sorted(rows, key=lambda r: r.procedure_date):
+    # The earliest report gives a new patient's sex (those without a date last).
+    for row in sorted(rows, key=lambda r: (r.procedure_date is None, r.procedure_date)):
         patient = patients.get(row.patient_id) or new_patients.get(row.patient_id)
         if patient is None:
             new_patients[row.patient_id] = Patient(
@@ -307,6 +315,14 @@ def _write_chunk(project, rows, batch, user, reason, categories, totals):
         if row.accession not in existing
     ]
     Report.objects.bulk_create(new_reports, batch_size=WRITE_BATCH)
+    # A report imported without a date takes the date a later file gives it (filling a
+    # blank, never changing a date it has).
+    dated = [r for r in rows if r.procedure_date is not None and r.accession in existing
+             and existing[r.accession].procedure_date is None]
+    for row in dated:
+        existing[row.accession].procedure_date = row.procedure_date
+    Report.objects.bulk_update([existing[r.accession] for r in dated], ["procedure_date"],
+                               batch_size=WRITE_BATCH)
     totals[0] += len(new_reports)
     totals[2] += len(rows) - len(new_reports)
     # select_related above cached the label (or its absence), so this costs no queries.
@@ -449,11 +465,14 @@ def splits_assign(
     """Split reports chronologically: the earliest go to train, then validation, then test.
 
     Ties on the date are broken by accession so the split never depends on insert order.
+    Reports without a date are left out and keep their split (unassigned, or the train or
+    validation draw of a label): where they fall in time is not known, so none can be put
+    before or after the test split (selectors.undated_count says how many).
     """
-    reports = Report.objects.filter(project=project)
+    reports = Report.objects.filter(project=project, procedure_date__isnull=False)
     if only_unassigned:
         reports = reports.filter(split=Split.UNASSIGNED)
-    ids = list(reports.order_by("procedure_date", "accession").values_list("pk", flat=True))
+    ids = list(reports.order_by(*CHRONOLOGICAL).values_list("pk", flat=True))
     total = len(ids)
     if fractions is not None:
         counts = split_counts_from_fractions(total, fractions)
@@ -462,7 +481,7 @@ def splits_assign(
     if sum(counts) != total:
         raise SplitError(
             f"the counts add up to {sum(counts)} but the project has {total} "
-            f"{'unassigned ' if only_unassigned else ''}reports"
+            f"{'unassigned ' if only_unassigned else ''}reports with a procedure date"
         )
     bounds = [0, counts[0], counts[0] + counts[1], total]
     splits = [Split.TRAIN, Split.VALIDATION, Split.TEST]

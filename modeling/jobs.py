@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from annotation.models import Category, Report, Split
+from annotation.models import CHRONOLOGICAL, Category, Report, Split
 from core.models import JobStatus
 
 from .ml.candidates import TFIDF
@@ -55,7 +55,7 @@ def training_data(project) -> dict[str, list[tuple[str, int]]]:
     rows = (
         Report.objects.filter(project=project, split__in=list(data),
                               reference_label__isnull=False)
-        .order_by("procedure_date", "accession")
+        .order_by(*CHRONOLOGICAL)
         .values_list("split", "text", "reference_label__category__code")
     )
     for split, text, code in rows:
@@ -337,7 +337,7 @@ def prelabel(run_id: int, *, echo: Callable[[str], None] | None = None) -> Prela
             .exclude(predictions__model_version=version)
             # Reports still waiting in the queue first: after a promotion the reports
             # annotators see next get the new model's suggestion soonest.
-            .order_by("-in_queue", "procedure_date", "accession").values_list("pk", "text")
+            .order_by("-in_queue", *CHRONOLOGICAL).values_list("pk", "text")
         )
         total = todo.count()
         PrelabelRun.objects.filter(pk=run_id).update(total=total)

@@ -11,7 +11,7 @@ from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
-from annotation.models import Category, Membership, Project, Report, Role, Split
+from annotation.models import CHRONOLOGICAL, Category, Membership, Project, Report, Role, Split
 from core.jobs import HEARTBEAT_SILENCE, running_jobs_fail_stale
 from core.models import ACTIVE_STATUSES, JobStatus
 from core.queue import broker_problem, send_on_commit
@@ -42,7 +42,7 @@ def study_create(
         raise StudyError("only users with the reader role can read: " + ", ".join(not_readers))
     if reports is None:
         reports = Report.objects.filter(project=project, split=Split.TEST)
-    reports = list(reports.order_by("procedure_date", "accession"))
+    reports = list(reports.order_by(*CHRONOLOGICAL))
     if not reports:
         raise StudyError("the study has no cases (the test split is empty?)")
     _model_version_check(project, model_version_id)

@@ -49,7 +49,7 @@ class ParsedRow:
     patient_id: str
     sex: str
     age: int | None
-    procedure_date: datetime.date
+    procedure_date: datetime.date | None  # None only where the format allows it
     text: str
     label: int | None
     split: str | None
@@ -99,6 +99,9 @@ class RowChecker:
         self.date_format = date_format
         # Set from the mapping: with no patient id column, the accession stands in for it.
         self.patient_from_accession = False
+        # Set from the header: an annotation tool's export may leave a report's date out
+        # (formats.Header.dates_optional); every other file must give it.
+        self.dates_optional = False
         # A retired category is kept for the labels it has, but takes no new ones.
         everything = list(Category.objects.filter(project=project))
         self.categories = {c.code: c for c in everything if not c.retired}
@@ -129,6 +132,19 @@ class RowChecker:
                 self.categories[int(coded.group(2))].name.lower() == coded.group(1).lower()):
             return int(coded.group(2))
         return self.loose_names.get(_loose(raw), -1)
+
+    def _date(self, raw, bad) -> datetime.date | None:
+        try:
+            # Not date.fromisoformat: it also takes 2020-W01-1 and 20200101.
+            date = parse_date(raw, self.date_format)
+        except DateProblem as exc:
+            bad("procedure_date", str(exc))
+            return None
+        if date < EARLIEST_DATE:
+            bad("procedure_date", f"date {date} is before {EARLIEST_DATE}, the earliest accepted")
+        elif date > self.today:
+            bad("procedure_date", f"date {date} is after today ({self.today})")
+        return date
 
     def parse(self, line: int, record: dict) -> tuple[ParsedRow | None, list[RowError]]:
         errors = []
@@ -162,17 +178,8 @@ class RowChecker:
                 bad("age", f"age {age_raw!r} is not a whole number of years from 0 to 120")
                 age = None
         date = None
-        try:
-            # Not date.fromisoformat: it also takes 2020-W01-1 and 20200101.
-            date = parse_date(record.get("procedure_date"), self.date_format)
-        except DateProblem as exc:
-            bad("procedure_date", str(exc))
-        else:
-            if date < EARLIEST_DATE:
-                bad("procedure_date", f"date {date} is before {EARLIEST_DATE}, the "
-                                      "earliest accepted")
-            elif date > self.today:
-                bad("procedure_date", f"date {date} is after today ({self.today})")
+        if not (self.dates_optional and not _text(record.get("procedure_date"))):
+            date = self._date(record.get("procedure_date"), bad)
         text = _text(record.get("text"))
         if not text:
             bad("text", "empty report text")

@@ -36,6 +36,9 @@ class Header:
     # What a problem is placed by, where the file decides it rather than its format (a FHIR
     # Bundle's entries, an NDJSON file's lines); "" keeps the reader's own unit.
     unit: str = ""
+    # A blank procedure date is let through (the report is imported without one): only an
+    # annotation tool's export, whose tasks often carry no date, says so.
+    dates_optional: bool = False
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,10 @@ class ImportPlan:
     new_reports: int = 0
     unchanged: int = 0
     new_labels: int = 0
+    # New reports without a procedure date (a format that may leave it out), and reports
+    # already here without one that this file gives one.
+    undated: int = 0
+    dates_added: int = 0
     errors: list[RowError] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
@@ -83,7 +87,7 @@ class ImportPlan:
 
     @property
     def changes_nothing(self) -> bool:
-        return self.ok and self.new_reports == 0 and self.new_labels == 0
+        return self.ok and self.new_reports == 0 and self.new_labels == 0 and not self.dates_added
 
 
 def iter_checked_rows(path: Path, fmt: str, checker: RowChecker, plan: ImportPlan,
@@ -127,6 +131,7 @@ def _read_header(header: Header, reader: formats.Reader, checker: RowChecker,
     if unknown:
         plan.warnings.append("Ignored unknown columns: " + ", ".join(unknown))
     checker.patient_from_accession = not mapping.source("patient_id")
+    checker.dates_optional = header.dates_optional
     plan.warnings += [note for name, note in ABSENT_FIELD_NOTES.items()
                       if not mapping.source(name)]
     if header.note:
@@ -245,6 +250,8 @@ def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=N
         if len(pending) >= LOOKUP_CHUNK:
             flush()
     flush()
+    if plan.undated:
+        plan.warnings.append(undated_note(plan.undated))
     if plan.splits_not_applied:
         examples = "; ".join(
             f"line {line}: accession {accession!r} is in {stored}, the file says {given}"
@@ -259,16 +266,24 @@ def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=N
         )
 
 
+def undated_note(count: int) -> str:
+    reports = f"{count:,} report{'s' if count != 1 else ''}"
+    return (f"{reports} without a procedure date will be imported without one. They are "
+            "labelled and pre-labelled as any other, but stay out of the chronological split "
+            "(train, validation, test by date) until they have a date: import the file "
+            "again with their dates, which fills in a missing date and changes nothing else.")
+
+
 def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPlan):
     if not rows:
         return
     existing = {
-        accession: (text, code, method, split)
-        for accession, text, code, method, split in Report.objects.filter(
+        accession: (text, code, method, split, date)
+        for accession, text, code, method, split, date in Report.objects.filter(
             project=project, accession__in=[r.accession for r in rows]
         ).values_list(
             "accession", "text", "reference_label__category__code", "reference_label__method",
-            "split",
+            "split", "procedure_date",
         )
     }
     patients = dict(
@@ -285,8 +300,9 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
         if row.accession not in existing:
             plan.new_reports += 1
             plan.new_labels += row.label is not None
+            plan.undated += row.procedure_date is None
             continue
-        text, code, method, split = existing[row.accession]
+        text, code, method, split, date = existing[row.accession]
         if text.strip() != row.text:
             plan.errors.append(RowError(
                 row.line, "text",
@@ -294,6 +310,7 @@ def _check_chunk_against_database(project, rows: list[ParsedRow], plan: ImportPl
             ))
             continue
         plan.unchanged += 1
+        plan.dates_added += date is None and row.procedure_date is not None
         if row.split is not None and row.split != split:
             plan.splits_not_applied.append((row.line, row.accession, split, row.split))
         if row.label is None:

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from ..double_reading import required_annotations_expression
 from ..models import (
+    CHRONOLOGICAL,
     Annotation,
     LabelMethod,
     Project,
@@ -52,8 +53,8 @@ def queue_candidates(project: Project, user, now):
     if project.queue_order == Project.QueueOrder.UNCERTAINTY:
         return with_active_prediction(reports, project).alias(
             margin=F("active_prediction__margin")).order_by(
-            F("margin").asc(nulls_last=True), "procedure_date", "id")
-    return reports.order_by("procedure_date", "accession")
+            F("margin").asc(nulls_last=True), CHRONOLOGICAL[0], "id")
+    return reports.order_by(*CHRONOLOGICAL)
 
 
 # How the suggestion line names a version's served candidate. modeling's catalogue owns the
@@ -150,7 +151,7 @@ def adjudication_queue(project: Project) -> list[dict]:
         Report.objects.filter(project=project)
         .annotate(readers=Count("annotations__user", distinct=True)).filter(readers__gte=2)
         .exclude(reference_label__method__in=[LabelMethod.ADJUDICATION, LabelMethod.IMPORTED])
-        .order_by("procedure_date", "accession")
+        .order_by(*CHRONOLOGICAL)
     )
     items = []
     for report in multi:

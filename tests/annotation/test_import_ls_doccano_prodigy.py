@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from annotation import services
+from annotation import selectors, services
 from annotation.importing.formats import file_format
 from annotation.importing.plan import plan_import
 from annotation.models import Report
@@ -194,8 +194,8 @@ def test_a_bad_label_studio_file_imports_nothing_and_names_the_task(project, tmp
     with pytest.raises(services.ImportRejected) as rejected:
         services.reports_import(project=project, path=path)
     errors = errors_of(rejected.value.plan)
-    assert ("task 2, column data.procedure_date: task 2 (id 58): no procedure date; add "
-            "data.procedure_date (YYYY-MM-DD) to the task") in errors
+    # A task without a date is not a problem (it imports without one), the others are.
+    assert not any("procedure" in e for e in errors), errors
     assert ("task 3, column annotations[0].result: task 3 (id 59): several labels "
             "('Lung biopsy', 'Drainage'); a report takes one category") in errors
     assert any(e.startswith("task 1, column label: unknown category 'Liver biopsy'")
@@ -203,17 +203,60 @@ def test_a_bad_label_studio_file_imports_nothing_and_names_the_task(project, tmp
     assert not Report.objects.filter(project=project).exists()
 
 
-def test_an_export_without_dates_is_refused_saying_which_field_to_add(project, tmp_path):
-    tasks = [{"id": n, "data": {"text": f"CT-guided drainage {n}"},
-              "annotations": []} for n in (1, 2)]
+def test_tasks_without_dates_import_without_them_and_stay_out_of_the_split(
+        project, tmp_path):
+    tasks = [{"id": n, "data": {"text": f"CT-guided drainage {n}"}, "annotations": []}
+             for n in (1, 2)]
+    tasks.append({"id": 3, "data": {"text": "Rib biopsy.", "procedure_date": "2020-01-02"}})
     path = write(tmp_path, "export.json", json.dumps(tasks))
-    with pytest.raises(services.ImportRejected) as rejected:
-        services.reports_import(project=project, path=path)
-    (error,) = errors_of(rejected.value.plan)
-    assert error.startswith("line 0: no procedure date in this Label Studio export: none of "
-                            "its 2 tasks has data.procedure_date")
-    assert "add data.procedure_date (YYYY-MM-DD) to the tasks and export again" in error
-    assert not Report.objects.filter(project=project).exists()
+    plan = plan_import(project, path)
+    assert plan.ok, errors_of(plan)
+    assert (plan.new_reports, plan.undated) == (3, 2)
+    assert [r["procedure_date"] for r in plan.preview] == [None, None, datetime.date(2020, 1, 2)]
+    note = next(w for w in plan.warnings if w.startswith("Read as a Label Studio export"))
+    assert ("2 tasks without a procedure date (add data.procedure_date, YYYY-MM-DD, to give "
+            "them one)") in note
+    assert ("2 reports without a procedure date will be imported without one" in
+            " ".join(plan.warnings))
+    result = services.reports_import(project=project, path=path)
+    assert "2 new reports have no procedure date" in result.message
+    assert {a: v[1] for a, v in stored(project).items()} == {
+        "1": None, "2": None, "3": datetime.date(2020, 1, 2)}
+    # The chronological split takes the dated report only; the others keep theirs.
+    assert services.splits_assign(project=project, counts=(1, 0, 0)) == {
+        "train": 1, "validation": 0, "test": 0}
+    assert {a: v[3] for a, v in stored(project).items()} == {
+        "1": "unassigned", "2": "unassigned", "3": "train"}
+    assert selectors.undated_count(project) == 2
+    with pytest.raises(services.SplitError, match="3 but the project has 1 reports with a "
+                                                  "procedure date"):
+        services.splits_assign(project=project, counts=(1, 1, 1))
+
+
+def test_a_later_import_fills_in_a_missing_date_and_changes_no_other(project, tmp_path):
+    first = [{"id": 1, "data": {"text": "Drainage 1"}},
+             {"id": 2, "data": {"text": "Drainage 2", "procedure_date": "2020-05-05"}}]
+    services.reports_import(project=project, path=write(tmp_path, "a.json", json.dumps(first)))
+    again = [{"id": 1, "data": {"text": "Drainage 1", "procedure_date": "2021-01-01"}},
+             {"id": 2, "data": {"text": "Drainage 2", "procedure_date": "2022-02-02"}}]
+    path = write(tmp_path, "b.json", json.dumps(again))
+    plan = plan_import(project, path)
+    assert (plan.new_reports, plan.unchanged, plan.dates_added) == (0, 2, 1)
+    assert not plan.changes_nothing
+    result = services.reports_import(project=project, path=path)
+    assert "1 of them were given the procedure date they lacked" in result.message
+    assert {a: v[1] for a, v in stored(project).items()} == {
+        "1": datetime.date(2021, 1, 1), "2": datetime.date(2020, 5, 5)}
+    assert plan_import(project, path).changes_nothing  # again: nothing left to fill in
+
+
+def test_the_dashboard_says_how_many_reports_have_no_date(project, tmp_path, login,
+                                                          admin_user):
+    tasks = [{"id": n, "data": {"text": f"Drainage {n}"}} for n in (1, 2, 3)]
+    services.reports_import(project=project, path=write(tmp_path, "a.json", json.dumps(tasks)))
+    page = login(admin_user).get(reverse("dashboard", args=[project.slug]))
+    assert "3 reports without a procedure date: out of the chronological split" in (
+        page.content.decode())
 
 
 # --- doccano ------------------------------------------------------------------------------------
@@ -251,7 +294,8 @@ def test_a_bad_doccano_file_names_the_line_and_the_field(project, tmp_path):
          "label": ["Drainage", "Bone biopsy"]},
         {"id": 2, "text": "Spans, not a category.", "accession": "D2",
          "procedure_date": "2020-01-06", "label": [[0, 5, "ORG"]]},
-        {"id": 3, "text": "No date here.", "accession": "D3", "label": []},
+        {"id": 3, "text": "A date that is none.", "accession": "D3", "label": [],
+         "procedure_date": "2020-13-01"},
     ]
     path = write(tmp_path, "doccano.jsonl", jsonl(lines))
     with pytest.raises(services.ImportRejected) as rejected:
@@ -260,8 +304,8 @@ def test_a_bad_doccano_file_names_the_line_and_the_field(project, tmp_path):
     assert ("line 1, column label: several labels ('Drainage', 'Bone biopsy'); a report takes "
             "one category") in errors
     assert any(e.startswith("line 2, column label: labels with offsets") for e in errors)
-    assert ("line 3, column procedure_date: no procedure date; add procedure_date (YYYY-MM-DD) "
-            "to the task") in errors
+    # A date may be left out, but one that is given must be a date.
+    assert any(e.startswith("line 3, column procedure_date: ") for e in errors), errors
     assert not Report.objects.filter(project=project).exists()
 
 
@@ -332,14 +376,14 @@ def test_a_rejected_answer_without_prodigys_hashes_gives_no_label(project, tmp_p
                                       "Biopsy of a rib lesion.", "unassigned", None)}
 
 
-def test_prodigy_without_dates_is_refused_saying_which_field_to_add(project, tmp_path):
+def test_prodigy_without_dates_says_which_field_to_add(project, tmp_path):
     path = write(tmp_path, "db-out.jsonl", jsonl([
         {"text": "Drainage of a biloma.", "label": "DRAINAGE", "answer": "accept",
          "meta": {"accession": "X1"}}]))
     plan = plan_import(project, path)
-    (error,) = errors_of(plan)
-    assert error.startswith("line 0: no procedure date in this Prodigy export: none of its 1 line "
-                            "has meta.procedure_date")
+    assert plan.ok and plan.undated == 1
+    assert ("1 line without a procedure date (add meta.procedure_date, YYYY-MM-DD, to give "
+            "it one)") in " ".join(plan.warnings)
 
 
 # --- recognition --------------------------------------------------------------------------------
@@ -376,8 +420,12 @@ def test_ctirs_own_exports_are_read_back(project, tmp_path):
     prodigy = write(tmp_path, "ct-ir.prodigy.jsonl", jsonl([prodigy_record(
         {**row, "accession": "E3", "label": 3, "text": "Lung biopsy, 18G."}, names)]))
     services.reports_import(project=project, path=prodigy)
+    undated = {**row, "accession": "E4", "procedure_date": None, "split": "unassigned"}
+    services.reports_import(project=project, path=write(
+        tmp_path, "undated.label-studio.json", json.dumps([label_studio_task(undated, names)])))
     assert stored(project) == {
         "E1": ("E1", datetime.date(2020, 2, 2), "Drainage of an empyema.", "test", 1),
         "E2": ("E2", datetime.date(2020, 2, 2), "Drainage of an empyema.", "test", 4),
         "E3": ("E3", datetime.date(2020, 2, 2), "Lung biopsy, 18G.", "test", 3),
+        "E4": ("E4", None, "Drainage of an empyema.", "unassigned", 1),
     }

@@ -42,6 +42,25 @@ def test_assign_splits_command_keeps_given_splits_with_only_unassigned(project):
     assert Report.objects.get(accession="R0001").split == "test"
 
 
+def test_assign_splits_leaves_out_reports_without_a_date_and_says_so(project):
+    add_reports(project, 10)
+    Report.objects.filter(accession__in=["R0001", "R0009"]).update(procedure_date=None)
+    Report.objects.filter(accession="R0009").update(split="train")  # a label's draw
+    out = io.StringIO()
+    call_command("assign_splits", "--project", "ct-ir", "--train", "5", "--val", "1",
+                 "--test", "2", stdout=out)
+    assert out.getvalue().splitlines() == [
+        "Assigned chronologically: train 5, validation 1, test 2",
+        "Left out: 2 reports without a procedure date (they keep their split; import them "
+        "again with their dates, then split again)"]
+    assert {r.accession: r.split for r in Report.objects.filter(procedure_date__isnull=True)
+            } == {"R0001": "unassigned", "R0009": "train"}
+    assert not Report.objects.filter(procedure_date__isnull=True, split="test").exists()
+    # Undated reports come last in the project's order, on SQLite as on PostgreSQL.
+    assert list(Report.objects.filter(project=project).values_list("accession", flat=True)
+                )[-2:] == ["R0001", "R0009"]
+
+
 def test_export_round_trip_gives_the_same_labels(project, tmp_path: Path, annotator):
     add_reports(project, 12)
     services.splits_assign(project=project, counts=(8, 2, 2))

@@ -104,7 +104,7 @@ def _task(number: int, raw) -> Task | RowError:
     meta = raw.get("meta") if isinstance(raw.get("meta"), dict) else {}
     label, problems = _label(number, name, raw)
     return Task(number, name, raw.get("id"), (("data.", data), ("meta.", meta)), label,
-                problems, date_field="data.procedure_date", text_field="data.text")
+                problems, text_field="data.text")
 
 
 def _name(number: int, id_) -> str:

@@ -122,4 +122,4 @@ def _task(number: int, record: dict, label, problems: list[RowError]) -> Task:
     if id_ is None and _input(record) is not None:
         id_, said = _input(record), "_input_hash (Prodigy's hash of the text)"
     return Task(number, "", id_, (("", fields), ("meta.", meta)), label, problems,
-                date_field="meta.procedure_date", id_said=said)
+                id_said=said)

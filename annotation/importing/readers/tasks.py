@@ -8,8 +8,9 @@ record's own keys) under the names the column mapping knows ("accession", "Exam 
 row under ctir's own field names, the label under `label`, so the checks read it by code or
 name as in any file. The header's note says where each field was found and which were not.
 
-A report still needs its procedure date (columns.REQUIRED_FIELDS): an export none of whose
-tasks has one is refused as a whole, saying which field to add.
+A task without a procedure date is imported without one (formats.Header.dates_optional):
+it stays out of the chronological split until a later import gives it its date, and the
+preview says how many.
 """
 
 import functools
@@ -21,7 +22,7 @@ from pathlib import Path
 
 from ..checks import MAX_TEXT_CHARS, RowError
 from ..columns import ColumnMapping, guess_mapping
-from ..formats import Header, ImportFormatError, RawRow
+from ..formats import Header, RawRow
 from .jsonl import MAX_JSONL_LINE_CHARS, _bounded_lines
 
 # Read from the task's fields, in this order of the header (text and label come from where
@@ -50,7 +51,6 @@ class Task:
     sources: tuple[tuple[str, dict], ...]
     label: object = None
     problems: list[RowError] = field(default_factory=list)
-    date_field: str = "procedure_date"  # what to add where no task has a date
     text_field: str = "text"
     id_said: str = "the task id"  # where an accession taken from `id` came from
 
@@ -62,12 +62,13 @@ class Tally:
     tasks: int = 0
     found: dict[str, Counter] = field(default_factory=lambda: {f: Counter() for f in COLUMNS})
     own_patient: int = 0  # tasks without a patient id, taken as their own patient
+    undated: int = 0
     labelled: int = 0
 
     def columns(self) -> list[str]:
         return [c for c in COLUMNS if c in ALWAYS or self.found[c]]
 
-    def note(self, kind: str, unit: str, said_of_labels: str) -> str:
+    def note(self, kind: str, unit: str, said_of_labels: str, date_field: str) -> str:
         units = f"{self.tasks} {unit}{'s' if self.tasks != 1 else ''}"
         parts, missing = [], []
         for name in (*TASK_FIELDS[:5], "text", "split"):
@@ -84,6 +85,10 @@ class Tally:
         note = f"Read as a {kind} ({units}): {'; '.join(parts)}."
         if missing:
             note += f" Not found: {', '.join(missing)}."
+        if self.undated:
+            note += (f" {self.undated} {unit}{'s' if self.undated != 1 else ''} without a "
+                     f"procedure date (add {date_field}, YYYY-MM-DD, to give "
+                     f"{'it' if self.undated == 1 else 'them'} one).")
         return f"{note} {self.labelled} with a label: {said_of_labels}"
 
 
@@ -106,11 +111,9 @@ def task_row(task: Task, tally: Tally) -> tuple[RawRow | None, list[RowError]]:
     if "patient_id" not in values:
         values["patient_id"] = values.get("accession", "")
         tally.own_patient += 1
+    tally.undated += "procedure_date" not in values
     if "text" not in values:
         problems.append(RowError(task.number, task.text_field, f"{said}no report text"))
-    if "procedure_date" not in values:
-        problems.append(RowError(task.number, task.date_field, (
-            f"{said}no procedure date; add {task.date_field} (YYYY-MM-DD) to the task")))
     if "accession" not in values:
         problems.append(RowError(task.number, "accession", (
             f"{said}no accession and no task id; add the accession to the task's fields")))
@@ -126,22 +129,12 @@ def task_rows(tasks: Callable[[], Iterable[Task | RowError]], *, kind: str, unit
               ) -> Iterator[Header | RawRow | RowError]:
     """The header, then the rows: `tasks()` is read twice (once to learn what the tasks hold,
     for the header and its note; once for the rows), so a big file never sits in memory."""
-    tally, unreadable = Tally(), 0
+    tally = Tally()
     for task in tasks():
         if isinstance(task, Task):
             task_row(task, tally)
-        else:
-            unreadable += 1
-    if tally.tasks and not tally.found["procedure_date"]:
-        count = tally.tasks + unreadable
-        raise ImportFormatError(
-            f"no procedure date in this {kind}: none of its {count} {unit}"
-            f"{'s' if count != 1 else ''} has "
-            f"{date_field} (or another date field: date, exam_date, study_date); add "
-            f"{date_field} (YYYY-MM-DD) to the {unit}s and export again. A report needs its "
-            "date: reports are split into train, validation and test by date")
-    yield Header(0, tally.columns(), tally.note(kind, unit, said_of_labels(tally)),
-                 unit=unit if unit != "line" else "")
+    yield Header(0, tally.columns(), tally.note(kind, unit, said_of_labels(tally), date_field),
+                 unit=unit if unit != "line" else "", dates_optional=True)
     rows = Tally()  # counted again, and not needed: the header is out
     for task in tasks():
         if isinstance(task, RowError):

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from annotation import services
+from annotation import selectors, services
 from annotation.management.commands._common import get_project
 
 
@@ -36,3 +36,8 @@ class Command(BaseCommand):
             "Assigned chronologically: "
             + ", ".join(f"{name} {n}" for name, n in result.items())
         )
+        if undated := selectors.undated_count(get_project(project)):
+            self.stdout.write(
+                f"Left out: {undated} report{'s' if undated != 1 else ''} without a procedure "
+                "date (they keep their split; import them again with their dates, then split "
+                "again)")
