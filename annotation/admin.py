@@ -3,7 +3,12 @@ from django.contrib import admin
 from django.db import transaction
 
 from . import models
-from .services import CategoryRetired, queue_flags_refresh, reference_label_set
+from .services import (
+    CategoryRetired,
+    queue_flags_refresh,
+    reference_label_set,
+    report_counts_changed,
+)
 
 
 class CategoryInline(admin.TabularInline):
@@ -64,6 +69,22 @@ class ReportAdmin(admin.ModelAdmin):
     list_filter = ["project", "split"]
     search_fields = ["accession", "text"]
     raw_id_fields = ["patient", "import_batch"]
+
+    # A report added, moved to another split or deleted here changes the project's counts:
+    # their stamp moves on, so no page shows the counts from before.
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        report_counts_changed(project_id=obj.project_id)
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        report_counts_changed(project_id=obj.project_id)
+
+    def delete_queryset(self, request, queryset):
+        projects = set(queryset.values_list("project_id", flat=True))
+        super().delete_queryset(request, queryset)
+        for project_id in projects:
+            report_counts_changed(project_id=project_id)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -56,6 +56,10 @@ class Project(models.Model):
     # number for each model version, so "labels since the last version" (the auto-retrain
     # policy) is one row read, never a count over the labels.
     reference_labels_written = models.PositiveBigIntegerField(default=0)
+    # One more whenever reports are added or the splits are assigned again. With the label
+    # count above it stamps the project's counts (selectors.report_tally): a page reads them
+    # from the cache under that stamp, not by counting a million reports every time.
+    reports_changed = models.PositiveBigIntegerField(default=0)
     # The column mapping and date format of the last file imported (annotation.columns),
     # offered again for the next export of the same shape.
     import_mapping = models.JSONField(default=dict, blank=True)

@@ -5,6 +5,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
+from django.core.cache import cache
 from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -53,15 +54,49 @@ def category_names(project: Project) -> dict[int, str]:
     return dict(Category.objects.filter(project=project).values_list("code", "name"))
 
 
+def report_tally(project: Project) -> dict[tuple[str, int | None], int]:
+    """Reports by (split, reference label's category id; None without a label): what the
+    dashboard, the Models page and the study form count from. Counting them takes about a
+    second at a million reports, so the count is kept in the cache under the project's
+    stamp (labels written, reports added or split), which every such write moves on: a
+    changed project is counted afresh, an unchanged one is never counted twice."""
+    stamp = Project.objects.filter(pk=project.pk).values_list(
+        "reference_labels_written", "reports_changed").first()
+    return stamped_count(f"report-tally:{project.pk}:{stamp[0]}:{stamp[1]}", lambda: {
+        (r["split"], r["reference_label__category"]): r["n"] for r in
+        Report.objects.filter(project=project).values("split", "reference_label__category")
+        .annotate(n=Count("id"))})
+
+
+def patient_count(project: Project) -> int:
+    """The project's patients: new ones come only with new reports (the same stamp)."""
+    changed = Project.objects.filter(pk=project.pk).values_list(
+        "reports_changed", flat=True).first()
+    return stamped_count(f"patients:{project.pk}:{changed}", project.patients.count)
+
+
+# A stamp's count is never wrong, only unused once the stamp moves on: kept a day.
+STAMPED_SECONDS = 24 * 3600
+
+
+def stamped_count(stamp: str, count):
+    """count(), kept in the cache under `stamp` (which names everything that would change
+    it, so that a cached value is never stale)."""
+    key = f"ctir:counted:{stamp}"
+    if (value := cache.get(key)) is None:
+        value = count()
+        cache.set(key, value, STAMPED_SECONDS)
+    return value
+
+
 def dashboard_stats(project: Project) -> dict:
     """Reports per split and label status, and reference labels per category and split."""
     reports = Report.objects.filter(project=project)
-    # A report has at most one label, so this join counts each report once; its answers are
-    # asked with EXISTS, not joined (a join gave a report one row per answer, and the
-    # DISTINCT that undid it took seconds at a million reports).
-    # One pass: reports by split and label category (None: no label).
-    label_counts = {(r["reference_label__category"], r["split"]): r["n"] for r in
-                    reports.values("split", "reference_label__category").annotate(n=Count("id"))}
+    label_counts = {(category, split): n
+                    for (split, category), n in report_tally(project).items()}
+    # Answers change without moving the tally's stamp: counted each time, asked with EXISTS
+    # (a join gave a report one row per answer, and the DISTINCT that undid it took seconds
+    # at a million reports).
     annotated = dict(reports.filter(_answered, reference_label__isnull=True)
                      .values("split").annotate(n=Count("id")).values_list("split", "n"))
     splits = []
@@ -80,7 +115,7 @@ def dashboard_stats(project: Project) -> dict:
     labelled = sum(s["labelled"] for s in splits)
     return {
         "splits": splits, "categories": categories, "total": total, "labelled": labelled,
-        "patients": project.patients.count(),
+        "patients": patient_count(project),
         "split_names": [s.label for s in Split],
         "undated": undated_count(project),
     }

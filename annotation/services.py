@@ -257,6 +257,8 @@ def reports_write(
                 project=project, rows=rows, batch=batch, user=user, reason=reason,
                 unlabelled_scope=unlabelled_scope, progress=progress)
         _labels_written_add(project.pk, labels)
+        if created:
+            report_counts_changed(project_id=project.pk)
         return created, labels, unchanged
     categories = {c.code: c for c in Category.objects.filter(project=project)}
     totals = [0, 0, 0]
@@ -271,7 +273,15 @@ def reports_write(
     _write_chunk(project, chunk, batch, user, reason, categories, totals)
     if progress is not None:
         progress(sum(totals[::2]))
+    if totals[0]:
+        report_counts_changed(project_id=project.pk)
     return totals[0], totals[1], totals[2]
+
+
+def report_counts_changed(*, project_id: int) -> None:
+    """Reports were added, deleted or moved between splits: move the stamp of the
+    project's counts on (Project.reports_changed; selectors.report_tally)."""
+    counter_add(Project, project_id, "reports_changed")
 
 
 def _write_chunk(project, rows, batch, user, reason, categories, totals):
@@ -488,6 +498,7 @@ def splits_assign(
     for split, start, end in zip(splits, bounds, bounds[1:], strict=False):
         for at in range(start, end, 10_000):
             Report.objects.filter(pk__in=ids[at:min(end, at + 10_000)]).update(split=split)
+    report_counts_changed(project_id=project.pk)
     return dict(zip([s.value for s in splits], counts, strict=True))
 
 

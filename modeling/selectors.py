@@ -10,11 +10,12 @@ import redis
 from celery import current_app as celery_app
 from django.conf import settings
 from django.core.cache import cache
-from django.db.models import Count, F, OuterRef, Subquery
+from django.db.models import F, OuterRef, Subquery
 from django.utils import timezone
 
 from annotation import models as annotation_models
-from annotation.models import Category, Membership, Project, Report, Role, Split
+from annotation.models import Category, Membership, Project, Role, Split
+from annotation.selectors import report_tally, stamped_count
 from core import charts
 from core.models import ACTIVE_STATUSES, JobStatus
 from core.queue import safe_broker_url
@@ -114,8 +115,15 @@ def prelabel_for_page(project):
 
 def prediction_coverage(project) -> dict:
     active = ModelVersion.objects.filter(project=project, is_active=True).first()
-    total = project.reports.count()
-    done = active.predictions.count() if active else 0
+    total = sum(report_tally(project).values())
+    done = 0
+    if active is not None:
+        # Predictions are written only by pre-labeling runs, each moving its `done` on after
+        # every chunk: the latest run of the version stamps the count.
+        run = PrelabelRun.objects.filter(model_version=active).order_by("-pk").values_list(
+            "pk", "done", "status").first()
+        stamp = "-".join(map(str, run)) if run else "none"
+        done = stamped_count(f"predictions:{active.pk}:{stamp}", active.predictions.count)
     return {"active": active, "total": total, "done": done}
 
 
@@ -215,6 +223,22 @@ def candidate_rows(metrics: dict | None) -> list[dict]:
         if row["bert_weight"] is not None:
             row["tfidf_weight"] = 1.0 - row["bert_weight"]
     return rows
+
+
+def encoder_note(metrics: dict | None) -> str:
+    """How the version's encoder is served and what its figures were computed with, in
+    plain words for the version page; "" for versions from before this was recorded (fp32
+    or bf16, served as evaluated)."""
+    metrics = metrics or {}
+    precision = metrics.get("encoder_precision")
+    if precision == "int8":
+        return ("int8 (dynamic quantisation of its linear layers, run on the CPU): the BERT "
+                "and ensemble figures on this page are the quantised encoder's, the one that "
+                "is served. The validation checks that chose the best run used the fp32 "
+                "encoder as it was trained.")
+    if precision:
+        return f"{precision}, as trained; the figures on this page are this encoder's."
+    return ""
 
 
 def metric_blocks(candidates: list[dict]) -> list[dict]:
@@ -385,11 +409,10 @@ TARGET_ACCURACY = 0.97
 def validation_summary(project) -> dict:
     """How big the validation split is and how precisely it can tell an accuracy: the
     width of the exact 95% CI at the active model's validation accuracy."""
-    rows = (Report.objects.filter(project=project, split=Split.VALIDATION,
-                                  reference_label__isnull=False)
-            .values("reference_label__category__code").annotate(n=Count("id"))
-            .order_by("reference_label__category__code"))
-    per_category = {row["reference_label__category__code"]: row["n"] for row in rows}
+    codes = dict(Category.objects.filter(project=project).values_list("pk", "code"))
+    per_category = dict(sorted(
+        (codes[category], n) for (split, category), n in report_tally(project).items()
+        if split == Split.VALIDATION and category is not None and n))
     n = sum(per_category.values())
     active = ModelVersion.objects.filter(project=project, is_active=True).first()
     accuracy = active.metric("validation") if active else None

@@ -13,6 +13,7 @@ from django.core.cache import cache
 from django.db.models import Count, Exists, Max, OuterRef, Sum
 
 from annotation.models import Category, Membership, ReferenceLabel, Role, Split
+from annotation.selectors import report_tally
 from core.models import ACTIVE_STATUSES, JobStatus
 from modeling.models import ModelVersion, Prediction
 
@@ -42,9 +43,14 @@ CASE_SETS = {
 
 
 def case_set_choices(project) -> list[tuple[str, str, int]]:
-    """Key, name and report count of each case set, for the new-study form."""
-    return [(key, name, project.reports.filter(**where).count())
-            for key, (name, where) in CASE_SETS.items()]
+    """Key, name and report count of each case set, for the new-study form (from the
+    project's counts, annotation.selectors.report_tally, not a count of its reports)."""
+    tally = report_tally(project)
+    counts = {"test": sum(n for (split, _), n in tally.items() if split == Split.TEST),
+              "validation": sum(n for (split, _), n in tally.items()
+                                if split == Split.VALIDATION),
+              "labelled": sum(n for (_, category), n in tally.items() if category is not None)}
+    return [(key, name, counts[key]) for key, (name, _) in CASE_SETS.items()]
 
 
 def case_set_reports(project, key: str | None):

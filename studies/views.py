@@ -55,7 +55,8 @@ def _power_form(params, n_readers: int, project) -> dict:
     """The planner's inputs from the query string (defaults where absent) and its answer."""
     defaults, source = _power_defaults(project, n_readers)
     if "n_cases" not in params:
-        defaults["n_cases"] = selectors.case_set_reports(project, "test").count() or 332
+        defaults["n_cases"] = dict(
+            (key, n) for key, _, n in selectors.case_set_choices(project))["test"] or 332
     values = PowerForm(params, defaults=defaults).checked()
     plan = plan_versus_model(
         reader_accuracy=values["reader_accuracy"] / 100,
