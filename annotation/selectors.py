@@ -1,6 +1,7 @@
 """Reads of annotation data, shaped for pages, commands and exports."""
 
 import datetime
+import functools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -289,11 +290,11 @@ class DeferredRows:
     index scan), then only the shown page's reports are loaded with their patient, label and
     prediction. Page 5,000 of a million reports otherwise joined 250,000 rows to skip them."""
 
-    def __init__(self, ids, shown):
-        self.ids, self.shown = ids, shown
+    def __init__(self, ids, shown, counted=None):
+        self.ids, self.shown, self.counted = ids, shown, counted
 
     def count(self) -> int:
-        return self.ids.count()
+        return self.ids.count() if self.counted is None else self.counted()
 
     def __getitem__(self, window: slice) -> list[Report]:
         page = list(self.ids[window])
@@ -359,7 +360,27 @@ def reports_filtered(project: Project, params) -> tuple[DeferredRows, dict]:
     ids = reports.order_by(*CHRONOLOGICAL).values_list("pk", flat=True)
     shown = _with_prediction(Report.objects.filter(project=project), project).select_related(
         "patient", "reference_label__category")
-    return DeferredRows(ids, shown), applied
+    # Split, labelled or not and the reference category are in the project's counts: the
+    # count is read there instead of counting up to a million reports.
+    counted = None
+    if set(applied) <= {"split", "status", "reference"} and status not in (
+            "annotated", "unannotated"):
+        counted = functools.partial(_tally_count, project, applied.get("split"),
+                                    applied.get("status"), applied.get("reference"))
+    return DeferredRows(ids, shown, counted), applied
+
+
+def _tally_count(project: Project, split: str | None, status: str | None,
+                 reference: str | None) -> int:
+    codes = dict(Category.objects.filter(project=project).values_list("pk", "code"))
+    total = 0
+    for (in_split, category), n in report_tally(project).items():
+        code = codes.get(category)
+        if (split is None or in_split == split) and (
+                status is None or (status == "labelled") == (category is not None)) and (
+                reference is None or code == int(reference)):
+            total += n
+    return total
 
 
 def report_detail(report: Report) -> dict:

@@ -75,3 +75,21 @@ def test_the_admin_moves_the_stamp_on_when_it_edits_a_report(project, client, dj
         "split": "test", "in_queue": "on"})
     assert response.status_code == 302, response.content.decode()[:2000]
     assert case_sets(project)["test"] == 1
+
+
+def test_the_reports_browser_counts_from_the_tally_what_the_tables_hold(project):
+    add_reports(project, 10)
+    services.reports_write(project=project, batch=None, user=None, reason="test", rows=[
+        ParsedRow(line=i, accession=f"U{i}", patient_id=f"PU{i}", sex="F", age=40,
+                  procedure_date=datetime.date(2020, 1, 1 + i), text=f"unlabelled {i}",
+                  label=None, split=None) for i in range(5)])
+    services.splits_assign(project=project, counts=(8, 3, 4))
+    for params in ({}, {"split": "test"}, {"status": "labelled"}, {"status": "unlabelled"},
+                   {"split": "train", "status": "unlabelled"}, {"reference": "2"},
+                   {"split": "validation", "reference": "3", "status": "labelled"},
+                   {"reference": "9"}):
+        rows, applied = selectors.reports_filtered(project, params)
+        assert rows.counted is not None, params  # read from the tally
+        assert rows.count() == rows.ids.count(), params
+    rows, _ = selectors.reports_filtered(project, {"status": "annotated"})
+    assert rows.counted is None  # answers are not in the tally: counted in the tables
