@@ -192,6 +192,7 @@ def model_detail(request, slug, number):
     return render(request, "modeling/model_detail.html", {
         "project": project, "is_admin": True, "version": version, "candidates": candidates,
         "coverage": (version.metrics or {}).get("coverage"),
+        "encoder_note": selectors.encoder_note(version.metrics),
         "blocks": selectors.metric_blocks(candidates),
         "curve": selectors.validation_curve(version.history or []),
         "lineage": selectors.lineage(version),

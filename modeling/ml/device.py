@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -18,6 +19,10 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 PRECISIONS = ("auto", "fp32", "bf16")
+# How a trained encoder can be served beyond its training precision: int8 dynamic
+# quantisation, on the CPU only (PyTorch's quantised kernels are CPU kernels).
+INT8 = "int8"
+CPU = torch.device("cpu")
 DEVICES = ("auto", "cpu", "cuda")
 
 
@@ -66,12 +71,36 @@ def resolve_precision(precision: str, device: torch.device) -> str:
     return "bf16" if _cpu_has_native_bf16() else "fp32"
 
 
+def quantise_int8(model):
+    """The encoder with every Linear layer dynamically quantised to int8 (weights int8,
+    activations quantised per batch), on the CPU, in eval mode; the model passed in is
+    left as it is.
+
+    Deterministic: the same fp32 weights always give the same int8 model, so a folder that
+    saves the fp32 weights and quantises them on loading serves exactly what training
+    evaluated. About twice the encoder's CPU throughput (docs/benchmarks.md, issue 20).
+    """
+    import copy
+
+    model = copy.deepcopy(model).to("cpu").eval()
+    with warnings.catch_warnings():
+        # PyTorch points eager quantisation at torchao; it still works and torchao is not
+        # a dependency.
+        warnings.simplefilter("ignore")
+        return torch.ao.quantization.quantize_dynamic(model, {torch.nn.Linear},
+                                                      dtype=torch.qint8, inplace=True)
+
+
 def for_inference(model, precision: str, *, copy: bool):
-    """The model as it is served: in bf16 all weights are cast once.
+    """The model as it is served: in bf16 all weights are cast once; in int8 its Linear
+    layers are quantised (quantise_int8, always a new model on the CPU).
 
     Pure bf16 weights run faster than autocast on CPU (no casting of activations back and
-    forth). Training evaluates on a bf16 copy, so its metrics describe the served model.
+    forth). Training evaluates on a bf16 or int8 copy, so its metrics describe the served
+    model.
     """
+    if precision == INT8:
+        return quantise_int8(model)
     if precision != "bf16":
         return model
     if copy:

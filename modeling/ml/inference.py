@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from .candidates import BERT, CANDIDATES, ENSEMBLE  # noqa: E402
 from .device import pick_device, resolve_precision  # noqa: E402
-from .registry import Batch, Candidate, members_of, servable  # noqa: E402
+from .registry import BATCH_SIZE, Batch, Candidate, members_of, servable  # noqa: E402
 
 LABEL_MAP_FILE = "label_map.json"
 log = logging.getLogger(__name__)
@@ -57,6 +57,12 @@ class Classifier:
     def model(self):
         """The fine-tuned encoder, when the served candidate needs it (else None)."""
         return getattr(self.members.get(BERT), "model", None)
+
+    @property
+    def encoder_precision(self) -> str | None:
+        """How the encoder runs ("fp32", "bf16", or "int8" where the folder says so), or None
+        when the served candidate needs no encoder."""
+        return getattr(self.members.get(BERT), "precision", None)
 
     @property
     def tokenizer(self):
@@ -96,7 +102,7 @@ class Classifier:
         return cls(served=members[candidate], members=members, labels=label_map["labels"],
                    max_length=label_map["max_length"], device=device, precision=precision)
 
-    def predict(self, texts: Sequence[str], batch_size: int = 16) -> list[dict]:
+    def predict(self, texts: Sequence[str], batch_size: int = BATCH_SIZE) -> list[dict]:
         """One dict per report, in input order.
 
         category: the predicted code; probabilities: {str(code): p}, calibrated on

@@ -180,3 +180,33 @@ def test_a_folder_from_before_the_candidates_serves_its_bert(fitted, tmp_path):
     assert predictions[0]["category"] in LABEL_CODES
     with pytest.raises(ValueError, match="has no TF-IDF model; it can only serve 'bert'"):
         Classifier.load(tmp_path, device="cpu", candidate="ensemble")
+
+
+@pytest.mark.parametrize("precision", ["fp32", "int8"])
+def test_length_sorted_batches_give_each_report_its_own_scores_in_input_order(encoder,
+                                                                              precision):
+    # The encoder runs reports longest first, padded per batch; the scores must come back
+    # in input order and equal each report scored alone (no padding at all). int8 only up
+    # to its noise: dynamic quantisation sets each activation's scale over the whole batch,
+    # so a report's int8 logits move by ~1e-4 with its batch-mates; the same reports in the
+    # same batches (training's evaluation and Classifier.predict use one batch size) give
+    # the same logits.
+    import torch
+
+    from modeling.ml.device import for_inference, predict_logits
+    from modeling.ml.text import encode_texts
+
+    model = for_inference(encoder.model, precision, copy=True)
+    texts = [t + " Further detail of the planning scan." * (i % 4 * 3)
+             for i, (t, _) in enumerate(_rows(3))]
+    encoded = encode_texts(texts, encoder.tokenizer, 64)
+    lengths = [len(ids) for ids in encoded]
+    assert lengths != sorted(lengths, reverse=True) and len(set(lengths)) > 3
+    cpu = torch.device("cpu")
+    batched, _ = predict_logits(model, encoded, pad_id=0, device=cpu, precision=precision,
+                                batch_size=5)
+    for i, ids in enumerate(encoded):
+        alone, _ = predict_logits(model, [ids], pad_id=0, device=cpu, precision=precision,
+                                  batch_size=1)
+        assert batched[i] == pytest.approx(alone[0], abs=2e-5 if precision == "fp32" else 2e-3), i
+    assert not np.allclose(batched[0], batched[1:], atol=1e-4)  # the reports differ

@@ -256,11 +256,12 @@ def test_the_same_seed_gives_the_same_model(tiny_base, tmp_path):
     assert first["test"] == second["test"]
 
 
-def test_fp32_and_bf16_classifiers_agree(trained):
-    _, parent, _ = trained
+def test_fp32_and_bf16_classifiers_agree(tiny_base, tmp_path):
+    # int8 off: an int8 folder runs its encoder in int8 whatever precision is asked for.
+    _train_small(tiny_base, tmp_path / "v1", config=_config(seeds=1, int8=False))
     texts = [t for t, _ in _reports(2, 11)]
-    fp32 = Classifier.load(parent / "v1", precision="fp32").predict(texts)
-    bf16 = Classifier.load(parent / "v1", precision="bf16").predict(texts)
+    fp32 = Classifier.load(tmp_path / "v1", precision="fp32").predict(texts)
+    bf16 = Classifier.load(tmp_path / "v1", precision="bf16").predict(texts)
     for a, b in zip(fp32, bf16, strict=True):
         for code, p in a["probabilities"].items():
             assert b["probabilities"][code] == pytest.approx(p, abs=3e-2)
@@ -326,3 +327,64 @@ def test_the_served_ensemble_leaves_an_unreadable_report_to_tfidf(trained):
     tfidf = Classifier.load(parent / "v1", candidate="tfidf").predict([japanese, english])
     assert ensemble[0]["probabilities"] == pytest.approx(tfidf[0]["probabilities"])
     assert ensemble[1]["probabilities"] != pytest.approx(tfidf[1]["probabilities"])
+
+
+# --- int8 encoder: served = evaluated (issue 20) ------------------------------------------
+
+
+def _quantised_linears(classifier) -> int:
+    import torch
+
+    return sum(isinstance(m, torch.ao.nn.quantized.dynamic.Linear)
+               for m in classifier.model.modules())
+
+
+def _validation_figures(classifier, rows):
+    """Accuracy and ECE of the classifier on ``rows``, computed as the job computes them."""
+    import numpy as np
+
+    from modeling.ml.calibration import expected_calibration_error
+
+    predictions = classifier.predict([t for t, _ in rows])
+    probs = np.array([[p["probabilities"][str(c)] for c in LABELS] for p in predictions])
+    accuracy = sum(p["category"] == c for p, (_, c) in zip(predictions, rows, strict=True))
+    return accuracy / len(rows), expected_calibration_error(
+        probs, [LABELS.index(c) for _, c in rows])
+
+
+def test_a_quantised_folder_serves_the_encoder_its_figures_were_computed_with(
+        tiny_base, tmp_path):
+    import shutil
+
+    result = _train_small(tiny_base, tmp_path / "v1", test=_reports(3, 3))
+    label_map = json.loads((tmp_path / "v1" / "label_map.json").read_text())
+    assert label_map["encoder_precision"] == "int8" == result["encoder_precision"]
+    validation = _reports(2, 2)  # what _train_small validated on
+    for name in ("bert", "ensemble"):
+        classifier = Classifier.load(tmp_path / "v1", candidate=name)
+        assert classifier.encoder_precision == "int8"
+        assert classifier.members["bert"].device.type == "cpu"
+        assert _quantised_linears(classifier) > 0
+        accuracy, ece = _validation_figures(classifier, validation)
+        stored = result["candidates"][name]
+        assert accuracy == pytest.approx(stored["validation"]["accuracy"]), name
+        assert ece == pytest.approx(stored["ece_validation"], abs=1e-9), name
+
+    # The same fp32 weights unquantised give other probabilities, so the ECE above tells
+    # the int8 encoder from the fp32 one (served = evaluated could fail).
+    shutil.copytree(tmp_path / "v1", tmp_path / "as-fp32")
+    del label_map["encoder_precision"]
+    (tmp_path / "as-fp32" / "label_map.json").write_text(json.dumps(label_map))
+    fp32 = Classifier.load(tmp_path / "as-fp32", candidate="bert", precision="fp32")
+    _, fp32_ece = _validation_figures(fp32, validation)
+    assert fp32_ece != pytest.approx(result["candidates"]["bert"]["ece_validation"], abs=1e-9)
+
+
+def test_a_folder_without_the_int8_key_loads_its_encoder_in_fp32(tiny_base, tmp_path):
+    # Folders written before int8 (and jobs with int8 off) have no encoder_precision key.
+    result = _train_small(tiny_base, tmp_path / "v1", config=_config(seeds=1, int8=False))
+    label_map = json.loads((tmp_path / "v1" / "label_map.json").read_text())
+    assert "encoder_precision" not in label_map and result["encoder_precision"] == "fp32"
+    classifier = Classifier.load(tmp_path / "v1", candidate="bert", precision="fp32")
+    assert classifier.encoder_precision == "fp32" and _quantised_linears(classifier) == 0
+    assert Classifier.load(tmp_path / "v1").encoder_precision == "fp32"

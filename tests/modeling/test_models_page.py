@@ -137,6 +137,19 @@ def test_the_version_page_shows_confusion_and_curve(login, project, admin_user, 
     assert b'<td class="num diag">2</td>' in page
 
 
+def test_the_version_page_says_when_its_figures_are_the_int8_encoders(project, admin_user,
+                                                                       version, login):
+    url = reverse("model_detail", args=[project.slug, 1])
+    ModelVersion.objects.filter(pk=version.pk).update(
+        status=JobStatus.SUCCEEDED, metrics={**CANDIDATE_METRICS, "encoder_precision": "int8"})
+    page = login(admin_user).get(url).content.decode()
+    assert 'id="encoder-precision"' in page
+    assert "int8 (dynamic quantisation" in page and "quantised encoder&#x27;s" in page
+    # A version from before int8 says nothing of it.
+    ModelVersion.objects.filter(pk=version.pk).update(metrics=CANDIDATE_METRICS)
+    assert "encoder-precision" not in login(admin_user).get(url).content.decode()
+
+
 def test_the_web_process_never_imports_torch():
     code = (
         "import sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE',"
