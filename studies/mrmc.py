@@ -408,9 +408,16 @@ def _add(out, key, title, kind, label, compute, *, cells=None, bounds=None):
 # --------------------------------------------------------------------------------------------
 
 
-def _noncentral_f_power(noncentrality: float, ddf: float, alpha: float) -> float:
+def _noncentral_f_power(noncentrality, ddf, alpha: float):
     critical = stats.f.ppf(1 - alpha, 1, ddf)
-    return float(stats.ncf.sf(critical, 1, ddf, noncentrality))
+    return stats.ncf.sf(critical, 1, ddf, noncentrality)
+
+
+def _plain(value):
+    """A float for one number, the array for many: the power functions take a number of
+    cases or readers, or an array of them (the planner's search asks a whole grid at once,
+    one scipy call instead of hundreds)."""
+    return float(value) if np.ndim(value) == 0 else np.asarray(value, dtype=float)
 
 
 def power_two_modalities(*, n_readers: int, n_cases: int, pilot_cases: int, effect: float,
@@ -421,14 +428,14 @@ def power_two_modalities(*, n_readers: int, n_cases: int, pilot_cases: int, effe
     The pilot's case-sampling components (``var``, ``cov1..3`` from ``pilot_cases`` cases)
     scale by ``pilot_cases / n_cases``; ``var_tr`` is truncated at 0 as RJafroc does.
     """
-    scale = pilot_cases / n_cases
+    scale = pilot_cases / np.asarray(n_cases, dtype=float)
     excess = max(cov2 - cov3, 0.0)
     var_tr = max(var_tr, 0.0)
     den = var_tr + scale * (var - cov1 + (n_readers - 1) * excess)
     ddf = den**2 / ((var_tr + scale * (var - cov1 - excess)) ** 2 / (n_readers - 1))
     noncentrality = effect**2 * n_readers / 2 / den
-    return {"power": _noncentral_f_power(noncentrality, ddf, alpha), "df": float(ddf),
-            "noncentrality": float(noncentrality)}
+    return {"power": _plain(_noncentral_f_power(noncentrality, ddf, alpha)), "df": _plain(ddf),
+            "noncentrality": _plain(noncentrality)}
 
 
 def power_versus_model(*, n_readers: int, n_cases: int, pilot_cases: int, effect: float,
@@ -442,14 +449,16 @@ def power_versus_model(*, n_readers: int, n_cases: int, pilot_cases: int, effect
     ``E[MS(R)] = var_r + var - cov2``, ``E[MS_den] = var_r + var + (J - 1) cov2``; the
     noncentrality is ``J effect^2 / E[MS_den]`` and the ddf Hillis' with expected values.
     """
-    scale = pilot_cases / n_cases
+    scale = pilot_cases / np.asarray(n_cases, dtype=float)
+    n_readers = np.asarray(n_readers, dtype=float)
     var_r, cov2 = max(var_r, 0.0), max(cov2, 0.0)
     den = var_r + scale * (var + (n_readers - 1) * cov2)
     ms_r = var_r + scale * (var - cov2)
-    ddf = math.inf if ms_r <= 0 else den**2 / (ms_r**2 / (n_readers - 1))
+    with np.errstate(divide="ignore"):
+        ddf = np.where(ms_r <= 0, np.inf, den**2 / (ms_r**2 / (n_readers - 1)))
     noncentrality = effect**2 * n_readers / den
-    return {"power": _noncentral_f_power(noncentrality, ddf, alpha), "df": float(ddf),
-            "noncentrality": float(noncentrality)}
+    return {"power": _plain(_noncentral_f_power(noncentrality, ddf, alpha)), "df": _plain(ddf),
+            "noncentrality": _plain(noncentrality)}
 
 
 # Case counts the planner looks at: power is not monotone in K under Hillis' ddf (more
@@ -460,9 +469,10 @@ _CASE_GRID = np.unique(np.geomspace(2, 10**7, 240).astype(int))
 
 def power_limit(power_at, *, least: int = 2) -> tuple[float, int]:
     """The highest power any number of cases (from ``least``) gives, and the cases it
-    takes: never below the power at ``least``."""
-    grid = [k for k in _CASE_GRID if k >= least] or [least]
-    powers = [power_at(int(k)) for k in grid]
+    takes: never below the power at ``least``. ``power_at`` takes an array of case counts
+    as well as one."""
+    grid = [int(k) for k in _CASE_GRID if k >= least] or [least]
+    powers = power_at(np.array(grid))
     best = int(np.argmax(powers))
     here = power_at(least)
     return (here, least) if here >= powers[best] else (powers[best], int(grid[best]))
@@ -475,9 +485,10 @@ def cases_needed(power_at, target: float, *, most: int = 100_000) -> int | None:
     if power_at(1) >= target:
         return 1
     grid = [int(k) for k in _CASE_GRID if k <= most] + [most]
-    high = next((k for k in grid if power_at(k) >= target), None)
-    if high is None:
+    reached = np.flatnonzero(power_at(np.array(grid)) >= target)
+    if not reached.size:
         return None
+    high = grid[reached[0]]
     low = max([k for k in grid if k < high] or [1])
     while high - low > 1:
         middle = (low + high) // 2
@@ -542,9 +553,11 @@ def plan_versus_model(*, reader_accuracy: float, model_accuracy: float, n_reader
     result = power_versus_model(n_readers=n_readers, n_cases=n_cases, pilot_cases=1,
                                 effect=effect, alpha=alpha, **components)
     needed = cases_needed(power_at, target) if effect else None
-    readers_needed = next((j for j in range(2, 101) if effect and power_versus_model(
-        n_readers=j, n_cases=n_cases, pilot_cases=1, effect=effect, alpha=alpha,
-        **components)["power"] >= target), None)
+    readers = np.arange(2, 101)
+    enough = np.flatnonzero(power_versus_model(
+        n_readers=readers, n_cases=n_cases, pilot_cases=1, effect=effect, alpha=alpha,
+        **components)["power"] >= target) if effect else []
+    readers_needed = int(readers[enough[0]]) if len(enough) else None
     ceiling, ceiling_cases = power_limit(power_at, least=n_cases) if effect else (alpha,
                                                                                    n_cases)
     return {
