@@ -7,7 +7,8 @@ texts under new accessions and dates (a patient every 3 reports); 30% have a ref
 label; the splits are chronological; the demo's active model version is copied with its
 figures, with a prediction for every report; a reader study of 200 test cases, 3 readers,
 every case answered. Each page is fetched through Django's test client (the whole request:
-routing, session, role check, queries, template), the median of 5 after one untimed load.
+routing, session, role check, queries, template), the median of 5 after one untimed load;
+then the streamed CSV export of each project, read to its end.
 
     .venv/bin/python bench/pages_1m.py [--reports 1000000]
 """
