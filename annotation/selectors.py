@@ -2,6 +2,7 @@
 
 import datetime
 import functools
+import itertools
 import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
@@ -186,12 +187,10 @@ def export_rows(project: Project) -> tuple[list[str], Iterator[dict]]:
     columns = EXPORT_COLUMNS + [f"annotator:{name}" for name in annotators]
 
     def rows():
-        reports = (
-            Report.objects.filter(project=project)
-            .select_related("patient", "reference_label__category", "reference_label__set_by")
-            .order_by(*CHRONOLOGICAL)
-        )
-        for chunk in _chunks(reports, 2000):
+        reports = Report.objects.filter(project=project)
+        for chunk in _in_date_order(reports, reports.select_related(
+                "patient", "reference_label__category", "reference_label__set_by"),
+                lambda report: report.pk):
             latest = {}
             for report_id, username, code in (
                 Annotation.objects.filter(report__in=[r.pk for r in chunk])
@@ -240,21 +239,22 @@ def export_reports(project: Project, split: str | None = None) -> Iterator[dict]
     reference label's code and the active model version's prediction (code, score, version
     number), for the formats other tools read (Label Studio, doccano, Prodigy, Parquet).
     Read in chunks, never all at once."""
-    reports = with_active_prediction(Report.objects.filter(project=project), project)
+    reports = Report.objects.filter(project=project)
     if split is not None:
         reports = reports.filter(split=split)
-    rows = reports.annotate(
+    rows = with_active_prediction(reports, project).annotate(
         pseudo_id=F("patient__pseudo_id"), sex=F("patient__sex"), age=F("patient__age"),
         label=F("reference_label__category__code"),
         predicted=F("active_prediction__category__code"),
         probabilities=F("active_prediction__probabilities"),
-    ).order_by(*CHRONOLOGICAL).values(
+    ).values(
         "id", "accession", "pseudo_id", "sex", "age", "procedure_date", "split", "text",
         "label", "predicted", "probabilities",
     )
     active = project.model_versions.filter(is_active=True).values_list("number", flat=True)
     version = active.first()
-    for row in rows.iterator(chunk_size=2000):
+    for row in itertools.chain.from_iterable(
+            _in_date_order(reports, rows, lambda row: row["id"])):
         row["patient_id"] = row.pop("pseudo_id")  # Report.patient_id is the key, not this
         probabilities = row.pop("probabilities") or {}
         # The score other tools sort by: the model's probability of the category it chose.
@@ -264,15 +264,19 @@ def export_reports(project: Project, split: str | None = None) -> Iterator[dict]
         yield row
 
 
-def _chunks(queryset, size):
-    chunk = []
-    for item in queryset.iterator(chunk_size=size):
-        chunk.append(item)
-        if len(chunk) == size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+EXPORT_CHUNK = 2000
+
+
+def _in_date_order(reports, queryset, key) -> Iterator[list]:
+    """The rows of `queryset` for `reports` (a plain filter of reports) in date order, a
+    chunk at a time: the ids come first, in the order of the date index, then each chunk is
+    loaded with its joins (`key` gives a row's id). Ordering the joined rows themselves made
+    PostgreSQL sort a million of them before an export's first byte (11.5 s)."""
+    ids = reports.order_by(*CHRONOLOGICAL).values_list("pk", flat=True).iterator(
+        chunk_size=EXPORT_CHUNK)
+    while chunk := list(itertools.islice(ids, EXPORT_CHUNK)):
+        loaded = {key(row): row for row in queryset.order_by().filter(pk__in=chunk)}
+        yield [loaded[pk] for pk in chunk]
 
 
 # --- Reports browser -------------------------------------------------------------------------

@@ -103,3 +103,18 @@ def test_reference_label_changes_keep_history(project, admin_user):
         "old_category__code", "new_category__code", "new_method", "reason"))
     assert history == [(None, 1, "imported", "test"),
                        (1, 2, "adjudication", "pleural mass is soft tissue")]
+
+
+def test_exports_read_in_chunks_keep_the_date_order(project, monkeypatch):
+    """The exports load their reports a chunk at a time by id (selectors._in_date_order):
+    across chunk boundaries the order is still the project's date order, undated last."""
+    from annotation import selectors
+
+    monkeypatch.setattr(selectors, "EXPORT_CHUNK", 3)
+    add_reports(project, 10)
+    Report.objects.filter(accession="R0004").update(procedure_date=None)
+    expected = list(Report.objects.filter(project=project).values_list("accession", flat=True))
+    assert expected[-1] == "R0004"
+    _, rows = selectors.export_rows(project)
+    assert [row["accession"] for row in rows] == expected
+    assert [row["accession"] for row in selectors.export_reports(project)] == expected
