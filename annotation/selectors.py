@@ -62,8 +62,10 @@ def report_tally(project: Project) -> dict[tuple[str, int | None], int]:
     second at a million reports, so the count is kept in the cache under the project's
     stamp (labels written, reports added or split), which every such write moves on: a
     changed project is counted afresh, an unchanged one is never counted twice."""
+    # A project deleted while its page loads has no row and no reports: counted as such,
+    # under a stamp of its own.
     stamp = Project.objects.filter(pk=project.pk).values_list(
-        "reference_labels_written", "reports_changed").first()
+        "reference_labels_written", "reports_changed").first() or ("gone", "gone")
     return stamped_count(f"report-tally:{project.pk}:{stamp[0]}:{stamp[1]}", lambda: {
         (r["split"], r["reference_label__category"]): r["n"] for r in
         Report.objects.filter(project=project).values("split", "reference_label__category")

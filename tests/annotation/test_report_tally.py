@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from annotation import selectors, services
 from annotation.importing.checks import ParsedRow
-from annotation.models import Category, Report
+from annotation.models import Category, Project, Report
 from modeling import selectors as modeling_selectors
 from studies import selectors as studies_selectors
 from tests.support import add_reports
@@ -93,3 +93,10 @@ def test_the_reports_browser_counts_from_the_tally_what_the_tables_hold(project)
         assert rows.count() == rows.ids.count(), params
     rows, _ = selectors.reports_filtered(project, {"status": "annotated"})
     assert rows.counted is None  # answers are not in the tally: counted in the tables
+
+
+def test_a_project_deleted_while_its_page_loads_counts_as_empty(project):
+    add_reports(project, 3)
+    gone = Project(pk=project.pk + 1000, name="gone", slug="gone")  # loaded, then deleted
+    assert selectors.report_tally(gone) == {}
+    assert selectors.patient_count(gone) == 0
