@@ -59,6 +59,11 @@ class StagedRows:
     def __exit__(self, *exc_info):
         self.cursor.close()
 
+    def clear(self) -> None:
+        """Empty the table (a fast path that gave up hands it to the row-by-row one)."""
+        self.cursor.execute(f"TRUNCATE {self.t['staging']}")
+        self.count = 0
+
     def write(self, rows: Iterable[ParsedRow]) -> None:
         """Stream rows into the table (one COPY; the connection runs nothing else meanwhile,
         so a caller that also queries, as the import's check does, sends chunks)."""

@@ -7,6 +7,7 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 
+from django.conf import settings
 from django.core.cache import cache
 from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
@@ -54,6 +55,31 @@ def project_role_map(user) -> dict[int, str]:
 def category_names(project: Project) -> dict[int, str]:
     """Code -> name, for pages that show a code where people read a name."""
     return dict(Category.objects.filter(project=project).values_list("code", "name"))
+
+
+def categories_offered(project: Project) -> list[Category]:
+    """The categories annotators answer with (a retired one keeps its labels but takes no
+    new answers). Read on every answer, so kept in a shared cache (CTIR_CACHE_SHARED) until
+    a category of the project is saved or deleted (categories_forget); read from the
+    database where each process has a cache of its own, which another process's change
+    could not clear."""
+    def read():
+        return list(Category.objects.filter(project=project, retired=False))
+
+    if not settings.CTIR_CACHE_SHARED:
+        return read()
+    key = f"ctir:categories:{project.pk}"
+    names = [f.attname for f in Category._meta.concrete_fields]
+    if (rows := cache.get(key)) is None:
+        rows = [[getattr(c, name) for name in names] for c in read()]
+        cache.set(key, rows, STAMPED_SECONDS)
+    # Plain values in the cache, model instances out.
+    return [Category.from_db("default", names, row) for row in rows]
+
+
+def categories_forget(sender, instance, **kwargs) -> None:
+    """post_save and post_delete of a Category (connected in AnnotationConfig.ready)."""
+    cache.delete(f"ctir:categories:{instance.project_id}")
 
 
 def report_tally(project: Project) -> dict[tuple[str, int | None], int]:

@@ -15,13 +15,14 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.db import counter_add
+from core.db import counter_add, insert_sql, table_and_columns
 from core.jobs import Outcome, handed_over
 from core.queue import broker_problem, send_on_commit
 
 from . import import_progress
 from .copy_write import StagedRows, rows_copy
 from .double_reading import required_annotations
+from .importing import columnar
 from .importing.checks import ParsedRow, RowChecker, RowError
 from .importing.columns import ColumnMapping
 from .importing.formats import file_format
@@ -182,8 +183,13 @@ def _reports_import_staged(*, project, path, filename, user, mapping, progress) 
     staging table; if the check found no problem, a few set-based statements write the
     tables, else the transaction rolls back and nothing is written."""
     with transaction.atomic(), StagedRows() as staged:
-        plan = plan_import(project, path, filename, mapping, progress=progress,
-                           sink=staged.write)
+        # A clean CSV is checked a column at a time; anything else, or a file with a
+        # problem, row by row (which names each problem).
+        plan = columnar.plan_staged(project, path, filename or path.name, mapping, staged,
+                                    progress)
+        if plan is None:
+            plan = plan_import(project, path, filename, mapping, progress=progress,
+                               sink=staged.write)
         if not plan.ok:
             raise ImportRejected(plan)
         if plan.changes_nothing:
@@ -400,6 +406,13 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
     if label and label.category_id == category.pk and label.method == method:
         return label
     category_usable(category)
+    change = ReferenceLabelChange(
+        report=report, old_category=old_category, new_category=category, old_method=old_method,
+        new_method=method, changed_by=user, changed_at=now, reason=reason,
+    )
+    if label is None and connection.vendor == "postgresql":
+        return _first_label_write(report=report, change=change, label=ReferenceLabel(
+            report=report, category=category, method=method, set_by=user, updated=now))
     report_fields = {}
     if label is None:
         label = ReferenceLabel.objects.create(
@@ -410,10 +423,7 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
     else:
         label.category, label.method, label.set_by, label.updated = category, method, user, now
         label.save(update_fields=["category", "method", "set_by", "updated"])
-    ReferenceLabelChange.objects.create(
-        report=report, old_category=old_category, new_category=category, old_method=old_method,
-        new_method=method, changed_by=user, changed_at=now, reason=reason,
-    )
+    change.save(force_insert=True)
     _labels_written_add(report.project_id, 1)
     # The new split and the queue flag in one write: every answer of every annotator
     # passes here.
@@ -426,6 +436,47 @@ def reference_label_write(*, report, label, category, method, user, reason) -> R
     return label
 
 
+def _first_label_write(*, report: Report, label: ReferenceLabel,
+                       change: ReferenceLabelChange) -> ReferenceLabel:
+    """A report's first reference label on PostgreSQL, in one statement (every answer of
+    every annotator passes here): the label, its history row, the category's draw counter
+    and the report's split when it had none (split_draw), the project's count of labels
+    written, and the report's queue flag. What reference_label_write's other path does in
+    five statements."""
+    draw = report.split == Split.UNASSIGNED
+    out = _queue_out(report, labelled=True)
+    label_insert, label_params = insert_sql(label)
+    change_insert, change_params = insert_sql(change)
+    categories, drawn_col = table_and_columns(Category, "labels_drawn")
+    projects, written_col, every_col, due_col = table_and_columns(
+        Project, "reference_labels_written", "fast_retrain_every", "fast_retrain_due_at")
+    reports, split_col, queue_col = table_and_columns(Report, "split", "in_queue")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""WITH label AS ({label_insert}),
+            change AS ({change_insert}),
+            drawn AS (UPDATE {categories} SET {drawn_col} = {drawn_col} + 1
+                      WHERE id = %s AND %s RETURNING {drawn_col} AS n),
+            written AS (UPDATE {projects} SET {written_col} = {written_col} + 1 WHERE id = %s
+                        RETURNING {written_col}, {every_col}, {due_col}),
+            moved AS (UPDATE {reports}
+                      SET {split_col} = COALESCE((SELECT {split_of_draw_sql('n')} FROM drawn),
+                                                 {split_col}),
+                          {queue_col} = {queue_col} AND NOT %s
+                      WHERE id = %s AND (%s OR (%s AND {queue_col})))
+            SELECT (SELECT id FROM label), (SELECT n FROM drawn), written.* FROM written""",
+            [*label_params, *change_params, label.category_id, draw, report.project_id,
+             out, report.pk, draw, out])
+        label.pk, drawn, total, every, due_at = cursor.fetchone()
+    label._state.adding = False
+    if draw:
+        report.split = split_of_draw(drawn)
+    if out:
+        report.in_queue = False
+    _labels_written_due(report.project_id, total, every, due_at)
+    return label
+
+
 def _labels_written_add(project_id: int, n: int) -> None:
     """Count reference labels written, in the caller's transaction (see the field), and say
     when the count reaches the point where a fast retrain may be due."""
@@ -433,6 +484,10 @@ def _labels_written_add(project_id: int, n: int) -> None:
         return
     total, every, due_at = counter_add(Project, project_id, "reference_labels_written", n,
                                        returning=("fast_retrain_every", "fast_retrain_due_at"))
+    _labels_written_due(project_id, total, every, due_at)
+
+
+def _labels_written_due(project_id: int, total: int, every: int, due_at: int) -> None:
     if every and total >= due_at:
         reference_labels_due.send(sender=Project, project_id=project_id)
 
@@ -445,14 +500,29 @@ def split_draw(*, report: Report, category: Category, write: bool = True) -> str
     serialises two annotators labelling the same category at once).
     """
     (n,) = counter_add(Category, category.pk, "labels_drawn")
+    report.split = split_of_draw(n)
+    if write:
+        Report.objects.filter(pk=report.pk).update(split=report.split)
+    return report.split
+
+
+def split_of_draw(n: int) -> str:
+    """The split of a category's n-th label drawn (1-based): see VALIDATION_FIRST."""
     step = n - VALIDATION_FIRST
     drawn = step // VALIDATION_EVERY + 1  # validation reports of this category, this one included
     to_validation = step >= 0 and step % VALIDATION_EVERY == 0 and (
         drawn <= VALIDATION_CAP_PER_CATEGORY)
-    report.split = Split.VALIDATION if to_validation else Split.TRAIN
-    if write:
-        Report.objects.filter(pk=report.pk).update(split=report.split)
-    return report.split
+    return Split.VALIDATION if to_validation else Split.TRAIN
+
+
+def split_of_draw_sql(column: str) -> str:
+    """split_of_draw over an integer column, for _first_label_write (a test compares the two
+    for every n up past the cap). n >= VALIDATION_FIRST comes first: PostgreSQL's integer
+    division and MOD truncate towards zero, Python's // and % floor."""
+    step = f"({column} - {VALIDATION_FIRST})"
+    return (f"CASE WHEN {column} >= {VALIDATION_FIRST} AND MOD({step}, {VALIDATION_EVERY}) = 0 "
+            f"AND {step} / {VALIDATION_EVERY} + 1 <= {VALIDATION_CAP_PER_CATEGORY} "
+            f"THEN '{Split.VALIDATION.value}' ELSE '{Split.TRAIN.value}' END")
 
 
 class SplitError(ValueError):

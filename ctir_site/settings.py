@@ -184,10 +184,13 @@ if env("CACHE_URL", default=""):
                           "LOCATION": env("CACHE_URL")}}
     # Read from the shared cache, written through to the database: one query less a request.
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    CTIR_CACHE_SHARED = True
 else:
     # In the database: a per-process cache would keep a session alive in every other web
     # process after the user logged out in one of them.
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    # Nor may what another process can change be cached (the categories an answer takes).
+    CTIR_CACHE_SHARED = False
 
 # Uploads wait here between preview and confirm; nothing else is stored on disk by the web app.
 CTIR_DATA_DIR = Path(env("CTIR_DATA_DIR", default=str(BASE_DIR / "var")))

@@ -200,3 +200,76 @@ class RowChecker:
         if errors:
             return None, errors
         return ParsedRow(line, accession, patient_id, sex, age, date, text, label, split), []
+
+    def parse_columns(self, lines: list[int], columns: dict[str, list]
+                      ) -> list[ParsedRow] | None:
+        """parse() over whole columns of a clean file (importing.columnar): the rows, or None
+        as soon as any row has a problem, which parse() then names. `columns` holds the
+        mapped values under ctir's field names (a field the file lacks is absent) and
+        `lines` each row's line. Values repeat (sex, age, dates, labels, splits), so each
+        distinct one is checked once, by the same code as parse()."""
+        count = len(lines)
+
+        def column(name):
+            return columns.get(name) or [None] * count
+
+        problems = []
+
+        def bad(column_name, reason):
+            problems.append(reason)
+
+        def each_distinct(name, check):
+            values = column(name)
+            checked = {value: check(value, bad) for value in set(values)}
+            return None if problems else [checked[v] for v in values]
+
+        accessions = [_text(v) for v in column("accession")]
+        if not all(0 < len(a) <= 64 for a in accessions):
+            return None
+        patients = [_text(v) for v in column("patient_id")]
+        if self.patient_from_accession:
+            patients = [p or a for p, a in zip(patients, accessions, strict=True)]
+        if not all(0 < len(p) <= 64 for p in patients):
+            return None
+        texts = [_text(v) for v in column("text")]
+        if not all(0 < len(t) <= MAX_TEXT_CHARS for t in texts):
+            return None
+
+        def sex(value, bad):
+            found = SEX_VALUES.get(_text(value).lower())
+            if found is None:
+                bad("sex", "unknown")
+            return found
+
+        def age(value, bad):
+            raw = _text(value)
+            whole = _WHOLE_AGE.fullmatch(raw) if raw else None
+            if raw and (whole is None or not 0 <= int(whole.group(1)) <= 120):
+                bad("age", "not an age")
+            return int(whole.group(1)) if whole else None
+
+        def date(value, bad):
+            if self.dates_optional and not _text(value):
+                return None
+            return self._date(value, bad)
+
+        def label(value, bad):
+            code = self.category_code(value)
+            if code == -1:
+                bad("label", "unknown")
+            return code
+
+        def split(value, bad):
+            found = SPLIT_VALUES.get(_text(value).lower(), "bad")
+            if found == "bad":
+                bad("split", "unknown")
+            return found
+
+        checked = [each_distinct(name, check) for name, check in (
+            ("sex", sex), ("age", age), ("procedure_date", date), ("label", label),
+            ("split", split))]
+        if any(values is None for values in checked):
+            return None
+        return [ParsedRow(*row) for row in zip(
+            lines, accessions, patients, checked[0], checked[1], checked[2], texts,
+            checked[3], checked[4], strict=True)]

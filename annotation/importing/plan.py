@@ -253,17 +253,19 @@ def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=N
     if plan.undated:
         plan.warnings.append(undated_note(plan.undated))
     if plan.splits_not_applied:
-        examples = "; ".join(
-            f"line {line}: accession {accession!r} is in {stored}, the file says {given}"
-            for line, accession, stored, given in plan.splits_not_applied[:5]
-        )
-        more = "; ..." if len(plan.splits_not_applied) > 5 else ""
-        count = len(plan.splits_not_applied)
-        plan.warnings.append(
-            f"Split not applied to {count} report{'s' if count != 1 else ''} already here "
+        plan.warnings.append(splits_warning(plan.splits_not_applied))
+
+
+def splits_warning(splits_not_applied: list[tuple[int, str, str, str]]) -> str:
+    examples = "; ".join(
+        f"line {line}: accession {accession!r} is in {stored}, the file says {given}"
+        for line, accession, stored, given in splits_not_applied[:5]
+    )
+    more = "; ..." if len(splits_not_applied) > 5 else ""
+    count = len(splits_not_applied)
+    return (f"Split not applied to {count} report{'s' if count != 1 else ''} already here "
             f"({examples}{more}); splits of existing reports change only with "
-            "manage.py assign_splits"
-        )
+            "manage.py assign_splits")
 
 
 def undated_note(count: int) -> str:

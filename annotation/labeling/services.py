@@ -7,8 +7,10 @@ from django.contrib.auth.models import User
 from django.core import signing
 from django.core.exceptions import PermissionDenied, SuspiciousOperation
 from django.db import connection, transaction
-from django.db.models import Exists, F, Func, IntegerField, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
+
+from core.db import insert_sql, table_and_columns
 
 from .. import services as annotation_services
 from ..double_reading import required_annotations
@@ -31,17 +33,22 @@ class AnswerRefused(ValueError):
     """A new answer the queue no longer allows: the report was skipped, or its hold ended."""
 
 
-def queue_next(*, project: Project, user: User, exclude_ids=()) -> Report | None:
+def queue_next(*, project: Project, user: User, exclude_ids=(),
+               check_held: bool = True) -> Report | None:
     """Serve the next report to this annotator and hold it for them (an expiring claim).
 
     Safe under concurrency on PostgreSQL: candidate rows are locked with SKIP LOCKED, and the
     count of annotations and claims is read again after the lock, because a claim committed
     a moment earlier by another annotator is not visible to the query that found the row.
+
+    `check_held=False`: the caller has just read that this user holds no other report
+    (annotation_submit does, in the statement it reads its rules with), so the look for a
+    held report is left out.
     """
     now = timezone.now()
     expires = now + datetime.timedelta(minutes=project.claim_minutes)
     with transaction.atomic():
-        held = (
+        held = check_held and (
             ReportClaim.objects.filter(user=user, report__project=project, expires_at__gt=now)
             .exclude(report__annotations__user=user)
             .exclude(report_id__in=exclude_ids)
@@ -59,33 +66,35 @@ def queue_next(*, project: Project, user: User, exclude_ids=()) -> Report | None
             report = candidates.first()
             if report is None:
                 return None
-            if _load(report, user, now) < required_annotations(project, report.pk):
-                # One statement whether or not an old, expired claim of this user is there.
-                ReportClaim.objects.bulk_create(
-                    [ReportClaim(report=report, user=user, expires_at=expires)],
-                    update_conflicts=True, unique_fields=["report", "user"],
-                    update_fields=["expires_at"],
-                )
+            if _claim_if_room(report=report, user=user, now=now, expires=expires,
+                              need=required_annotations(project, report.pk)):
                 return report
             rejected.append(report.pk)
     return None
 
 
-def _load(report: Report, user: User, now) -> int:
-    """Annotators who answered plus others holding a live claim, in one statement."""
-
-    def count(queryset, field, distinct=""):
-        return Subquery(queryset.order_by().annotate(n=Func(
-            F(field), function="COUNT", template=f"COUNT({distinct}%(expressions)s)",
-            output_field=IntegerField(),
-        )).values("n")[:1])
-
-    annotators = Annotation.objects.filter(report=OuterRef("pk"))
-    claims = ReportClaim.objects.filter(report=OuterRef("pk"), expires_at__gt=now).exclude(
-        user=user)
-    row = Report.objects.filter(pk=report.pk).values_list(
-        count(annotators, "user", "DISTINCT "), count(claims, "id")).first()
-    return sum(n or 0 for n in row)
+def _claim_if_room(*, report: Report, user: User, now, expires, need: int) -> bool:
+    """Hold the report for this user unless the annotators who answered it plus the others
+    holding a live claim on it already make `need`: the count and the claim in one statement
+    (run after the report row is locked, so it reads every claim committed before the lock).
+    An old, expired claim of this user is renewed."""
+    claims, c_report, c_user, c_expires = table_and_columns(
+        ReportClaim, "report", "user", "expires_at")
+    answers, a_report, a_user = table_and_columns(Annotation, "report", "user")
+    at = ReportClaim._meta.get_field("expires_at")
+    with connection.cursor() as cursor:
+        # SQLite reads "SELECT ... ON CONFLICT" right only with a WHERE, which this has.
+        cursor.execute(
+            f"""INSERT INTO {claims} ({c_report}, {c_user}, {c_expires})
+            SELECT %s, %s, %s
+            WHERE (SELECT COUNT(DISTINCT a.{a_user}) FROM {answers} a WHERE a.{a_report} = %s)
+                + (SELECT COUNT(*) FROM {claims} c WHERE c.{c_report} = %s
+                   AND c.{c_expires} > %s AND c.{c_user} <> %s) < %s
+            ON CONFLICT ({c_report}, {c_user}) DO UPDATE SET {c_expires} = excluded.{c_expires}
+            RETURNING 1""",
+            [report.pk, user.pk, at.get_db_prep_save(expires, connection), report.pk,
+             report.pk, at.get_db_prep_save(now, connection), user.pk, need])
+        return cursor.fetchone() is not None
 
 
 def queue_release(*, report: Report, user: User) -> None:
@@ -128,11 +137,12 @@ class Serving:
     token: str | None = None
 
 
-def report_serve(*, project: Project, user: User,
-                 previous: Annotation | None = None) -> Serving:
+def report_serve(*, project: Project, user: User, previous: Annotation | None = None,
+                 check_held: bool = True) -> Serving:
     """The next report of this annotator's queue (or the one whose answer they change):
-    the annotate page and the API's queue/next alike."""
-    report = previous.report if previous else queue_next(project=project, user=user)
+    the annotate page and the API's queue/next alike (`check_held`: see queue_next)."""
+    report = previous.report if previous else queue_next(project=project, user=user,
+                                                         check_held=check_held)
     if report is None:
         return Serving()
     suggestion = suggestion_for(report)
@@ -207,6 +217,9 @@ def annotation_submit(
     reference label) is read in one statement, after the report row is locked: a statement
     reads what was committed when it began, so reading in the locking statement itself could
     miss the first of two answers sent at once (a double click) that it waited for.
+
+    The returned annotation's `holds_another` says whether this user holds another report
+    they have not answered (read in that same statement), for the next report's serving.
     """
     now = timezone.now()
     reports = Report.objects.select_for_update(of=("self",)).select_related("project")
@@ -223,6 +236,10 @@ def annotation_submit(
                                                   expires_at__gt=now)),
         others=Exists(Annotation.objects.filter(report=OuterRef("pk")).exclude(user=user)),
         labelled=Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))),
+        holds_another=Exists(
+            ReportClaim.objects.filter(user=user, report__project_id=report.project_id,
+                                       expires_at__gt=now)
+            .exclude(report=OuterRef("pk")).exclude(report__annotations__user=user)),
     ).get()
     if category.project_id != report.project_id or served.user_id != user.pk:
         raise ValueError("this answer does not belong to this user and project")
@@ -231,7 +248,9 @@ def annotation_submit(
     previous_id = facts["previous_id"]
     if previous_id and previous_id != served.supersedes_id:
         # The same form sent twice (double click, network retry): keep the first answer.
-        return Annotation.objects.get(pk=previous_id)
+        kept = Annotation.objects.get(pk=previous_id)
+        kept.holds_another = facts["holds_another"]
+        return kept
     if served.supersedes_id is None:
         _answer_allowed(report=report, skipped=facts["skipped"], claimed=facts["claimed"])
     window_ms = max(int((now - served.served_at).total_seconds() * 1000), 0)
@@ -240,7 +259,7 @@ def annotation_submit(
         suggested = next((c for c in categories or () if c.code == served.suggested_code),
                          None) or Category.objects.filter(
             project=report.project, code=served.suggested_code).first()
-    annotation = Annotation.objects.create(
+    annotation = Annotation(
         report=report, user=user, category=category, served_at=served.served_at,
         submitted_at=now,
         # The browser cannot have been active longer than the report was on screen.
@@ -249,13 +268,30 @@ def annotation_submit(
         suggested_category=suggested, suggested_probability=served.suggested_probability,
         supersedes_id=previous_id,
     )
-    queue_release(report=report, user=user)
+    _annotation_insert(annotation, report=report, user=user)
+    annotation.holds_another = facts["holds_another"]
     # Nobody else has answered: this answer is the only latest one (no query for them).
     answers = None if facts["others"] else {user.pk: annotation}
     if reference_from_annotations(report=report, user=user, answers=answers,
                                   labelled=facts["labelled"]) != "set":
         annotation_services.queue_flag_settle(report=report)
     return annotation
+
+
+def _annotation_insert(annotation: Annotation, *, report: Report, user: User) -> None:
+    """Insert the answer and release the user's claim on the report (queue_release): one
+    statement on PostgreSQL, with a data-modifying WITH, which SQLite lacks (two there)."""
+    if connection.vendor != "postgresql":
+        annotation.save(force_insert=True)
+        queue_release(report=report, user=user)
+        return
+    claims, c_report, c_user = table_and_columns(ReportClaim, "report", "user")
+    insert, params = insert_sql(annotation)
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH released AS (DELETE FROM {claims} WHERE {c_report} = %s AND "
+                       f"{c_user} = %s) {insert}", [report.pk, user.pk, *params])
+        annotation.pk = cursor.fetchone()[0]
+    annotation._state.adding = False
 
 
 def _answer_allowed(*, report: Report, skipped: bool, claimed: bool) -> None:

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
+from .. import selectors as project_selectors
 from ..access import ADMIN_ONLY, project_for
 from ..forms import AdjudicationForm, NavigationForm, ReportChoiceForm
 from ..models import Category, Report, Role
@@ -31,33 +32,35 @@ def annotate(request, slug):
 
 
 def _answer(request, project):
-    # A retired category keeps its labels but takes no new answers.
-    categories = list(Category.objects.filter(project=project, retired=False))
+    categories = project_selectors.categories_offered(project)
     answer = AnswerForm(request.POST, categories=categories).checked()
     served = services.served_from_token(token=answer["token"], user=request.user)
+    check_held = True
     if answer["action"] == "skip":
         services.report_skip(report=services.served_report_get(served=served, project=project),
                              user=request.user)
     else:
         try:
             # active_ms is None without JavaScript: the served/submitted times still stand.
-            services.annotation_submit(served=served, user=request.user, project=project,
-                                       category=answer["category"], categories=categories,
-                                       active_ms=answer["active_ms"])
+            annotation = services.annotation_submit(
+                served=served, user=request.user, project=project, category=answer["category"],
+                categories=categories, active_ms=answer["active_ms"])
         except services.AnswerRefused as exc:
             messages.warning(request, str(exc))
+        else:
+            check_held = annotation.holds_another
     if not request.htmx:
         return redirect("annotate", slug=project.slug)
-    return _workspace(request, project, previous=None, partial=True, categories=categories)
+    return _workspace(request, project, previous=None, partial=True, check_held=check_held)
 
 
-def _workspace(request, project, *, previous, partial, categories=None):
-    serving = services.report_serve(project=project, user=request.user, previous=previous)
+def _workspace(request, project, *, previous, partial, check_held=True):
+    serving = services.report_serve(project=project, user=request.user, previous=previous,
+                                    check_held=check_held)
     suggestion = serving.suggestion
     context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
                "report": serving.report, "previous": previous,
-               "categories": categories or list(
-                   Category.objects.filter(project=project, retired=False)),
+               "categories": project_selectors.categories_offered(project),
                "progress": selectors.annotator_progress(project, request.user),
                "suggestion": suggestion, "token": serving.token,
                "selected": (previous.category.code if previous
