@@ -125,9 +125,10 @@ BAD = {
 }
 
 
-@pytest.mark.parametrize("problem", BAD)
+@pytest.mark.parametrize("problem", [*BAD, "a last line ended by a carriage return"])
 def test_it_gives_up_where_row_by_row_finds_or_may_find_a_problem(project, tmp_path, problem):
-    path = _write(tmp_path, HEADER + "".join(ROWS) + BAD[problem])
+    tail = BAD.get(problem, ROWS[0].replace("A1,", "A9,").replace("\n", "\r"))
+    path = _write(tmp_path, HEADER + "".join(ROWS) + tail)
     with transaction.atomic(), StagedRows() as staged:
         assert columnar.plan_staged(project, path, path.name, None, staged) is None
         staged.cursor.execute(f"SELECT count(*) FROM {staged.t['staging']}")
@@ -153,3 +154,11 @@ def test_an_import_of_a_bad_file_names_the_problem_and_writes_nothing(project, t
     assert [str(e) for e in refused.value.plan.errors] == [
         "line 9, column sex: unknown sex 'X' (use F, M, O or U)"]
     assert not Report.objects.filter(project=project).exists()
+
+
+def test_a_file_of_another_format_is_left_to_its_reader(project, tmp_path):
+    path = _write(tmp_path, '{"accession": "J1"}\n', name="reports.jsonl")
+    with transaction.atomic(), StagedRows() as staged:
+        assert columnar.plan_staged(project, path, path.name, None, staged) is None
+        assert columnar.plan_staged(project, path, "reports.docx", None, staged) is None
+        transaction.set_rollback(True)
