@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import transaction
 from django.db.models import Count, Exists, F, FilteredRelation, OuterRef, Q, Subquery
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -68,18 +69,29 @@ def categories_offered(project: Project) -> list[Category]:
 
     if not settings.CTIR_CACHE_SHARED:
         return read()
-    key = f"ctir:categories:{project.pk}"
-    names = [f.attname for f in Category._meta.concrete_fields]
-    if (rows := cache.get(key)) is None:
+    names = _CATEGORY_FIELDS
+    if (rows := cache.get(_categories_key(project.pk))) is None:
         rows = [[getattr(c, name) for name in names] for c in read()]
-        cache.set(key, rows, STAMPED_SECONDS)
+        cache.set(_categories_key(project.pk), rows, STAMPED_SECONDS)
     # Plain values in the cache, model instances out.
     return [Category.from_db("default", names, row) for row in rows]
 
 
+_CATEGORY_FIELDS = [f.attname for f in Category._meta.concrete_fields]
+
+
+def _categories_key(project_id: int) -> str:
+    # The field list is part of the key: a release that adds a field never reads old rows.
+    return f"ctir:categories:{project_id}:{len(_CATEGORY_FIELDS)}:{','.join(_CATEGORY_FIELDS)}"
+
+
 def categories_forget(sender, instance, **kwargs) -> None:
-    """post_save and post_delete of a Category (connected in AnnotationConfig.ready)."""
-    cache.delete(f"ctir:categories:{instance.project_id}")
+    """post_save and post_delete of a Category (connected in AnnotationConfig.ready): the
+    cached list goes now and again at commit, since an answer between the two could read
+    the rows the change has not yet committed over and cache them again."""
+    key = _categories_key(instance.project_id)
+    cache.delete(key)
+    transaction.on_commit(lambda: cache.delete(key))
 
 
 def report_tally(project: Project) -> dict[tuple[str, int | None], int]:

@@ -37,6 +37,9 @@ _DATE_ON_A_LATER_LINE = re.compile(r"\n.*?(?:\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2
                                    re.ASCII | re.DOTALL)
 
 
+_DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[/.]\d{1,2}[/.]\d{4}", re.ASCII)
+
+
 class _GiveUp(Exception):
     """Something the reference path decides (and names) better."""
 
@@ -142,6 +145,8 @@ def _raw_checks(path: Path) -> tuple[str, int, bool]:
             if first and block.startswith(b"\xef\xbb\xbf"):
                 block = block[3:]  # a byte-order mark: the first line starts after it
             first = False
+            if not block:
+                continue
             if b"\x00" in block or block.count(b"\r") != block.count(b"\r\n") + (
                     block.endswith(b"\r")) or (last == b"\r" and not block.startswith(b"\n")):
                 raise _GiveUp
@@ -222,18 +227,27 @@ def _lines(batch, line: int) -> tuple[list[int], int, int]:
 
 def _multiline_values_plain(batch, header: list[str], date_at: set[int]) -> None:
     """Gives up where the reference path could take a line inside a quoted value for a row
-    of its own: a later line of a value with a date on it, or a multi-line value in a column
-    before a date column (its last line then ends in that row's own date)."""
+    of its own (it reads each later line of a record alone, where the quotes that close one
+    field and open the next swap roles): in a row with a multi-line value, a date-like token
+    on a later line of that value or in any field after it, a quote in such a field, or a
+    date column after it (the record's last line then holds that row's own date)."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    for index, column in enumerate(batch.columns):
-        multiline = pc.any(pc.match_substring(column, "\n")).as_py()
-        if not multiline:
-            continue
-        if any(index < at for at in date_at):
-            raise _GiveUp
-        if pc.any(pc.match_substring_regex(column, _DATE_ON_A_LATER_LINE.pattern)).as_py():
-            raise _GiveUp
+    columns = batch.columns
+    after = pa.array(np.zeros(batch.num_rows, dtype=bool))  # a risky field further right
+    for index in range(len(columns) - 1, -1, -1):
+        column = columns[index]
+        multiline = pc.match_substring(column, "\n")
+        if pc.any(multiline).as_py():
+            if any(index < at for at in date_at):
+                raise _GiveUp
+            risky = pc.or_(after, pc.match_substring_regex(column,
+                                                           _DATE_ON_A_LATER_LINE.pattern))
+            if pc.any(pc.and_(multiline, risky)).as_py():
+                raise _GiveUp
+        after = pc.or_(after, pc.or_(pc.match_substring_regex(column, _DATE_LIKE.pattern),
+                                     pc.match_substring(column, '"')))
 
 
 def _mapped(mapping: ColumnMapping, raw: dict[str, list], count: int) -> dict[str, list]:

@@ -184,3 +184,22 @@ def test_a_category_renamed_or_retired_shows_on_the_next_answer(project, annotat
     response = client.post(url, {"token": token, "category": "3"}, HTTP_HX_REQUEST="true")
     assert response.status_code == 400
     assert not Annotation.objects.filter(category=three).exists()
+
+
+@SHARED_CACHE
+def test_a_list_cached_again_before_the_change_commits_is_cleared_at_commit(
+        project, django_capture_on_commit_callbacks):
+    from django.core.cache import cache
+
+    from annotation import selectors
+
+    key = selectors._categories_key(project.pk)
+    selectors.categories_offered(project)
+    before = cache.get(key)
+    four = Category.objects.get(project=project, code=4)
+    with django_capture_on_commit_callbacks(execute=True):
+        annotation_services.category_update(category=four, user=None, name="Renamed")
+        # Another web process answers now: it reads the rows as last committed (the old
+        # name) and caches them again.
+        cache.set(key, before)
+    assert "Renamed" in [c.name for c in selectors.categories_offered(project)]
