@@ -79,7 +79,7 @@ def plan_staged(project, path: Path, filename: str, mapping: ColumnMapping | Non
             if not plan.sample:
                 plan.sample = {name: batch.column(i)[0].as_py()[:80]
                                for i, name in enumerate(header)}
-            rows = checker.parse_columns(lines, _mapped(mapping, raw, len(lines)))
+            rows = checker.parse_columns(lines, _mapped(mapping, raw))
             if rows is None:
                 raise _GiveUp
             for row in rows:
@@ -250,7 +250,7 @@ def _multiline_values_plain(batch, header: list[str], date_at: set[int]) -> None
                                      pc.match_substring(column, '"')))
 
 
-def _mapped(mapping: ColumnMapping, raw: dict[str, list], count: int) -> dict[str, list]:
+def _mapped(mapping: ColumnMapping, raw: dict[str, list]) -> dict[str, list]:
     """ColumnMapping.apply over whole columns."""
     out = {}
     for name, sources in mapping.columns.items():
