@@ -82,7 +82,7 @@ _CATEGORY_FIELDS = [f.attname for f in Category._meta.concrete_fields]
 
 def _categories_key(project_id: int) -> str:
     # The field list is part of the key: a release that adds a field never reads old rows.
-    return f"ctir:categories:{project_id}:{len(_CATEGORY_FIELDS)}:{','.join(_CATEGORY_FIELDS)}"
+    return f"ctir:categories:{project_id}:{','.join(_CATEGORY_FIELDS)}"
 
 
 def categories_forget(sender, instance, **kwargs) -> None:

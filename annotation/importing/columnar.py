@@ -48,7 +48,14 @@ def plan_staged(project, path: Path, filename: str, mapping: ColumnMapping | Non
                 progress=None):
     """The import's plan for a clean CSV file, its rows copied into `staged` (StagedRows), or
     None (with nothing left in `staged`) where the reference path must read the file."""
-    from .plan import PREVIEW_ROWS, ImportPlan, _read_header, splits_warning, undated_note
+    from .plan import (
+        PREVIEW_ROWS,
+        ImportPlan,
+        _read_header,
+        preview_entry,
+        splits_warning,
+        undated_note,
+    )
 
     try:
         if formats.file_format(filename, path) != "csv" or connection.vendor != "postgresql":
@@ -91,11 +98,7 @@ def plan_staged(project, path: Path, filename: str, mapping: ColumnMapping | Non
                     raise _GiveUp
                 if not known or known == "U":
                     patient_sex[row.patient_id] = row.sex
-            for row in rows[:PREVIEW_ROWS - len(plan.preview)]:
-                plan.preview.append({
-                    "line": row.line, "accession": row.accession,
-                    "patient_id": row.patient_id, "procedure_date": row.procedure_date,
-                    "label": row.label, "split": row.split, "text": row.text[:160]})
+            plan.preview += [preview_entry(row) for row in rows[:PREVIEW_ROWS - len(plan.preview)]]
             plan.rows += len(rows)
             staged.write(rows)
             if progress is not None:

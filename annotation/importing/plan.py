@@ -223,13 +223,7 @@ def _check_against_file_and_database(project, rows, plan: ImportPlan, progress=N
     for row in rows:
         plan.rows += 1
         if len(plan.preview) < PREVIEW_ROWS:
-            plan.preview.append(
-                {
-                    "line": row.line, "accession": row.accession, "patient_id": row.patient_id,
-                    "procedure_date": row.procedure_date, "label": row.label, "split": row.split,
-                    "text": row.text[:160],
-                }
-            )
+            plan.preview.append(preview_entry(row))
         if row.accession in first_line_of:
             plan.errors.append(RowError(
                 row.line, "accession",
@@ -266,6 +260,13 @@ def splits_warning(splits_not_applied: list[tuple[int, str, str, str]]) -> str:
     return (f"Split not applied to {count} report{'s' if count != 1 else ''} already here "
             f"({examples}{more}); splits of existing reports change only with "
             "manage.py assign_splits")
+
+
+def preview_entry(row: ParsedRow) -> dict:
+    """How the import preview shows one of the file's first rows."""
+    return {"line": row.line, "accession": row.accession, "patient_id": row.patient_id,
+            "procedure_date": row.procedure_date, "label": row.label, "split": row.split,
+            "text": row.text[:160]}
 
 
 def undated_note(count: int) -> str:
