@@ -4,11 +4,22 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from core.db import CompiledQuery
+
 from .models import Membership, Project, Role
 
 ALL_ROLES = (Role.ADMIN, Role.ANNOTATOR, Role.READER)
 STAFF_ROLES = (Role.ADMIN, Role.ANNOTATOR)
 ADMIN_ONLY = (Role.ADMIN,)
+
+
+def _membership(*, slug: str, user_id: int):
+    return Membership.objects.select_related("project").filter(
+        project__slug=slug, user_id=user_id)[:1]
+
+
+# Every page of a project asks this first: compiled once per process (core.db.CompiledQuery).
+_MEMBERSHIP = CompiledQuery(_membership)
 
 
 def project_for(request, slug: str, roles=STAFF_ROLES) -> Project:
@@ -21,8 +32,9 @@ def project_for(request, slug: str, roles=STAFF_ROLES) -> Project:
         project, role = get_object_or_404(Project, slug=slug), Role.ADMIN
     else:
         # One query for the project and the user's role in it: this runs on every request.
-        membership = Membership.objects.select_related("project").filter(
-            project__slug=slug, user_id=user.pk).first() if user.is_authenticated else None
+        found = _MEMBERSHIP.fetch((), slug=slug, user_id=user.pk) if user.is_authenticated \
+            else None
+        membership = found[0] if found else None
         if membership is None:
             raise Http404("No such project")
         project, role = membership.project, membership.role

@@ -192,6 +192,10 @@ else:
     # Nor may what another process can change be cached (the categories an answer takes).
     CTIR_CACHE_SHARED = False
 
+# core.db.CompiledQuery checks each compiled query against a fresh build on every run (the
+# test suite turns it on; slower, for catching a query whose shape misses something).
+CTIR_CHECK_COMPILED_QUERIES = env.bool("CTIR_CHECK_COMPILED_QUERIES", default=False)
+
 # Uploads wait here between preview and confirm; nothing else is stored on disk by the web app.
 CTIR_DATA_DIR = Path(env("CTIR_DATA_DIR", default=str(BASE_DIR / "var")))
 CTIR_UPLOAD_DIR = CTIR_DATA_DIR / "uploads"

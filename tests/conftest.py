@@ -18,6 +18,9 @@ from annotation.models import Membership, Project, Role
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Every query compiled once (core.db.CompiledQuery) is checked against a fresh build.
+settings.CTIR_CHECK_COMPILED_QUERIES = True
+
 
 @pytest.fixture
 def project(db):

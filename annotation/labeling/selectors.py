@@ -10,6 +10,8 @@ from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Mod
 from django.utils import timezone
 
+from core.db import CompiledQuery
+
 from ..double_reading import required_annotations_expression
 from ..models import (
     CHRONOLOGICAL,
@@ -67,6 +69,22 @@ def candidate_phrases_register(phrases: dict[str, str]) -> None:
     _CANDIDATE_PHRASES.update(phrases)
 
 
+def _prediction(*, report_id: int):
+    """The prediction suggestion_for shows: the active version's, else the most recently
+    promoted version's that has one."""
+    return (report_predictions(report_id)
+            .filter(Q(model_version__is_active=True)
+                    | Q(model_version__promoted_at__isnull=False))
+            .select_related("category", "model_version")
+            .order_by("-model_version__is_active",
+                      F("model_version__promoted_at").desc(nulls_last=True))[:1])
+
+
+def report_predictions(report_id: int):
+    """A report's predictions, through the relation modeling declares (no import of it)."""
+    return Report.predictions.rel.related_model.objects.filter(report_id=report_id)
+
+
 def suggestion_for(report: Report) -> dict | None:
     """The active model's prediction for this report, read afresh for every report served,
     so a model promoted while an annotator works suggests from their next report on.
@@ -75,15 +93,10 @@ def suggestion_for(report: Report) -> dict | None:
     prediction of the most recently promoted model that has one stands in (and says so);
     None when no model has predicted it.
     """
-    prediction = (
-        report.predictions.filter(Q(model_version__is_active=True)
-                                  | Q(model_version__promoted_at__isnull=False))
-        .select_related("category", "model_version")
-        .order_by("-model_version__is_active",
-                  F("model_version__promoted_at").desc(nulls_last=True)).first()
-    )
-    if prediction is None:
+    found = _PREDICTION.fetch((), report_id=report.pk)
+    if not found:
         return None
+    prediction = found[0]
     version = prediction.model_version
     served = (version.metrics or {}).get("served", "bert")
     active = None
@@ -106,14 +119,27 @@ QUEUE_COUNT_SECONDS = 60
 
 def annotator_progress(project: Project, user) -> dict:
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    mine = Annotation.objects.filter(report__project=project, user=user, supersedes__isnull=True)
     counted = _queue_count(project)
-    done = mine.aggregate(
-        total=Count("id"), today=Count("id", filter=Q(submitted_at__gte=today)),
-        since=Count("id", filter=Q(submitted_at__gt=counted["at"])),
-    )
+    found = _PROGRESS.fetch((), project_id=project.pk, user_id=user.pk, today=today,
+                            counted_at=counted["at"])
+    done = found[0] if found else {"total": 0, "today": 0, "since": 0}
     return {"today": done["today"], "total": done["total"],
             "left": max(counted["left"] - done["since"], 0)}
+
+
+def _progress(*, project_id: int, user_id: int, today, counted_at):
+    """This user's first answers in the project: all, today's, and since the queue count
+    (one row, grouped by the one user; none before their first answer)."""
+    return (Annotation.objects.filter(report__project_id=project_id, user_id=user_id,
+                                      supersedes__isnull=True)
+            .order_by().values("user_id")
+            .annotate(total=Count("id"), today=Count("id", filter=Q(submitted_at__gte=today)),
+                      since=Count("id", filter=Q(submitted_at__gt=counted_at))))
+
+
+# The reads of every report served, compiled once per process (core.db.CompiledQuery).
+_PREDICTION = CompiledQuery(_prediction)
+_PROGRESS = CompiledQuery(_progress)
 
 
 def _queue_count(project: Project) -> dict:

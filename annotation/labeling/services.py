@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from core.db import insert_sql, table_and_columns
+from core.db import CompiledQuery, insert_sql, table_and_columns
 
 from .. import services as annotation_services
 from ..double_reading import required_annotations
@@ -48,22 +48,20 @@ def queue_next(*, project: Project, user: User, exclude_ids=(),
     now = timezone.now()
     expires = now + datetime.timedelta(minutes=project.claim_minutes)
     with transaction.atomic():
-        held = check_held and (
-            ReportClaim.objects.filter(user=user, report__project=project, expires_at__gt=now)
-            .exclude(report__annotations__user=user)
-            .exclude(report_id__in=exclude_ids)
-            .order_by("expires_at").select_related("report").first()
-        )
+        held = check_held and next(iter(
+            _HELD.fetch((), user_id=user.pk, project_id=project.pk, now=now) if not exclude_ids
+            else _held(user_id=user.pk, project_id=project.pk, now=now,
+                       exclude_ids=exclude_ids)), None)
         if held:
             held.expires_at = expires
             held.save(update_fields=["expires_at"])
             return held.report
         rejected = list(exclude_ids)
         for _ in range(QUEUE_RETRIES):
-            candidates = queue_candidates(project, user, now).exclude(pk__in=rejected)
-            if connection.features.has_select_for_update_skip_locked:
-                candidates = candidates.select_for_update(skip_locked=True, of=("self",))
-            report = candidates.first()
+            found = (_CANDIDATE.fetch(_queue_shape(project, user), project, user_id=user.pk,
+                                      now=now) if not rejected
+                     else _candidate(project, user_id=user.pk, now=now, rejected=rejected))
+            report = found[0] if found else None
             if report is None:
                 return None
             if _claim_if_room(report=report, user=user, now=now, expires=expires,
@@ -71,6 +69,39 @@ def queue_next(*, project: Project, user: User, exclude_ids=(),
                 return report
             rejected.append(report.pk)
     return None
+
+
+def _held(*, user_id: int, project_id: int, now, exclude_ids=()):
+    """This user's live claims in the project on reports they have not answered, oldest
+    first (the report they were served and have not answered yet)."""
+    return (ReportClaim.objects.filter(user_id=user_id, report__project_id=project_id,
+                                       expires_at__gt=now)
+            .exclude(report__annotations__user_id=user_id)
+            .exclude(report_id__in=exclude_ids)
+            .order_by("expires_at").select_related("report")[:1])
+
+
+def _candidate(project: Project, *, user_id: int, now, rejected=()):
+    """The best report to serve this user next, locked (skipping rows another annotator
+    has locked) where the database can."""
+    candidates = queue_candidates(project, User(pk=user_id), now).exclude(pk__in=rejected)
+    if connection.features.has_select_for_update_skip_locked:
+        candidates = candidates.select_for_update(skip_locked=True, of=("self",))
+    return candidates[:1]
+
+
+def _queue_shape(project: Project, user: User) -> tuple:
+    """What the candidates' SQL depends on besides the user and the time: the project and
+    its queue settings (read by queue_candidates and required_annotations_expression), and the
+    user for the random order (each annotator's own permutation is folded into the SQL)."""
+    return (project.pk, project.queue_scope, project.queue_order, project.annotations_per_report,
+            project.double_read_fraction,
+            user.pk if project.queue_order == Project.QueueOrder.RANDOM else None)
+
+
+# The two queries of every report served, compiled once per process (core.db.CompiledQuery).
+_HELD = CompiledQuery(_held)
+_CANDIDATE = CompiledQuery(_candidate)
 
 
 def _claim_if_room(*, report: Report, user: User, now, expires, need: int) -> bool:
@@ -222,25 +253,13 @@ def annotation_submit(
     they have not answered (read in that same statement), for the next report's serving.
     """
     now = timezone.now()
-    reports = Report.objects.select_for_update(of=("self",)).select_related("project")
-    if project is not None:
-        reports = reports.filter(project=project)
-    report = reports.filter(pk=served.report_id).first()
-    if report is None:
+    found = (_LOCKED.fetch((), report_id=served.report_id, project_id=project.pk)
+             if project is not None else _LOCKED_ANYWHERE.fetch((), report_id=served.report_id))
+    if not found:
         raise PermissionDenied(SERVED_ELSEWHERE)
-    mine = Annotation.objects.filter(report=OuterRef("pk"), user=user)
-    facts = Report.objects.filter(pk=report.pk).values(
-        previous_id=Subquery(mine.order_by("-submitted_at", "-id").values("id")[:1]),
-        skipped=Exists(ReportSkip.objects.filter(report=OuterRef("pk"), user=user)),
-        claimed=Exists(ReportClaim.objects.filter(report=OuterRef("pk"), user=user,
-                                                  expires_at__gt=now)),
-        others=Exists(Annotation.objects.filter(report=OuterRef("pk")).exclude(user=user)),
-        labelled=Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))),
-        holds_another=Exists(
-            ReportClaim.objects.filter(user=user, report__project_id=report.project_id,
-                                       expires_at__gt=now)
-            .exclude(report=OuterRef("pk")).exclude(report__annotations__user=user)),
-    ).get()
+    report = found[0]
+    facts = _FACTS.fetch((), report_id=report.pk, user_id=user.pk,
+                         project_id=report.project_id, now=now)[0]
     if category.project_id != report.project_id or served.user_id != user.pk:
         raise ValueError("this answer does not belong to this user and project")
     if category.retired:
@@ -276,6 +295,38 @@ def annotation_submit(
                                   labelled=facts["labelled"]) != "set":
         annotation_services.queue_flag_settle(report=report)
     return annotation
+
+
+def _locked(*, report_id: int, project_id: int | None = None):
+    """The report, its row locked, with its project; only if it is in `project_id`."""
+    reports = Report.objects.select_for_update(of=("self",)).select_related("project")
+    if project_id is not None:
+        reports = reports.filter(project_id=project_id)
+    return reports.filter(pk=report_id)[:1]
+
+
+def _facts(*, report_id: int, user_id: int, project_id: int, now):
+    """What an answer's rules need, in one statement (see annotation_submit)."""
+    mine = Annotation.objects.filter(report=OuterRef("pk"), user_id=user_id)
+    return Report.objects.filter(pk=report_id).values(
+        previous_id=Subquery(mine.order_by("-submitted_at", "-id").values("id")[:1]),
+        skipped=Exists(ReportSkip.objects.filter(report=OuterRef("pk"), user_id=user_id)),
+        claimed=Exists(ReportClaim.objects.filter(report=OuterRef("pk"), user_id=user_id,
+                                                  expires_at__gt=now)),
+        others=Exists(Annotation.objects.filter(report=OuterRef("pk"))
+                      .exclude(user_id=user_id)),
+        labelled=Exists(ReferenceLabel.objects.filter(report=OuterRef("pk"))),
+        holds_another=Exists(
+            ReportClaim.objects.filter(user_id=user_id, report__project_id=project_id,
+                                       expires_at__gt=now)
+            .exclude(report=OuterRef("pk")).exclude(report__annotations__user_id=user_id)),
+    )
+
+
+# Every answer runs these, compiled once per process (core.db.CompiledQuery).
+_LOCKED = CompiledQuery(_locked)
+_LOCKED_ANYWHERE = CompiledQuery(_locked)
+_FACTS = CompiledQuery(_facts)
 
 
 def _annotation_insert(annotation: Annotation, *, report: Report, user: User) -> None:
