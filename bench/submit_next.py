@@ -7,7 +7,12 @@ already faster than a radiologist reads a report; 0.2-0.8 s saturates this 2-cor
 We take the server time (Server-Timing header) of each POST that records an answer and
 returns the next report. The processes share a Redis cache, as a deployment's web workers do.
 
-    .venv/bin/python bench/submit_next.py [--annotators 20] [--seconds 60]
+    .venv/bin/python bench/submit_next.py [--annotators 20] [--seconds 60] [--server]
+
+--server: the annotators are HTTP clients (threads of this process) of gunicorn started as
+Procfile.prod starts it (3 workers by default, --workers), on a free local port: the way a
+deployment serves 20 annotators, each web process warm from the others' answers, instead of
+a Django per annotator that sleeps between its answers.
 """
 
 import argparse
@@ -106,6 +111,112 @@ def _annotate(index: int, seconds: float, start_at: float, think):
     return times, errors
 
 
+def _serve(workers: int):
+    """gunicorn as Procfile.prod starts it, on the benchmark database and cache, plain HTTP."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from _setup import BENCH_DB, ROOT
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "DATABASE_URL": BENCH_DB, "SECURE_SSL_REDIRECT": "0",
+           "SESSION_COOKIE_SECURE": "0", "CSRF_COOKIE_SECURE": "0",
+           "ALLOWED_HOSTS": "127.0.0.1,localhost,testserver"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "ctir_site.wsgi", "--bind", f"127.0.0.1:{port}",
+         "--workers", str(workers), "--timeout", "120"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _session_cookie(username: str) -> str:
+    """A logged-in session for the user, made as the test client's force_login makes it."""
+    from importlib import import_module
+
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.auth.models import User
+
+    user = User.objects.get(username=username)
+    session = import_module(settings.SESSION_ENGINE).SessionStore()
+    session[SESSION_KEY] = str(user.pk)
+    session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[-1]  # the model backend
+    session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    session.save()
+    return session.session_key
+
+
+def _http_annotator(index, base, cookie, seconds, start_at, think, out):
+    import requests
+    from django.conf import settings
+
+    times, errors = [], 0
+    try:
+        http = requests.Session()
+        http.cookies.set(settings.SESSION_COOKIE_NAME, cookie)
+        url = f"{base}/p/{SLUG}/annotate/"
+        rng = random.Random(index)
+        page = http.get(url).text
+        csrf = {"X-CSRFToken": http.cookies.get(settings.CSRF_COOKIE_NAME, ""),
+                "HX-Request": "true", "Referer": url}
+        token = TOKEN.search(page).group(1)
+        warm = http.post(url, {"token": token, "category": 1, "active_ms": 1000}, headers=csrf)
+        token = TOKEN.search(warm.text).group(1)
+        while time.time() < start_at:
+            time.sleep(0.01)
+        deadline = time.time() + seconds
+        while time.time() < deadline:
+            response = http.post(url, {"token": token, "category": rng.randint(1, 4),
+                                       "active_ms": 1000}, headers=csrf)
+            match = TOKEN.search(response.text)
+            if response.status_code != 200 or not match:
+                errors += 1
+                break
+            times.append(float(response.headers["Server-Timing"].split("dur=")[1]))
+            token = match.group(1)
+            time.sleep(rng.uniform(*think))
+    except Exception as exc:  # reported, never hangs the parent
+        print(f"annotator {index}: {exc!r}")
+        errors += 1
+    out.append((times, errors))
+
+
+def _run_server(args) -> list:
+    import threading
+
+    server, base = _serve(args.workers)
+    try:
+        import requests
+
+        deadline = time.time() + 60
+        while True:
+            try:
+                requests.get(f"{base}/login/", timeout=10)
+                break
+            except requests.RequestException:
+                if time.time() > deadline or server.poll() is not None:
+                    raise SystemExit("gunicorn did not start") from None
+                time.sleep(0.3)
+        cookies = [_session_cookie(f"bench-annotator-{i}") for i in range(args.annotators)]
+        results: list = []
+        start_at = time.time() + 5
+        threads = [threading.Thread(target=_http_annotator, args=(
+            i, base, cookies[i], args.seconds, start_at, args.think, results))
+            for i in range(args.annotators)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return results
+    finally:
+        server.terminate()
+        server.wait(30)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--annotators", type=int, default=20)
@@ -115,8 +226,38 @@ def main():
                         metavar=("MIN", "MAX"),
                         help="seconds between an annotator's answers (default 2-6: a fast "
                         "reader of short reports); 0.2 0.8 is a stress test")
+    parser.add_argument("--server", action="store_true",
+                        help="annotators as HTTP clients of gunicorn (see the module's text)")
+    parser.add_argument("--workers", type=int, default=3,
+                        help="gunicorn workers with --server (Procfile.prod's default: 3)")
     args = parser.parse_args()
     prepare(args.reports, args.annotators)
+    if args.server:
+        results = _run_server(args)
+    else:
+        results = _run_processes(args)
+    times = sorted(t for ts, _ in results for t in ts)
+    errors = sum(e for _, e in results)
+    from django.db.models import Count
+
+    from annotation.models import Annotation
+
+    twice = (Annotation.objects.filter(report__project__slug=SLUG).values("report")
+             .annotate(n=Count("id")).filter(n__gt=1).count())
+    if not times:
+        raise SystemExit(f"no submit succeeded ({errors} errors); see the messages above")
+    p95 = times[int(len(times) * 0.95)]
+    print(f"{len(times)} submits, {errors} errors, {twice} reports served twice")
+    how = (f"HTTP to gunicorn ({args.workers} workers)" if args.server
+           else "a Django process each")
+    print(f"| submit-and-next, {args.annotators} annotators at once ({how}), {args.think[0]:g}-"
+          f"{args.think[1]:g} s between answers, {args.reports:,} reports "
+          f"(PostgreSQL) | median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms over "
+          f"{len(times)} submits, {errors} errors, {twice} reports served twice | "
+          f"{datetime.date.today()} | {machine()} |")
+
+
+def _run_processes(args) -> list:
     from django.db import connections
 
     connections.close_all()  # never share the parent's connection with the children
@@ -131,23 +272,7 @@ def main():
     results = [queue.get(timeout=args.seconds + 120) for _ in processes]
     for p in processes:
         p.join()
-    times = sorted(t for ts, _ in results for t in ts)
-    errors = sum(e for _, e in results)
-    from django.db.models import Count
-
-    from annotation.models import Annotation
-
-    twice = (Annotation.objects.filter(report__project__slug=SLUG).values("report")
-             .annotate(n=Count("id")).filter(n__gt=1).count())
-    if not times:
-        raise SystemExit(f"no submit succeeded ({errors} errors); see the messages above")
-    p95 = times[int(len(times) * 0.95)]
-    print(f"{len(times)} submits, {errors} errors, {twice} reports served twice")
-    print(f"| submit-and-next, {args.annotators} annotators at once, {args.think[0]:g}-"
-          f"{args.think[1]:g} s between answers, {args.reports:,} reports "
-          f"(PostgreSQL) | median {statistics.median(times):.1f} ms, p95 {p95:.1f} ms over "
-          f"{len(times)} submits, {errors} errors, {twice} reports served twice | "
-          f"{datetime.date.today()} | {machine()} |")
+    return results
 
 
 if __name__ == "__main__":
