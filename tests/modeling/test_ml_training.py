@@ -356,7 +356,9 @@ def test_a_quantised_folder_serves_the_encoder_its_figures_were_computed_with(
         tiny_base, tmp_path):
     import shutil
 
-    result = _train_small(tiny_base, tmp_path / "v1", test=_reports(3, 3))
+    # fp32 named: where "auto" finds native bf16 (AMX), the job serves bf16 instead.
+    result = _train_small(tiny_base, tmp_path / "v1", test=_reports(3, 3),
+                          config=_config(precision="fp32"))
     label_map = json.loads((tmp_path / "v1" / "label_map.json").read_text())
     assert label_map["encoder_precision"] == "int8" == result["encoder_precision"]
     validation = _reports(2, 2)  # what _train_small validated on
@@ -382,9 +384,27 @@ def test_a_quantised_folder_serves_the_encoder_its_figures_were_computed_with(
 
 def test_a_folder_without_the_int8_key_loads_its_encoder_in_fp32(tiny_base, tmp_path):
     # Folders written before int8 (and jobs with int8 off) have no encoder_precision key.
-    result = _train_small(tiny_base, tmp_path / "v1", config=_config(seeds=1, int8=False))
+    result = _train_small(tiny_base, tmp_path / "v1",
+                          config=_config(seeds=1, int8=False, precision="fp32"))
     label_map = json.loads((tmp_path / "v1" / "label_map.json").read_text())
     assert "encoder_precision" not in label_map and result["encoder_precision"] == "fp32"
     classifier = Classifier.load(tmp_path / "v1", candidate="bert", precision="fp32")
     assert classifier.encoder_precision == "fp32" and _quantised_linears(classifier) == 0
-    assert Classifier.load(tmp_path / "v1").encoder_precision == "fp32"
+    # Loaded as a worker loads it ("auto"): fp32, or bf16 where the CPU has it natively.
+    import torch
+
+    from modeling.ml.device import resolve_precision
+
+    assert Classifier.load(tmp_path / "v1").encoder_precision == resolve_precision(
+        "auto", torch.device("cpu"))
+
+
+def test_a_job_in_bf16_on_the_cpu_serves_bf16_not_int8(tiny_base, tmp_path):
+    # Where the CPU runs bf16 natively ("auto" picks it there), bf16 pre-labels about twice
+    # as fast as int8, so the job keeps it; its figures are the bf16 encoder's.
+    result = _train_small(tiny_base, tmp_path / "v1",
+                          config=_config(seeds=1, precision="bf16"))
+    label_map = json.loads((tmp_path / "v1" / "label_map.json").read_text())
+    assert "encoder_precision" not in label_map
+    assert result["encoder_precision"] == "bf16" == result["precision"]
+    assert _quantised_linears(Classifier.load(tmp_path / "v1", candidate="bert")) == 0
