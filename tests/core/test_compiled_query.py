@@ -98,3 +98,11 @@ def test_values_that_cannot_be_swapped_are_refused(reports, annotator):
         CompiledQuery(containing).fetch((), text="t1")
     with pytest.raises(TypeError, match="put it in the shape"):
         CompiledQuery(_claims).fetch((), user_id=annotator.pk, after=1.5, accession="A1")
+
+
+def test_the_test_suite_checks_every_compiled_query():
+    # tests/conftest.py turns the check on, so every compiled query the tests run is also
+    # compared with a fresh build of its queryset.
+    from django.conf import settings
+
+    assert settings.CTIR_CHECK_COMPILED_QUERIES is True
