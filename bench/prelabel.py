@@ -12,8 +12,9 @@ busy shared machine slows all three alike:
   in input order, no classifier head: what "a plain forward pass of the encoder" costs;
 - served: ``Classifier.load(folder).predict``, the folder's served candidate as a worker
   pre-labels with it (int8 encoder where the folder says so);
-- previous: the same folder with its encoder in fp32 and batches of 16, the code path
-  before issue 20 (shown only when the folder serves an int8 encoder).
+- previous: the same folder without its int8 key and batches of 16, the code path before
+  issue 20: its encoder loads as "auto" loads it, fp32, or bf16 on a CPU with native bf16
+  (shown only when the folder serves an int8 encoder).
 
 Then the accuracy of served and previous on the demo test split (332) and on 600 reports
 of ``bench/heldout/unseen_en.py`` (seed 17, as bench/styles.py scores them), and whether
@@ -112,7 +113,8 @@ def main():
         when = f"{datetime.date.today()} | {machine()}"
         for name, r in rates.items():
             ratio = f"{median[name] / median['reference']:.2f}x the reference"
-            print(f"| {name} ({_what(name, served, int8)}) | median **{median[name]:.1f}** "
+            shown = previous if name == "previous" else served
+            print(f"| {name} ({_what(name, shown)}) | median **{median[name]:.1f}** "
                   f"reports/s of {args.passes} ({', '.join(f'{x:.1f}' for x in r)}) | "
                   f"{ratio} | {when} |")
         print(f"model load {load_s:.2f} s apart; served encoder: {served.encoder_precision}")
@@ -124,12 +126,12 @@ def main():
             _accuracies(args.model_dir, rows, served, previous if int8 else None)
 
 
-def _what(name, served, int8) -> str:
+def _what(name, classifier) -> str:
     if name == "reference":
         return "base MiniLM, fp32, batches of 16, input order"
     if name == "previous":
-        return f"{served.candidate}, encoder fp32, batches of 16"
-    return f"{served.candidate}, encoder {served.encoder_precision}"
+        return f"{classifier.candidate}, encoder {classifier.encoder_precision}, batches of 16"
+    return f"{classifier.candidate}, encoder {classifier.encoder_precision}"
 
 
 def _accuracies(model_dir, rows, served, previous) -> None:
