@@ -4,6 +4,7 @@ import datetime
 
 from django.conf import settings
 from django.db import connection
+from django.db.transaction import TransactionManagementError
 
 
 def counter_add(model, pk: int, field: str, n: int = 1, returning: tuple[str, ...] = ()
@@ -73,7 +74,11 @@ class CompiledQuery:
         compiled = self._compiled.get((connection.vendor, shape))
         if compiled is None:
             compiled = self._compiled[(connection.vendor, shape)] = self._compile(args, values)
-        sql, slots, compiler, names = compiled
+        sql, slots, compiler, names, locks = compiled
+        if locks and connection.get_autocommit():
+            # As the ORM refuses it: outside a transaction the lock would end at once.
+            raise TransactionManagementError("select_for_update cannot be used outside of a "
+                                             "transaction.")
         params = [_swap(values[slot.name]) if isinstance(slot, _Slot) else slot
                   for slot in slots]
         if getattr(settings, "CTIR_CHECK_COMPILED_QUERIES", False):
@@ -91,11 +96,36 @@ class CompiledQuery:
         return _instances(compiler, rows)
 
     def _compile(self, args: tuple, values: dict):
-        standins = {name: _standin(name, i, value)
+        # Compiled twice, with two sets of stand-ins: a parameter that is neither a value
+        # nor the same constant both times was computed from a value (now minus an hour, a
+        # factor from an id) and would be frozen at the first stand-in; so would SQL text
+        # that changes with a value.
+        queryset, sql, slots = self._slots(args, values, 0)
+        _, sql_again, slots_again = self._slots(args, values, len(values))
+        same = sql == sql_again and all(
+            a.name == b.name if isinstance(a, _Slot) else
+            (not isinstance(b, _Slot) and type(a) is type(b) and a == b)
+            for a, b in zip(slots, slots_again, strict=True))
+        if not same:
+            raise ValueError(f"{self.build.__qualname__}: the SQL depends on a value in a way "
+                             "that cannot be swapped; put what it depends on in the shape")
+        compiler = queryset.query.get_compiler(connection.alias)
+        compiler.as_sql()  # sets the compiler's select, which reading rows needs
+        locks = queryset.query.select_for_update and connection.features.has_select_for_update
+        query = queryset.query
+        names = None
+        if queryset._iterable_class.__name__ == "ValuesIterable":
+            names = (list(query.selected) if query.selected else
+                     [*query.extra_select, *query.values_select, *query.annotation_select])
+        elif queryset._iterable_class.__name__ != "ModelIterable":
+            raise TypeError("CompiledQuery runs model and .values() querysets")
+        return sql, slots, compiler, names, locks
+
+    def _slots(self, args: tuple, values: dict, first: int):
+        standins = {name: _standin(name, first + i, value)
                     for i, (name, value) in enumerate(sorted(values.items()))}
         queryset = self.build(*args, **standins)
-        compiler = queryset.query.get_compiler(connection.alias)
-        sql, params = compiler.as_sql()
+        sql, params = queryset.query.get_compiler(connection.alias).as_sql()
         swapped = {name: _swap(standin) for name, standin in standins.items()}
         slots = []
         for param in params:
@@ -106,14 +136,7 @@ class CompiledQuery:
         if missing:
             raise ValueError(f"{self.build.__qualname__}: {sorted(missing)} did not reach "
                              "the SQL as parameters; put them in the shape")
-        query = queryset.query
-        names = None
-        if queryset._iterable_class.__name__ == "ValuesIterable":
-            names = (list(query.selected) if query.selected else
-                     [*query.extra_select, *query.values_select, *query.annotation_select])
-        elif queryset._iterable_class.__name__ != "ModelIterable":
-            raise TypeError("CompiledQuery runs model and .values() querysets")
-        return sql, slots, compiler, names
+        return queryset, sql, slots
 
 
 class _Slot:

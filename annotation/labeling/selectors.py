@@ -26,8 +26,11 @@ from ..models import (
 from ..selectors import with_active_prediction
 
 
-def queue_candidates(project: Project, user, now):
-    """Reports this annotator may be served, best first; counts are read without locks."""
+def queue_candidates(project: Project, user, now, shuffled_for: int | None = None):
+    """Reports this annotator may be served, best first; counts are read without locks.
+
+    `shuffled_for`: whose permutation the random order uses, when not `user.pk` (a compiled
+    query builds with a stand-in user but the real user's permutation: see _candidate)."""
     annotators = Coalesce(Subquery(
         Annotation.objects.filter(report=OuterRef("pk")).order_by().values("report")
         .annotate(n=Count("user", distinct=True)).values("n")[:1]
@@ -49,7 +52,7 @@ def queue_candidates(project: Project, user, now):
         # Reproducible per annotator, and cheap: no ORDER BY RANDOM() over the whole table.
         # Each annotator multiplies by their own factor modulo a prime, which permutes the
         # reports differently (an added offset would only rotate one shared order).
-        factor = 104729 + 7919 * user.pk
+        factor = 104729 + 7919 * (user.pk if shuffled_for is None else shuffled_for)
         factor += factor % 1000003 == 0  # a multiple of the prime would not shuffle at all
         return reports.alias(shuffle=Mod(F("id") * factor, 1000003)).order_by("shuffle", "id")
     if project.queue_order == Project.QueueOrder.UNCERTAINTY:

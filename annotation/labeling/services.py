@@ -58,9 +58,11 @@ def queue_next(*, project: Project, user: User, exclude_ids=(),
             return held.report
         rejected = list(exclude_ids)
         for _ in range(QUEUE_RETRIES):
-            found = (_CANDIDATE.fetch(_queue_shape(project, user), project, user_id=user.pk,
-                                      now=now) if not rejected
-                     else _candidate(project, user_id=user.pk, now=now, rejected=rejected))
+            shuffled_for = user.pk if project.queue_order == Project.QueueOrder.RANDOM else None
+            found = (_CANDIDATE.fetch(_queue_shape(project, user), project, shuffled_for,
+                                      user_id=user.pk, now=now) if not rejected
+                     else _candidate(project, shuffled_for, user_id=user.pk, now=now,
+                                     rejected=rejected))
             report = found[0] if found else None
             if report is None:
                 return None
@@ -81,10 +83,12 @@ def _held(*, user_id: int, project_id: int, now, exclude_ids=()):
             .order_by("expires_at").select_related("report")[:1])
 
 
-def _candidate(project: Project, *, user_id: int, now, rejected=()):
+def _candidate(project: Project, shuffled_for: int | None, *, user_id: int, now, rejected=()):
     """The best report to serve this user next, locked (skipping rows another annotator
-    has locked) where the database can."""
-    candidates = queue_candidates(project, User(pk=user_id), now).exclude(pk__in=rejected)
+    has locked) where the database can. `shuffled_for`: the user whose permutation a random
+    order uses; it is folded into the SQL, so it is part of the shape, not a value."""
+    candidates = queue_candidates(project, User(pk=user_id), now,
+                                  shuffled_for=shuffled_for).exclude(pk__in=rejected)
     if connection.features.has_select_for_update_skip_locked:
         candidates = candidates.select_for_update(skip_locked=True, of=("self",))
     return candidates[:1]

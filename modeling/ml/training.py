@@ -85,7 +85,9 @@ class TrainConfig:
     # (device.quantise_int8), with the same accuracy on the demo and the independent English
     # set (docs/benchmarks.md, issue 20). Its validation and test figures are the quantised
     # encoder's. A GPU job keeps its precision (the quantised kernels are CPU-only), and so
-    # does a CPU with native bf16, where bf16 is about twice as fast as int8.
+    # does a CPU with native bf16, where bf16 is about twice as fast as int8. The training
+    # host decides: its folder loads in bf16 only where the inference host has bf16 too
+    # (fp32 elsewhere), so train where the model will be served.
     int8: bool = True
     seed: int = 42  # seed i of a job is seed + i
     min_steps: int = DEFAULT_MIN_STEPS

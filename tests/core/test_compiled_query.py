@@ -96,8 +96,38 @@ def test_values_that_cannot_be_swapped_are_refused(reports, annotator):
 
     with pytest.raises(ValueError, match="did not reach the SQL"):
         CompiledQuery(containing).fetch((), text="t1")
+    def derived(*, user_id, after):  # `after` reaches the SQL as itself and an hour earlier
+        return ReportClaim.objects.filter(user_id=user_id, expires_at__lt=after,
+                                          expires_at__gt=after - datetime.timedelta(hours=1))
+
+    with pytest.raises(ValueError, match="cannot be swapped"):
+        CompiledQuery(derived).fetch((), user_id=annotator.pk, after=timezone.now())
+
+    def factor(*, user_id):  # a number computed from the value, as a random order's factor
+        return ReportClaim.objects.filter(user_id=user_id).exclude(
+            report_id=user_id * 7 + 1)
+
+    with pytest.raises(ValueError, match="cannot be swapped"):
+        CompiledQuery(factor).fetch((), user_id=annotator.pk)
     with pytest.raises(TypeError, match="put it in the shape"):
         CompiledQuery(_claims).fetch((), user_id=annotator.pk, after=1.5, accession="A1")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_locking_query_outside_a_transaction_is_refused(reports, annotator):
+    from django.db import connection, transaction
+    from django.db.transaction import TransactionManagementError
+
+    def locked(*, user_id):
+        return ReportClaim.objects.select_for_update().filter(user_id=user_id)
+
+    compiled = CompiledQuery(locked)
+    with transaction.atomic():
+        assert len(compiled.fetch((), user_id=annotator.pk)) == 3
+    if not connection.features.has_select_for_update:
+        return  # SQLite: the ORM does not lock, nor refuse, either
+    with pytest.raises(TransactionManagementError):
+        compiled.fetch((), user_id=annotator.pk)
 
 
 def test_the_test_suite_checks_every_compiled_query():

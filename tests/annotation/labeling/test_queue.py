@@ -374,6 +374,26 @@ def test_random_order_is_reproducible_per_annotator(project, annotator, second_a
     assert first != [r.accession for r in queue_candidates(project, second_annotator, now)]
 
 
+def test_each_annotator_is_served_in_their_own_random_order(project, annotator,
+                                                             second_annotator, settings):
+    # What production runs (no fresh-build check): the compiled candidates query must use
+    # each annotator's own permutation, not the one of the user it was first built for.
+    settings.CTIR_CHECK_COMPILED_QUERIES = False
+    Project.objects.filter(pk=project.pk).update(queue_order="random")
+    project.refresh_from_db()
+    add_unlabelled(project, 30)
+    from annotation.labeling.selectors import queue_candidates
+
+    for user in (annotator, second_annotator, annotator):
+        expected = [r.accession for r in queue_candidates(project, user, timezone.now())][:3]
+        served = []
+        for _ in range(3):
+            report = services.queue_next(project=project, user=user)
+            served.append(report.accession)
+            answer(project, user, 4, report=report)
+        assert served == expected, user.username
+
+
 def test_the_queue_flag_follows_labels_answers_and_settings(project, annotator, admin_user):
     add_unlabelled(project, 3)
     first, second, third = project.reports.order_by("accession")
