@@ -332,20 +332,25 @@ def prelabel(run_id: int, *, echo: Callable[[str], None] | None = None) -> Prela
     try:
         version = run.model_version
         categories = {c.code: c for c in Category.objects.filter(project=run.project)}
-        todo = (
+        # The ids only, in order; each chunk's texts are read when it comes up, so memory
+        # stays flat however large the project (the texts of a million reports are
+        # about 1 GiB as Python strings; their ids about 40 MB).
+        todo = list(
             Report.objects.filter(project=run.project)
             .exclude(predictions__model_version=version)
             # Reports still waiting in the queue first: after a promotion the reports
             # annotators see next get the new model's suggestion soonest.
-            .order_by("-in_queue", *CHRONOLOGICAL).values_list("pk", "text")
+            .order_by("-in_queue", *CHRONOLOGICAL).values_list("pk", flat=True)
         )
-        total = todo.count()
+        total = len(todo)
         PrelabelRun.objects.filter(pk=run_id).update(total=total)
         classifier = Classifier.load(version.artifact_dir)
         began, done = time.perf_counter(), 0
-        rows = list(todo)
         for start in range(0, total, PRELABEL_CHUNK):
-            chunk = rows[start:start + PRELABEL_CHUNK]
+            ids = todo[start:start + PRELABEL_CHUNK]
+            texts = dict(Report.objects.filter(pk__in=ids).values_list("pk", "text"))
+            # A report deleted since the ids were read is left out.
+            chunk = [(pk, texts[pk]) for pk in ids if pk in texts]
             outputs = classifier.predict([text for _, text in chunk])
             Prediction.objects.bulk_create(
                 [Prediction(report_id=pk, model_version=version,
@@ -355,7 +360,7 @@ def prelabel(run_id: int, *, echo: Callable[[str], None] | None = None) -> Prela
                  for (pk, _), out in zip(chunk, outputs, strict=True)],
                 ignore_conflicts=True,
             )
-            done += len(chunk)
+            done += len(ids)
             rate = done / max(time.perf_counter() - began, 1e-9)
             PrelabelRun.objects.filter(pk=run_id).update(
                 done=done, reports_per_second=rate, heartbeat_at=timezone.now()

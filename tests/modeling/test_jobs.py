@@ -8,7 +8,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from annotation.models import Report
+from annotation.models import CHRONOLOGICAL, Report
 from core.models import JobStatus
 from modeling import jobs, services
 from modeling.models import ModelVersion, Prediction
@@ -281,3 +281,26 @@ def test_a_leftover_folder_is_never_collided_with_nor_touched(labelled_project, 
     page = login(admin_user).get(reverse("model_detail", args=["ct-ir", 1])).content.decode()
     assert 'id="artifact-note"' in page and "A folder named v1 was already there" in page
     assert jobs.artifact_folder("ct-ir", 2).name == "v2"  # no leftover: the plain name
+
+
+def test_prelabeling_reads_a_chunk_at_a_time_and_skips_a_report_deleted_meanwhile(
+        labelled_project, model_settings, monkeypatch):
+    monkeypatch.setattr(jobs, "PRELABEL_CHUNK", 7)
+    version = train(labelled_project)
+    services.model_version_promote(version=version, prelabel=False)
+    last = Report.objects.filter(project=labelled_project).order_by(
+        "-in_queue", *CHRONOLOGICAL).last()  # in the last chunk
+    progress = []
+
+    def echo(line):  # after each chunk: the first one deletes a report not read yet
+        progress.append(line)
+        if len(progress) == 1:
+            Report.objects.filter(pk=last.pk).delete()
+
+    run = jobs.prelabel(services.prelabel_request(project=labelled_project,
+                                                   enqueue=False).pk, echo=echo)
+    assert run.status == JobStatus.SUCCEEDED, run.error
+    assert len(progress) == 7 and progress[0].startswith("pre-labelled 7/48")
+    assert run.done == run.total == 48
+    assert Prediction.objects.filter(model_version=version).count() == 47
+    assert not Prediction.objects.filter(report_id=last.pk).exists()
