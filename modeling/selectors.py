@@ -236,6 +236,10 @@ def encoder_note(metrics: dict | None) -> str:
                 "and ensemble figures on this page are the quantised encoder's, the one that "
                 "is served. The validation checks that chose the best run used the fp32 "
                 "encoder as it was trained.")
+    if precision == "bf16":
+        return ("bf16, as trained; the figures on this page are this encoder's. A worker "
+                "whose processor has no bf16 runs it in fp32, which can move a probability "
+                "in its last digits.")
     if precision:
         return f"{precision}, as trained; the figures on this page are this encoder's."
     return ""

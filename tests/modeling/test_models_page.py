@@ -145,6 +145,11 @@ def test_the_version_page_says_when_its_figures_are_the_int8_encoders(project, a
     page = login(admin_user).get(url).content.decode()
     assert 'id="encoder-precision"' in page
     assert "int8 (dynamic quantisation" in page and "quantised encoder&#x27;s" in page
+    # A bf16 version (a job where the processor has bf16) says where it runs in fp32.
+    ModelVersion.objects.filter(pk=version.pk).update(
+        metrics={**CANDIDATE_METRICS, "encoder_precision": "bf16"})
+    page = login(admin_user).get(url).content.decode()
+    assert "bf16, as trained" in page and "has no bf16 runs it in fp32" in page
     # A version from before int8 says nothing of it.
     ModelVersion.objects.filter(pk=version.pk).update(metrics=CANDIDATE_METRICS)
     assert "encoder-precision" not in login(admin_user).get(url).content.decode()
