@@ -81,7 +81,7 @@ class CompiledQuery:
                                              "transaction.")
         params = [_swap(values[slot.name]) if isinstance(slot, _Slot) else slot
                   for slot in slots]
-        if getattr(settings, "CTIR_CHECK_COMPILED_QUERIES", False):
+        if settings.CTIR_CHECK_COMPILED_QUERIES:
             fresh = self.build(*args, **values).query.get_compiler(connection.alias).as_sql()
             if (sql, list(params)) != (fresh[0], list(fresh[1])):
                 raise RuntimeError(
@@ -100,8 +100,8 @@ class CompiledQuery:
         # nor the same constant both times was computed from a value (now minus an hour, a
         # factor from an id) and would be frozen at the first stand-in; so would SQL text
         # that changes with a value.
-        queryset, sql, slots = self._slots(args, values, 0)
-        _, sql_again, slots_again = self._slots(args, values, len(values))
+        queryset, compiler, sql, slots = self._slots(args, values, 0)
+        _, _, sql_again, slots_again = self._slots(args, values, len(values))
         same = sql == sql_again and all(
             a.name == b.name if isinstance(a, _Slot) else
             (not isinstance(b, _Slot) and type(a) is type(b) and a == b)
@@ -109,8 +109,6 @@ class CompiledQuery:
         if not same:
             raise ValueError(f"{self.build.__qualname__}: the SQL depends on a value in a way "
                              "that cannot be swapped; put what it depends on in the shape")
-        compiler = queryset.query.get_compiler(connection.alias)
-        compiler.as_sql()  # sets the compiler's select, which reading rows needs
         locks = queryset.query.select_for_update and connection.features.has_select_for_update
         query = queryset.query
         names = None
@@ -125,7 +123,8 @@ class CompiledQuery:
         standins = {name: _standin(name, first + i, value)
                     for i, (name, value) in enumerate(sorted(values.items()))}
         queryset = self.build(*args, **standins)
-        sql, params = queryset.query.get_compiler(connection.alias).as_sql()
+        compiler = queryset.query.get_compiler(connection.alias)
+        sql, params = compiler.as_sql()  # also fills the select that reading rows needs
         swapped = {name: _swap(standin) for name, standin in standins.items()}
         slots = []
         for param in params:
@@ -136,7 +135,7 @@ class CompiledQuery:
         if missing:
             raise ValueError(f"{self.build.__qualname__}: {sorted(missing)} did not reach "
                              "the SQL as parameters; put them in the shape")
-        return queryset, sql, slots
+        return queryset, compiler, sql, slots
 
 
 class _Slot:

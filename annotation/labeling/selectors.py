@@ -75,7 +75,7 @@ def candidate_phrases_register(phrases: dict[str, str]) -> None:
 def _prediction(*, report_id: int):
     """The prediction suggestion_for shows: the active version's, else the most recently
     promoted version's that has one."""
-    return (report_predictions(report_id)
+    return (_report_predictions(report_id)
             .filter(Q(model_version__is_active=True)
                     | Q(model_version__promoted_at__isnull=False))
             .select_related("category", "model_version")
@@ -83,7 +83,7 @@ def _prediction(*, report_id: int):
                       F("model_version__promoted_at").desc(nulls_last=True))[:1])
 
 
-def report_predictions(report_id: int):
+def _report_predictions(report_id: int):
     """A report's predictions, through the relation modeling declares (no import of it)."""
     return Report.predictions.rel.related_model.objects.filter(report_id=report_id)
 

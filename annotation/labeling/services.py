@@ -57,10 +57,11 @@ def queue_next(*, project: Project, user: User, exclude_ids=(),
             held.save(update_fields=["expires_at"])
             return held.report
         rejected = list(exclude_ids)
+        # A random order's per-annotator permutation is folded into the SQL (see _candidate).
+        shuffled_for = user.pk if project.queue_order == Project.QueueOrder.RANDOM else None
         for _ in range(QUEUE_RETRIES):
-            shuffled_for = user.pk if project.queue_order == Project.QueueOrder.RANDOM else None
-            found = (_CANDIDATE.fetch(_queue_shape(project, user), project, shuffled_for,
-                                      user_id=user.pk, now=now) if not rejected
+            found = (_CANDIDATE.fetch(_queue_shape(project, shuffled_for), project,
+                                      shuffled_for, user_id=user.pk, now=now) if not rejected
                      else _candidate(project, shuffled_for, user_id=user.pk, now=now,
                                      rejected=rejected))
             report = found[0] if found else None
@@ -94,13 +95,12 @@ def _candidate(project: Project, shuffled_for: int | None, *, user_id: int, now,
     return candidates[:1]
 
 
-def _queue_shape(project: Project, user: User) -> tuple:
+def _queue_shape(project: Project, shuffled_for: int | None) -> tuple:
     """What the candidates' SQL depends on besides the user and the time: the project and
-    its queue settings (read by queue_candidates and required_annotations_expression), and the
-    user for the random order (each annotator's own permutation is folded into the SQL)."""
+    its queue settings (read by queue_candidates and required_annotations_expression), and
+    whose permutation a random order uses."""
     return (project.pk, project.queue_scope, project.queue_order, project.annotations_per_report,
-            project.double_read_fraction,
-            user.pk if project.queue_order == Project.QueueOrder.RANDOM else None)
+            project.double_read_fraction, shuffled_for)
 
 
 # The two queries of every report served, compiled once per process (core.db.CompiledQuery).
@@ -257,8 +257,8 @@ def annotation_submit(
     they have not answered (read in that same statement), for the next report's serving.
     """
     now = timezone.now()
-    found = (_LOCKED.fetch((), report_id=served.report_id, project_id=project.pk)
-             if project is not None else _LOCKED_ANYWHERE.fetch((), report_id=served.report_id))
+    found = (_LOCKED.fetch(("in project",), report_id=served.report_id, project_id=project.pk)
+             if project is not None else _LOCKED.fetch(("anywhere",), report_id=served.report_id))
     if not found:
         raise PermissionDenied(SERVED_ELSEWHERE)
     report = found[0]
@@ -329,7 +329,6 @@ def _facts(*, report_id: int, user_id: int, project_id: int, now):
 
 # Every answer runs these, compiled once per process (core.db.CompiledQuery).
 _LOCKED = CompiledQuery(_locked)
-_LOCKED_ANYWHERE = CompiledQuery(_locked)
 _FACTS = CompiledQuery(_facts)
 
 
