@@ -49,8 +49,9 @@ class Project(models.Model):
         "least as good on validation. 0 turns it off."
     )
     # The count of labels written (below) at which annotation next asks modeling whether a
-    # fast retrain is due; modeling moves it on when it starts a version or must wait, so a
-    # label write costs one row read, not a message, between checks.
+    # fast retrain is due. The label write that reaches it moves it `fast_retrain_every` on
+    # (one message per that many labels, even with no worker running); modeling sets it when
+    # it starts a version or must wait, so a label write costs no message between checks.
     fast_retrain_due_at = models.PositiveBigIntegerField(default=0)
     # One more for every reference label written or changed. The modeling app keeps this
     # number for each model version, so "labels since the last version" (the auto-retrain

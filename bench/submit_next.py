@@ -60,11 +60,43 @@ def prepare(n_reports: int, n_annotators: int) -> None:
     ReferenceLabelChange.objects.filter(report__project=project).delete()
     ReferenceLabel.objects.filter(report__project=project).delete()
     services.queue_flags_refresh(project=project)
+    _served_model(project)
     for i in range(n_annotators):
         user, _ = User.objects.get_or_create(username=f"bench-annotator-{i}")
         Membership.objects.get_or_create(project=project, user=user,
                                          defaults={"role": Role.ANNOTATOR})
     print(f"{project.reports.count()} reports in {SLUG}, {n_annotators} annotators")
+
+
+def _served_model(project) -> None:
+    """The project as annotators meet it in use: an active model whose prediction of every
+    report is shown as the suggestion (the fragment then renders the suggestion and its
+    probabilities). The version's files are not needed to serve what it predicted, so none
+    is trained here; its predictions are made up, one category per report."""
+    from django.db import connection
+
+    from core.models import JobStatus
+    from modeling.models import ModelVersion
+
+    if project.model_versions.filter(is_active=True).exists():
+        return
+    version = ModelVersion.objects.create(
+        project=project, number=1, base_model="bench", status=JobStatus.SUCCEEDED,
+        is_active=True, metrics={"served": "ensemble"})
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """WITH cats AS (SELECT id, code, row_number() OVER (ORDER BY code) - 1 AS k
+                             FROM annotation_category WHERE project_id = %s),
+                    probs AS (SELECT c.id, jsonb_object_agg(
+                                  o.code::text, CASE WHEN o.id = c.id THEN 0.91 ELSE 0.03 END)
+                              AS p FROM cats c CROSS JOIN cats o GROUP BY c.id)
+            INSERT INTO modeling_prediction
+                (report_id, model_version_id, category_id, probabilities, margin, ms, created)
+            SELECT r.id, %s, c.id, probs.p, 0.88, 5.0, now()
+            FROM annotation_report r
+            JOIN cats c ON c.k = r.id %% (SELECT count(*) FROM cats)
+            JOIN probs ON probs.id = c.id
+            WHERE r.project_id = %s""", [project.pk, version.pk, project.pk])
 
 
 def annotate(index: int, seconds: float, start_at: float, think, out):

@@ -130,6 +130,12 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web process and the worker share the file: wait for a lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
+elif env.bool("DB_PREPARED_STATEMENTS", default=True):
+    # Parameters bound by the server, so psycopg prepares a statement run five times on a
+    # connection: the annotate page's ten statements are then planned once per connection,
+    # not per answer (1-2 ms of each answer, see docs/benchmarks.md). Off for a PgBouncer in
+    # transaction mode without max_prepared_statements, which cannot keep them.
+    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

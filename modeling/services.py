@@ -302,9 +302,13 @@ def first_model_check(*, project: Project) -> str:
         tried = project.model_versions.filter(trigger=Trigger.FIRST).order_by(
             "-number").values_list("labels_written", flat=True).first()
         if tried is not None and tried >= locked.reference_labels_written:
+            _fast_due_at(locked, locked.reference_labels_written + 1)
             return "waiting for new labels since the last try"
         short = selectors.first_model_shortfall(project)
         if short:
+            # Asked again at the very next label: the first suggestions come as soon as the
+            # labels allow, not `fast_retrain_every` labels later.
+            _fast_due_at(locked, locked.reference_labels_written + 1)
             return f"waiting for labels ({short})"
         version = model_version_create(project=project, auto_promote=True, enqueue=False,
                                        trigger=Trigger.FIRST, fast=True)

@@ -125,14 +125,18 @@ def annotator_progress(project: Project, user) -> dict:
     and about how many reports are still waiting.
 
     Counting every answer of an annotator on every report served grows with their work (a
-    few ms at 2,000 answers), so their counts are taken once a minute (_answers_counted) and
+    few ms at 2,000 answers), so their counts are taken once a minute (_answers_count) and
     only the answers since are counted on each serve, through the (user, submitted_at)
     index. An answer whose transaction was still open when the counts were taken shows at
     the next minute's count.
     """
     today = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
-    queue = _queue_count(project)
-    mine = _answers_counted(project, user)
+    queue_key = f"ctir:queue-left:{project.pk}"
+    mine_key = f"ctir:my-answers:{project.pk}:{user.pk}"
+    # Both counts in one round trip to the cache: every report served reads them.
+    cached = cache.get_many([queue_key, mine_key])
+    queue = cached.get(queue_key) or _counted(queue_key, lambda: _queue_count(project))
+    mine = cached.get(mine_key) or _counted(mine_key, lambda: _answers_count(project, user))
     found = _PROGRESS.fetch((), project_id=project.pk, user_id=user.pk, today=today,
                             counted_at=mine["at"], queue_at=queue["at"],
                             since=min(mine["at"], queue["at"]))
@@ -158,19 +162,21 @@ def _progress(*, project_id: int, user_id: int, today, counted_at, queue_at, sin
                       queue_since=Count("id", filter=Q(submitted_at__gt=queue_at))))
 
 
-def _answers_counted(project: Project, user) -> dict:
-    """All the user's first answers in the project up to a moment, and today's; counted once
-    a minute (QUEUE_COUNT_SECONDS) and kept in the cache."""
-    key = f"ctir:my-answers:{project.pk}:{user.pk}"
-    counted = cache.get(key)
-    if counted is None:
-        at = timezone.now()
-        day = timezone.localtime(at).replace(hour=0, minute=0, second=0, microsecond=0)
-        done = _answers(project.pk, user.pk).filter(submitted_at__lte=at).aggregate(
-            total=Count("id"), today=Count("id", filter=Q(submitted_at__gte=day)))
-        counted = {"total": done["total"], "today": done["today"], "day": day, "at": at}
-        cache.set(key, counted, QUEUE_COUNT_SECONDS)
+def _counted(key: str, count) -> dict:
+    """A count taken now and kept in the cache for QUEUE_COUNT_SECONDS."""
+    counted = count()
+    cache.set(key, counted, QUEUE_COUNT_SECONDS)
     return counted
+
+
+def _answers_count(project: Project, user) -> dict:
+    """All the user's first answers in the project up to now, and today's (taken once a
+    minute, see annotator_progress)."""
+    at = timezone.now()
+    day = timezone.localtime(at).replace(hour=0, minute=0, second=0, microsecond=0)
+    done = _answers(project.pk, user.pk).filter(submitted_at__lte=at).aggregate(
+        total=Count("id"), today=Count("id", filter=Q(submitted_at__gte=day)))
+    return {"total": done["total"], "today": done["today"], "day": day, "at": at}
 
 
 # The reads of every report served, compiled once per process (core.db.CompiledQuery).
@@ -179,19 +185,14 @@ _PROGRESS = CompiledQuery(_progress)
 
 
 def _queue_count(project: Project) -> dict:
-    """About how many reports are still waiting in the project, counted once a minute.
+    """About how many reports are still waiting in the project (taken once a minute).
 
     The project-wide count of reports still in the queue is shared by every annotator (and,
     with CACHE_URL, every web process); each annotator's own answers since the count are
     subtracted, so the number still goes down as they work.
     """
-    key = f"ctir:queue-left:{project.pk}"
-    counted = cache.get(key)
-    if counted is None:
-        waiting = Report.objects.filter(project=project, in_queue=True)
-        counted = {"left": waiting.count(), "at": timezone.now()}
-        cache.set(key, counted, QUEUE_COUNT_SECONDS)
-    return counted
+    return {"left": Report.objects.filter(project=project, in_queue=True).count(),
+            "at": timezone.now()}
 
 
 def previous_annotation(project: Project, user, before_id: int | None = None):

@@ -51,16 +51,19 @@ def _answer(request, project):
             check_held = annotation.holds_another
     if not request.htmx:
         return redirect("annotate", slug=project.slug)
-    return _workspace(request, project, previous=None, partial=True, check_held=check_held)
+    return _workspace(request, project, previous=None, partial=True, check_held=check_held,
+                      categories=categories)
 
 
-def _workspace(request, project, *, previous, partial, check_held=True):
+def _workspace(request, project, *, previous, partial, check_held=True, categories=None):
     serving = services.report_serve(project=project, user=request.user, previous=previous,
                                     check_held=check_held)
     suggestion = serving.suggestion
     context = {"project": project, "is_admin": request.project_role == Role.ADMIN,
                "report": serving.report, "previous": previous,
-               "categories": project_selectors.categories_offered(project),
+               # An answer read them already: not a second trip to the cache.
+               "categories": (categories if categories is not None
+                              else project_selectors.categories_offered(project)),
                "progress": selectors.annotator_progress(project, request.user),
                "suggestion": suggestion, "token": serving.token,
                "selected": (previous.category.code if previous

@@ -60,6 +60,24 @@ def test_the_kth_label_asks_a_worker_after_its_commit(labelled_project, unlabell
     assert sent[1:] == [("modeling.tasks.fast_retrain", (project.pk,))]
 
 
+def test_without_a_worker_one_message_per_k_labels(project, unlabelled, sent,
+                                                   django_capture_on_commit_callbacks):
+    """Nobody takes the messages (worker down or busy): the label that reaches the due count
+    moves it K on itself, so K labels send one message, not K."""
+    every(project, 3)
+    for report in unlabelled[:7]:
+        with django_capture_on_commit_callbacks(execute=True):
+            label([report])
+    assert len(sent) == 3  # labels 1, 4 and 7
+    assert Project.objects.get(pk=project.pk).fast_retrain_due_at == 10
+    # A worker that finds the first model still short of labels asks again at the next one,
+    # so the first suggestions do not wait K labels more.
+    assert services.first_model_check(project=project).startswith("waiting for labels")
+    with django_capture_on_commit_callbacks(execute=True):
+        label(unlabelled[7:8])
+    assert len(sent) == 4
+
+
 def test_off_means_no_message(project, unlabelled, sent, django_capture_on_commit_callbacks):
     every(project, 0)
     with django_capture_on_commit_callbacks(execute=True):
