@@ -168,7 +168,10 @@ class Patient(models.Model):
         OTHER = "O", "Other"
         UNKNOWN = "U", "Unknown"
 
-    project = models.ForeignKey(Project, models.CASCADE, related_name="patients")
+    # No index of its own: patient_id_unique (project, pseudo_id) serves every lookup by
+    # project, and one index less is one less to keep on every patient an import writes.
+    project = models.ForeignKey(Project, models.CASCADE, related_name="patients",
+                                db_index=False)
     pseudo_id = models.CharField("patient id", max_length=64)
     sex = models.CharField(max_length=1, choices=Sex.choices, default=Sex.UNKNOWN)
     age = models.PositiveSmallIntegerField(
@@ -206,7 +209,10 @@ CHRONOLOGICAL = (models.F("procedure_date").asc(nulls_last=True), "accession")
 
 
 class Report(models.Model):
-    project = models.ForeignKey(Project, models.CASCADE, related_name="reports")
+    # No index of its own: the (project, ...) indexes below and report_accession_unique
+    # serve every lookup by project, and an import writes one index less per report.
+    project = models.ForeignKey(Project, models.CASCADE, related_name="reports",
+                                db_index=False)
     patient = models.ForeignKey(Patient, models.PROTECT, related_name="reports")
     accession = models.CharField(max_length=64)
     # None where the file gave none (a Label Studio, doccano or Prodigy export often has no
