@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from core.db import counter_add, insert_sql, table_and_columns
+from core.db import counter_add, insert_sql, prepared_cursor, table_and_columns
 from core.jobs import Outcome, handed_over
 from core.queue import broker_problem, send_on_commit
 
@@ -451,7 +451,7 @@ def _first_label_write(*, report: Report, label: ReferenceLabel,
     projects, written_col, every_col, due_col = table_and_columns(
         Project, "reference_labels_written", "fast_retrain_every", "fast_retrain_due_at")
     reports, split_col, queue_col = table_and_columns(Report, "split", "in_queue")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(
             f"""WITH label AS ({label_insert}),
             change AS ({change_insert}),

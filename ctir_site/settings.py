@@ -130,12 +130,14 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # The web process and the worker share the file: wait for a lock instead of failing.
     DATABASES["default"].setdefault("OPTIONS", {})["timeout"] = 20
-elif env.bool("DB_PREPARED_STATEMENTS", default=True):
-    # Parameters bound by the server, so psycopg prepares a statement run five times on a
-    # connection: the annotate page's ten statements are then planned once per connection,
-    # not per answer (1-2 ms of each answer, see docs/benchmarks.md). Off for a PgBouncer in
-    # transaction mode without max_prepared_statements, which cannot keep them.
-    DATABASES["default"].setdefault("OPTIONS", {})["server_side_binding"] = True
+# The statements of every answer on PostgreSQL (core.db.prepared_cursor) are prepared on
+# the server, planned once per connection instead of per answer. Off (0) behind a PgBouncer
+# in transaction mode without max_prepared_statements, which cannot keep them.
+CTIR_PREPARED_STATEMENTS = env.bool("DB_PREPARED_STATEMENTS", default=True)
+if CTIR_PREPARED_STATEMENTS and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+    # psycopg's threshold (Django turns it off by default). Only server-bound statements are
+    # ever prepared, so Django's own client-bound queries are unchanged.
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = 5
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

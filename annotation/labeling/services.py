@@ -10,7 +10,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
-from core.db import CompiledQuery, insert_sql, table_and_columns
+from core.db import CompiledQuery, insert_sql, prepared_cursor, table_and_columns
 
 from .. import services as annotation_services
 from ..double_reading import required_annotations
@@ -117,7 +117,7 @@ def _claim_if_room(*, report: Report, user: User, now, expires, need: int) -> bo
         ReportClaim, "report", "user", "expires_at")
     answers, a_report, a_user = table_and_columns(Annotation, "report", "user")
     at = ReportClaim._meta.get_field("expires_at")
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         # SQLite reads "SELECT ... ON CONFLICT" right only with a WHERE, which this has.
         cursor.execute(
             f"""INSERT INTO {claims} ({c_report}, {c_user}, {c_expires})
@@ -341,7 +341,7 @@ def _annotation_insert(annotation: Annotation, *, report: Report, user: User) ->
         return
     claims, c_report, c_user = table_and_columns(ReportClaim, "report", "user")
     insert, params = insert_sql(annotation)
-    with connection.cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(f"WITH released AS (DELETE FROM {claims} WHERE {c_report} = %s AND "
                        f"{c_user} = %s) {insert}", [report.pk, user.pk, *params])
         annotation.pk = cursor.fetchone()[0]
