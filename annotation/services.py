@@ -457,8 +457,8 @@ def _first_label_write(*, report: Report, label: ReferenceLabel,
             change AS ({change_insert}),
             drawn AS (UPDATE {categories} SET {drawn_col} = {drawn_col} + 1
                       WHERE id = %s AND %s RETURNING {drawn_col} AS n),
-            written AS (UPDATE {projects} SET {written_col} = {written_col} + 1,
-                               {due_col} = {_due_moved_sql(written_col, every_col, due_col)}
+            written AS (UPDATE {projects}
+                        SET {_labels_written_set_sql(written_col, every_col, due_col)}
                         WHERE id = %s RETURNING {written_col}, {every_col}, {due_col}),
             moved AS (UPDATE {reports}
                       SET {split_col} = COALESCE((SELECT {split_of_draw_sql('n')} FROM drawn),
@@ -466,7 +466,7 @@ def _first_label_write(*, report: Report, label: ReferenceLabel,
                           {queue_col} = {queue_col} AND NOT %s
                       WHERE id = %s AND (%s OR (%s AND {queue_col})))
             SELECT (SELECT id FROM label), (SELECT n FROM drawn), written.* FROM written""",
-            [*label_params, *change_params, label.category_id, draw, 1, 1,
+            [*label_params, *change_params, label.category_id, draw, 1, 1, 1,
              report.project_id, out, report.pk, draw, out])
         label.pk, drawn, total, every, due_at = cursor.fetchone()
     label._state.adding = False
@@ -486,26 +486,26 @@ def _labels_written_add(project_id: int, n: int) -> None:
     table, written, every, due = table_and_columns(
         Project, "reference_labels_written", "fast_retrain_every", "fast_retrain_due_at")
     with connection.cursor() as cursor:
-        cursor.execute(f"UPDATE {table} SET {written} = {written} + %s, "
-                       f"{due} = {_due_moved_sql(written, every, due)} "
+        cursor.execute(f"UPDATE {table} SET {_labels_written_set_sql(written, every, due)} "
                        f"WHERE id = %s RETURNING {written}, {every}, {due}",
                        [n, n, n, project_id])
         total, every_n, due_at = cursor.fetchone()
     _labels_written_due(project_id, total, every_n, due_at)
 
 
-def _due_moved_sql(written: str, every: str, due: str) -> str:
-    """The new fast_retrain_due_at of a label count update that adds %s (twice) labels: the
-    update that reaches the due count moves it `every` labels on, in the same statement, so
-    one label in `every` sends the fast-retrain message even while no worker takes it and
-    moves the count on itself (one message per label piled up in the queue before)."""
-    return (f"CASE WHEN {every} > 0 AND {written} + %s >= {due} "
-            f"THEN {written} + %s + {every} ELSE {due} END")
+def _labels_written_set_sql(written: str, every: str, due: str) -> str:
+    """The SET of a label count update that adds n labels (its three %s, each n): the count,
+    and the due count, which the update that reaches it moves `every` labels on in the same
+    statement, so one label in `every` sends the fast-retrain message even while no worker
+    takes it and moves the count on itself (one message per label piled up in the queue
+    before)."""
+    return (f"{written} = {written} + %s, {due} = CASE WHEN {every} > 0 AND {written} + %s "
+            f">= {due} THEN {written} + %s + {every} ELSE {due} END")
 
 
 def _labels_written_due(project_id: int, total: int, every: int, due_at: int) -> None:
     # The update moved the due count to total + every exactly when it reached it (see
-    # _due_moved_sql); a due count some other writer set to that very number sends one
+    # _labels_written_set_sql); a due count some other writer set to that very number sends one
     # more message, which only asks modeling to check.
     if every and due_at == total + every:
         reference_labels_due.send(sender=Project, project_id=project_id)
