@@ -216,6 +216,24 @@ def no_server_error(request):
         pytest.fail("the server answered 500: " + "; ".join(handler.seen[:3]))
 
 
+@pytest.fixture(autouse=True)
+def _requests_finished():
+    """After each test, wait until the live server has answered every request its pages
+    sent, before the test's database goes (pytest-django sets a live server's database up
+    first, so it is torn down after this). The Models page asks the workers' health after
+    it loads, and that answer waits up to a second before it reads the database: finished
+    later, in the next test, it found the database shut and logged a 500 there."""
+    import threading
+    import time
+
+    yield
+    deadline = time.monotonic() + 15.0
+    while time.monotonic() < deadline and any(
+            t.name.endswith("(process_request_thread)") and t.is_alive()
+            for t in threading.enumerate()):
+        time.sleep(0.02)
+
+
 # --- Models and a real worker ---------------------------------------------------------
 
 @pytest.fixture
