@@ -12,13 +12,19 @@ busy shared machine slows all three alike:
   in input order, no classifier head: what "a plain forward pass of the encoder" costs;
 - served: ``Classifier.load(folder).predict``, the folder's served candidate as a worker
   pre-labels with it (int8 encoder where the folder says so);
-- previous: the same folder without its int8 key and batches of 16, the code path before
-  issue 20: its encoder loads as "auto" loads it, fp32, or bf16 on a CPU with native bf16
-  (shown only when the folder serves an int8 encoder).
+- every report to BERT: the served folder without ``ensemble_skips_decided``, so the
+  ensemble asks BERT about every report (what the code served before that rule; shown
+  when the folder has it), to tell the rule's share of the gain from the encoder's;
+- previous: the same folder without its int8 key and without that rule, batches of 16,
+  the code path before issue 20: its encoder loads as "auto" loads it, fp32, or bf16 on
+  a CPU with native bf16 (shown when the folder has either key).
 
 Then the accuracy of served and previous on the demo test split (332) and on 600 reports
 of ``bench/heldout/unseen_en.py`` (seed 17, as bench/styles.py scores them), and whether
-the served test accuracy is the one the job stored in metrics.json (served = evaluated).
+the served test accuracy is the one the job stored in metrics.json (served = evaluated);
+and on how many reports of each set the served ensemble asked BERT, those sets and the
+other proxies for other hospitals (unseen styles, seed 7; unseen Japanese, seed 13): the
+rule's gain depends on how sure TF-IDF is of a department's reports.
 """
 
 import argparse
@@ -63,14 +69,31 @@ def reference_encoder(max_length: int):
     return run
 
 
-def as_before(folder: Path, tmp: Path) -> Path:
-    """A copy of ``folder`` without ``encoder_precision``: its encoder loads in fp32."""
-    copy = tmp / "fp32"
+LATER_KEYS = ("encoder_precision", "ensemble_skips_decided")  # what issue 20 added
+
+
+def without(folder: Path, tmp: Path, keys) -> Path:
+    """A copy of ``folder`` without the label_map.json ``keys``: it loads as a folder from
+    before them loads (fp32 or bf16 encoder; the ensemble asking BERT about every report)."""
+    copy = tmp / "-".join(keys)
     shutil.copytree(folder, copy)
     label_map = json.loads((copy / "label_map.json").read_text())
-    label_map.pop("encoder_precision", None)
+    for key in keys:
+        label_map.pop(key, None)
     (copy / "label_map.json").write_text(json.dumps(label_map))
     return copy
+
+
+def bert_asked(classifier, texts) -> int | None:
+    """On how many of ``texts`` the served ensemble asks BERT (None: it asks on all)."""
+    from modeling.ml.candidates import decided_without_bert
+    from modeling.ml.registry import Batch
+
+    ensemble = classifier.served
+    if not getattr(ensemble, "skip_decided", False):
+        return None
+    probs = ensemble.tfidf.probabilities(Batch(list(texts)))
+    return int((~decided_without_bert(probs, ensemble.bert_weight)).sum())
 
 
 def accuracy(classifier, rows, batch_size) -> tuple[float, int]:
@@ -91,15 +114,20 @@ def main():
     rows = generate_cohort()
     texts = [r.text for r in rows][:args.reports]
     label_map = json.loads((args.model_dir / "label_map.json").read_text())
-    int8 = label_map.get("encoder_precision") == "int8"
+    later = any(label_map.get(key) for key in LATER_KEYS)
+    previous = every = None
     with tempfile.TemporaryDirectory() as tmp:
         began = time.perf_counter()
         served = Classifier.load(args.model_dir)
         load_s = time.perf_counter() - began
         ways = {"reference": reference_encoder(label_map["max_length"]),
                 "served": lambda t: served.predict(t)}
-        if int8:
-            previous = Classifier.load(as_before(args.model_dir, Path(tmp)))
+        if label_map.get("ensemble_skips_decided"):
+            every = Classifier.load(without(args.model_dir, Path(tmp),
+                                            ["ensemble_skips_decided"]))
+            ways["every report to BERT"] = lambda t: every.predict(t)
+        if later:
+            previous = Classifier.load(without(args.model_dir, Path(tmp), LATER_KEYS))
             ways["previous"] = lambda t: previous.predict(t, batch_size=16)
         rates: dict[str, list[float]] = {name: [] for name in ways}
         for number in range(args.passes):
@@ -113,7 +141,7 @@ def main():
         when = f"{datetime.date.today()} | {machine()}"
         for name, r in rates.items():
             ratio = f"{median[name] / median['reference']:.2f}x the reference"
-            shown = previous if name == "previous" else served
+            shown = {"previous": previous, "every report to BERT": every}.get(name, served)
             print(f"| {name} ({_what(name, shown)}) | median **{median[name]:.1f}** "
                   f"reports/s of {args.passes} ({', '.join(f'{x:.1f}' for x in r)}) | "
                   f"{ratio} | {when} |")
@@ -122,16 +150,21 @@ def main():
             print(f"served / previous: **{median['served'] / median['previous']:.2f}x**; "
                   f"per pass: " + ", ".join(f"{a / b:.2f}x" for a, b in
                                             zip(rates["served"], rates["previous"], strict=True)))
+        asked = bert_asked(served, texts)
+        if asked is not None:
+            print(f"BERT asked about {asked} of the {len(texts)} timed reports")
         if args.accuracy:
-            _accuracies(args.model_dir, rows, served, previous if int8 else None)
+            _accuracies(args.model_dir, rows, served, previous)
 
 
 def _what(name, classifier) -> str:
     if name == "reference":
         return "base MiniLM, fp32, batches of 16, input order"
+    rule = ", BERT asked only where it counts" if getattr(classifier.served, "skip_decided",
+                                                         False) else ""
     if name == "previous":
         return f"{classifier.candidate}, encoder {classifier.encoder_precision}, batches of 16"
-    return f"{classifier.candidate}, encoder {classifier.encoder_precision}"
+    return f"{classifier.candidate}, encoder {classifier.encoder_precision}{rule}"
 
 
 def _accuracies(model_dir, rows, served, previous) -> None:
@@ -150,6 +183,20 @@ def _accuracies(model_dir, rows, served, previous) -> None:
         if name == "served":
             print(f"stored test accuracy {stored['accuracy']:.3f}: served = evaluated "
                   f"{'yes' if abs(stored['accuracy'] - test_acc) < 1e-9 else 'NO'}")
+    if not getattr(served.served, "skip_decided", False):
+        return
+    from bench.heldout.unseen import generate_unseen_reports
+    from bench.heldout.unseen_ja import generate_unseen_japanese_reports
+
+    for name, texts in (("demo test", [r.text for r in test]),
+                        ("unseen_en (600, seed 17)", [r.text for r in unseen]),
+                        ("unseen styles (600, seed 7)",
+                         [r.text for r in generate_unseen_reports(600, 7)]),
+                        ("unseen Japanese (600, seed 13)",
+                         [r.text for r in generate_unseen_japanese_reports(600, 13)])):
+        asked = bert_asked(served, texts)
+        print(f"| {name} | BERT asked about {asked} of {len(texts)} "
+              f"({asked / len(texts):.0%}) |")
 
 
 if __name__ == "__main__":

@@ -222,6 +222,9 @@ def candidate_rows(metrics: dict | None) -> list[dict]:
     for row in rows:
         if row["bert_weight"] is not None:
             row["tfidf_weight"] = 1.0 - row["bert_weight"]
+            if row.get("skip_decided") and row["bert_weight"] < 0.5:
+                # candidates.decided_without_bert: the lead BERT's share can overturn.
+                row["overturnable_lead"] = row["bert_weight"] / row["tfidf_weight"]
     return rows
 
 

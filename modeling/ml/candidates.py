@@ -73,6 +73,24 @@ def ensemble_probabilities(bert_probs: np.ndarray, tfidf_probs: np.ndarray,
     return np.where(np.asarray(unreadable, dtype=bool)[:, None], np.asarray(tfidf_probs), mean)
 
 
+def decided_without_bert(tfidf_probs: np.ndarray, bert_weight: float) -> np.ndarray:
+    """Per report, whether TF-IDF's vote alone fixes the ensemble's category, whatever BERT
+    says: TF-IDF's lead over its runner-up, at its share (1 - w), is larger than the most
+    BERT's share w can move two categories apart (w, a probability of 1 against 0). The
+    ensemble asks BERT only about the other reports (``skip_decided``): on a CPU the
+    encoder costs nearly all of a report's time, and most reports are clear cases.
+
+    Exact: for every such report the weighted mean's top category is TF-IDF's, so the
+    category served is the one the full ensemble would give. The small margin keeps
+    rounding from deciding a tie."""
+    probs = np.asarray(tfidf_probs, dtype=np.float64)
+    if probs.shape[1] < 2:
+        return np.ones(len(probs), dtype=bool)
+    top_two = np.sort(probs, axis=1)[:, -2:]
+    lead = top_two[:, 1] - top_two[:, 0]
+    return (1.0 - bert_weight) * lead > bert_weight + 1e-9
+
+
 def candidate_probabilities(name: str, logits: dict[str, np.ndarray],
                             temperatures: dict[str, float],
                             unreadable: np.ndarray | None = None,

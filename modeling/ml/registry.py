@@ -33,7 +33,7 @@ from .calibration import (
     fit_temperature,
     scaled_softmax,
 )
-from .candidates import BERT, CATALOGUE, ENSEMBLE, INFO, TFIDF, CandidateInfo
+from .candidates import BERT, CATALOGUE, ENSEMBLE, INFO, TFIDF, CandidateInfo, decided_without_bert
 from .candidates import ensemble_probabilities as _ensemble_probabilities
 from .coverage import unreadable_reports
 from .device import CPU, INT8, for_inference, predict_logits, quiet_transformers
@@ -69,6 +69,21 @@ class Batch:
         if name not in self._logits:
             self._logits[name] = candidate.logits(self)
         return self._logits[name]
+
+    def subset(self, keep: np.ndarray) -> Batch:
+        """The reports where ``keep`` is true, with their token ids and readability if
+        already worked out; their model time is added back to this batch's reports by
+        ``add_subset_time``. Logits are not carried over: an int8 encoder's depend on which
+        reports share its batches, and a job must score the subset as a worker will."""
+        index = np.flatnonzero(keep)
+        part = Batch([self.texts[i] for i in index],
+                     encoded=None if self.encoded is None else [self.encoded[i] for i in index],
+                     unreadable=None if self.unreadable is None else self.unreadable[index],
+                     batch_size=self.batch_size)
+        return part
+
+    def add_subset_time(self, keep: np.ndarray, part: Batch) -> None:
+        self.seconds[np.flatnonzero(keep)] += part.seconds
 
     def add_time(self, began: float) -> None:
         """Share the seconds since ``began`` equally among the reports."""
@@ -308,21 +323,29 @@ class TfidfCandidate(_TemperatureScaled):
 class Ensemble:
     """The weighted mean of BERT's and TF-IDF's calibrated probabilities, BERT's share
     fitted on validation (calibration.fit_ensemble_weight); TF-IDF's alone for a report the
-    tokenizer cannot read (candidates.ensemble_probabilities)."""
+    tokenizer cannot read (candidates.ensemble_probabilities).
+
+    With ``skip_decided`` (what a job fits since issue 20), BERT is asked only about the
+    reports whose category its share could change (candidates.decided_without_bert); the
+    others keep TF-IDF's probabilities, as unreadable reports do. Every figure a job stores
+    is computed through this same method, so what is served is what was evaluated, and
+    the categories are the full ensemble's. Folders written before load without it."""
 
     info = INFO[ENSEMBLE]
     # A folder without an ensemble records a share of 0.0, as fast folders always have.
     unfitted_settings: ClassVar[dict[str, Any]] = {"ensemble_bert_weight": 0.0}
     temperature = None  # its members are calibrated; the mean needs no temperature
 
-    def __init__(self, bert: FineTunedBert, tfidf: TfidfCandidate, bert_weight: float = 0.5):
+    def __init__(self, bert: FineTunedBert, tfidf: TfidfCandidate, bert_weight: float = 0.5,
+                 skip_decided: bool = False):
         self.bert = bert
         self.tfidf = tfidf
         self.bert_weight = float(bert_weight)
+        self.skip_decided = bool(skip_decided)
 
     @classmethod
     def fit(cls, job: Fitting, fitted: Mapping[str, Candidate]) -> Ensemble:
-        return cls(fitted[BERT], fitted[TFIDF])
+        return cls(fitted[BERT], fitted[TFIDF], skip_decided=True)
 
     def logits(self, batch: Batch) -> np.ndarray:
         # Log-probabilities: their softmax is the ensemble's (already calibrated) mean.
@@ -337,15 +360,26 @@ class Ensemble:
             np.asarray(targets, dtype=np.int64)[readable])
 
     def probabilities(self, batch: Batch) -> np.ndarray:
-        return _ensemble_probabilities(self.bert.probabilities(batch),
-                                       self.tfidf.probabilities(batch),
-                                       self.bert.unreadable(batch), self.bert_weight)
+        tfidf = self.tfidf.probabilities(batch)
+        if not self.skip_decided:
+            return _ensemble_probabilities(self.bert.probabilities(batch), tfidf,
+                                           self.bert.unreadable(batch), self.bert_weight)
+        asked = ~decided_without_bert(tfidf, self.bert_weight)
+        probs = np.array(tfidf, dtype=np.float64)
+        if asked.any():
+            part = batch.subset(asked)
+            probs[asked] = _ensemble_probabilities(
+                self.bert.probabilities(part), tfidf[asked], self.bert.unreadable(part),
+                self.bert_weight)
+            batch.add_subset_time(asked, part)
+        return probs
 
     def summary(self) -> dict[str, Any]:
-        return {"bert_weight": round(self.bert_weight, 4)}
+        return {"bert_weight": round(self.bert_weight, 4), "skip_decided": self.skip_decided}
 
     def settings(self) -> dict[str, Any]:
-        return {"ensemble_bert_weight": self.bert_weight}
+        return {"ensemble_bert_weight": self.bert_weight,
+                "ensemble_skips_decided": self.skip_decided}
 
     def save(self, folder: Path) -> None:
         pass  # nothing of its own: its share is a setting in label_map.json
@@ -358,7 +392,8 @@ class Ensemble:
     def load(cls, folder: Path, label_map: dict, *, device: Any, precision: str,
              members: Mapping[str, Candidate]) -> Ensemble:
         # Folders from before the fitted weight averaged the members equally.
-        return cls(members[BERT], members[TFIDF], label_map.get("ensemble_bert_weight", 0.5))
+        return cls(members[BERT], members[TFIDF], label_map.get("ensemble_bert_weight", 0.5),
+                   skip_decided=label_map.get("ensemble_skips_decided", False))
 
 
 REGISTRY: tuple[type[Candidate], ...] = (FineTunedBert, TfidfCandidate, Ensemble)

@@ -19,6 +19,8 @@ from modeling.ml.candidates import (
     ENSEMBLE,
     TFIDF,
     candidate_probabilities,
+    decided_without_bert,
+    ensemble_probabilities,
     select_served,
 )
 from modeling.ml.coverage import tokenizer_coverage
@@ -79,6 +81,41 @@ def test_the_ensemble_weighs_its_members_but_leaves_unreadable_reports_to_tfidf(
                                   np.array([False, True]), bert_weight=0.25)
     assert np.allclose(got[0], 0.25 * bert[0] + 0.75 * tfidf[0])  # 0.375 / 0.625: TF-IDF's
     assert np.allclose(got[1], tfidf[1])
+
+
+@pytest.mark.parametrize("bert_weight", [0.1, 0.25, 0.4, 0.5, 0.7])
+def test_a_report_decided_without_bert_gets_the_full_ensembles_category(bert_weight):
+    # Against every BERT vote a report can get, the worst ones included (all of BERT's
+    # probability on one category), the weighted mean's top category is TF-IDF's wherever
+    # decided_without_bert says so; and where it does not, some BERT vote ties or overturns
+    # it, so BERT really had to be asked.
+    rng = np.random.default_rng(7)
+    tfidf = rng.dirichlet(np.full(4, 0.3), size=3000)
+    decided = decided_without_bert(tfidf, bert_weight)
+    if bert_weight >= 0.5:
+        assert not decided.any()  # BERT's share can always overturn: it is always asked
+    else:
+        assert 0 < decided.sum() < len(tfidf)
+    top = tfidf.argmax(axis=1)
+    for bert in [rng.dirichlet(np.ones(4), size=len(tfidf))] + [
+            np.eye(4)[np.full(len(tfidf), k)] for k in range(4)]:
+        mixed = ensemble_probabilities(bert, tfidf, bert_weight=bert_weight)
+        assert (mixed.argmax(axis=1)[decided] == top[decided]).all()
+    runner_up = np.argsort(tfidf, axis=1)[:, -2]
+    worst = ensemble_probabilities(np.eye(4)[runner_up], tfidf, bert_weight=bert_weight)
+    rows = np.flatnonzero(~decided)
+    assert (worst[rows, runner_up[rows]] >= worst[rows, top[rows]] - 1e-9).all()
+
+
+def test_the_decided_rule_worked_by_hand():
+    # BERT 25%: TF-IDF must lead by more than 0.25 / 0.75 = 1/3.
+    tfidf = np.array([[0.60, 0.30, 0.05, 0.05],    # lead 0.30: BERT could overturn
+                      [0.70, 0.20, 0.05, 0.05],    # lead 0.50: decided
+                      [0.50, 0.50, 0.00, 0.00]])   # a tie: never decided
+    assert decided_without_bert(tfidf, 0.25).tolist() == [False, True, False]
+    # 0.25 * 1 + 0.75 * 0.30 = 0.475 for category 2 against 0.75 * 0.60 = 0.45: overturned.
+    mixed = ensemble_probabilities(np.eye(4)[[1, 1, 1]], tfidf, bert_weight=0.25)
+    assert mixed[0].argmax() == 1 and mixed[1].argmax() == 0
 
 
 def _member_probs(right_bert, right_tfidf):

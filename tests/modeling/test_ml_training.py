@@ -323,7 +323,11 @@ def test_the_served_ensemble_leaves_an_unreadable_report_to_tfidf(trained):
     _, parent, _ = trained
     japanese = "右肺上葉結節に対するCTガイド下生検。"
     english = "CT-guided procedure\nbiopsy of left upper lobe lung nodule. No complication."
-    ensemble = Classifier.load(parent / "v1", candidate="ensemble").predict([japanese, english])
+    classifier = Classifier.load(parent / "v1", candidate="ensemble")
+    # BERT asked about every report, so that only the unreadable rule leaves one to TF-IDF
+    # (a clear report is TF-IDF's anyway: the next test).
+    classifier.served.skip_decided = False
+    ensemble = classifier.predict([japanese, english])
     tfidf = Classifier.load(parent / "v1", candidate="tfidf").predict([japanese, english])
     assert ensemble[0]["probabilities"] == pytest.approx(tfidf[0]["probabilities"])
     assert ensemble[1]["probabilities"] != pytest.approx(tfidf[1]["probabilities"])
@@ -408,3 +412,50 @@ def test_a_job_in_bf16_on_the_cpu_serves_bf16_not_int8(tiny_base, tmp_path):
     assert "encoder_precision" not in label_map
     assert result["encoder_precision"] == "bf16" == result["precision"]
     assert _quantised_linears(Classifier.load(tmp_path / "v1", candidate="bert")) == 0
+
+
+def test_the_ensemble_asks_bert_only_where_its_share_could_change_the_category(
+        tiny_base, tmp_path):
+    import numpy as np
+
+    from modeling.ml.candidates import decided_without_bert
+    from modeling.ml.registry import Batch, Ensemble, FineTunedBert
+
+    _train_small(tiny_base, tmp_path / "v1", config=_config(seeds=1, precision="fp32"))
+    label_map = json.loads((tmp_path / "v1" / "label_map.json").read_text())
+    assert label_map["ensemble_skips_decided"] is True  # what a job writes now
+    loaded = Classifier.load(tmp_path / "v1", candidate="ensemble", precision="fp32")
+    assert loaded.served.skip_decided
+
+    asked_texts = []
+
+    class Recorded(FineTunedBert):
+        def logits(self, batch):
+            asked_texts.extend(batch.texts)
+            return super().logits(batch)
+
+    bert = loaded.members["bert"]
+    recorded = Recorded(model=bert.model, tokenizer=bert.tokenizer, max_length=bert.max_length,
+                        device=bert.device, precision=bert.precision,
+                        temperature=bert.temperature, served=bert.model)
+    tfidf = loaded.members["tfidf"]
+    # BERT at 25%, as on the demo: clear reports need no BERT, unclear ones do.
+    rows = _reports(4, 9) + [("CT-guided procedure. Biopsy and drainage.", 1),
+                             ("CT-guided procedure.", 2)]
+    texts = [t for t, _ in rows]
+    skipping = Ensemble(recorded, tfidf, bert_weight=0.25, skip_decided=True)
+    full = Ensemble(bert, tfidf, bert_weight=0.25, skip_decided=False)
+    got = skipping.probabilities(Batch(texts))
+    want = full.probabilities(Batch(texts))
+    tfidf_probs = tfidf.probabilities(Batch(texts))
+    decided = decided_without_bert(tfidf_probs, 0.25)
+    assert 0 < decided.sum() < len(texts)  # both kinds are in the batch
+    assert asked_texts == [t for t, d in zip(texts, decided, strict=True) if not d]
+    assert np.allclose(got[decided], tfidf_probs[decided])
+    assert np.allclose(got[~decided], want[~decided], atol=1e-5)
+    assert (got.argmax(axis=1) == want.argmax(axis=1)).all()  # the full ensemble's categories
+
+    # A folder from before the rule asks BERT about every report, as it was evaluated.
+    del label_map["ensemble_skips_decided"]
+    (tmp_path / "v1" / "label_map.json").write_text(json.dumps(label_map))
+    assert not Classifier.load(tmp_path / "v1", candidate="ensemble").served.skip_decided

@@ -155,6 +155,26 @@ def test_the_version_page_says_when_its_figures_are_the_int8_encoders(project, a
     assert "encoder-precision" not in login(admin_user).get(url).content.decode()
 
 
+def test_the_version_page_says_when_the_ensemble_asks_bert_only_where_it_counts(
+        project, admin_user, version, login):
+    import copy
+
+    url = reverse("model_detail", args=[project.slug, 1])
+    metrics = copy.deepcopy(CANDIDATE_METRICS)
+    metrics["candidates"]["ensemble"]["skip_decided"] = True
+    ModelVersion.objects.filter(pk=version.pk).update(status=JobStatus.SUCCEEDED,
+                                                      metrics=metrics)
+    page = login(admin_user).get(url).content.decode()
+    # BERT 25%: TF-IDF must lead by more than 0.25 / 0.75.
+    assert 'id="bert-asked"' in page and "by more than 0.33" in page
+    # An ensemble from before the rule, or one where BERT holds half the vote, asks always.
+    metrics["candidates"]["ensemble"]["bert_weight"] = 0.5
+    ModelVersion.objects.filter(pk=version.pk).update(metrics=metrics)
+    assert 'id="bert-asked"' not in login(admin_user).get(url).content.decode()
+    ModelVersion.objects.filter(pk=version.pk).update(metrics=CANDIDATE_METRICS)
+    assert 'id="bert-asked"' not in login(admin_user).get(url).content.decode()
+
+
 def test_the_web_process_never_imports_torch():
     code = (
         "import sys, django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE',"
