@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import redis
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.signals import request_finished, request_started
 from django.db import connection
 
 from annotation.models import Membership, Project, Role
@@ -216,22 +218,36 @@ def no_server_error(request):
         pytest.fail("the server answered 500: " + "; ".join(handler.seen[:3]))
 
 
+_answering: set = set()  # the live server's threads that are answering a request now
+
+
+def _request_started(**kwargs):
+    thread = threading.current_thread()
+    if thread.name.endswith("(process_request_thread)"):  # not the test client's calls
+        _answering.add(thread)
+
+
+def _request_finished(**kwargs):
+    _answering.discard(threading.current_thread())
+
+
+request_started.connect(_request_started, dispatch_uid="tests-answering")
+request_finished.connect(_request_finished, dispatch_uid="tests-answering")
+
+
 @pytest.fixture(autouse=True)
 def _requests_finished():
     """After each test, wait until the live server has answered every request its pages
     sent, before the test's database goes (pytest-django sets a live server's database up
     first, so it is torn down after this). The Models page asks the workers' health after
     it loads, and that answer waits up to a second before it reads the database: finished
-    later, in the next test, it found the database shut and logged a 500 there."""
-    import threading
-    import time
-
+    later, in the next test, it found the database shut and logged a 500 there. Only
+    requests being answered count: a kept-alive connection waiting idle does not."""
     yield
     deadline = time.monotonic() + 15.0
-    while time.monotonic() < deadline and any(
-            t.name.endswith("(process_request_thread)") and t.is_alive()
-            for t in threading.enumerate()):
+    while time.monotonic() < deadline and any(t.is_alive() for t in list(_answering)):
         time.sleep(0.02)
+    _answering.clear()
 
 
 # --- Models and a real worker ---------------------------------------------------------
