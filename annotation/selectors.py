@@ -321,6 +321,9 @@ def _in_date_order(reports, queryset, key) -> Iterator[list]:
 
 # --- Reports browser -------------------------------------------------------------------------
 
+# How many matches of a text search the reports page counts and lists (the API counts all).
+SEARCH_COUNT_CAP = 10_000
+
 REPORT_STATUSES = {
     "labelled": "With reference label",
     "unlabelled": "Without reference label",
@@ -336,9 +339,25 @@ class DeferredRows:
 
     def __init__(self, ids, shown, counted=None):
         self.ids, self.shown, self.counted = ids, shown, counted
+        self.cap: int | None = None
+        self.capped = False
+
+    def count_at_most(self, cap: int) -> "DeferredRows":
+        """Count no further than ``cap`` reports (the page then lists the first ``cap`` and
+        says there are more): a text search reads every text it counts, and a common word
+        in a million reports matches tens of thousands of them."""
+        self.cap = cap
+        return self
 
     def count(self) -> int:
-        return self.ids.count() if self.counted is None else self.counted()
+        if self.counted is not None:
+            return self.counted()
+        if self.cap is None:
+            return self.ids.count()
+        # Unordered, so PostgreSQL stops its scan at the cap-th match plus one.
+        found = self.ids.order_by()[:self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
 
     def __getitem__(self, window: slice) -> list[Report]:
         page = list(self.ids[window])

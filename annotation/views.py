@@ -326,11 +326,14 @@ def _hf_dataset_response(project, name, identifiers):
 def reports(request, slug):
     project = project_for(request, slug, ADMIN_ONLY)
     queryset, applied = selectors.reports_filtered(project, request.GET)
+    if "q" in applied:
+        queryset.count_at_most(selectors.SEARCH_COUNT_CAP)
     page = Paginator(queryset, 50).get_page(NavigationForm(request.GET).checked()["page"])
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "annotation/reports.html", {
         "project": project, "is_admin": True, "page": page, "applied": applied,
+        "capped": queryset.capped,
         "categories": Category.objects.filter(project=project),
         "names": selectors.category_names(project),
         "splits": Split.choices, "statuses": selectors.REPORT_STATUSES,

@@ -10,7 +10,7 @@ every case answered. Each page is fetched through Django's test client (the whol
 routing, session, role check, queries, template), the median of 5 after one untimed load;
 then the streamed CSV export of each project, read to its end.
 
-    .venv/bin/python bench/pages_1m.py [--reports 1000000]
+    .venv/bin/python bench/pages_1m.py [--reports 1000000] [--only search] [--no-export]
 """
 
 import argparse
@@ -168,6 +168,8 @@ def pages(slug: str) -> list[tuple[str, str]]:
              ("power planner", f"/p/{slug}/studies/power/?n_readers=4&n_cases=100"),
              ("reports browser", f"/p/{slug}/reports/"),
              ("reports, search", f"/p/{slug}/reports/?q=pleural"),
+             ("reports, search (an accession)", f"/p/{slug}/reports/?q=B0999990"),
+             ("reports, search (a word found nowhere)", f"/p/{slug}/reports/?q=xylophone"),
              ("reports, filter", f"/p/{slug}/reports/?split=test&status=labelled"),
              ("reports, page 5,000", f"/p/{slug}/reports/?page=5000"),
              ("annotate (next report)", f"/p/{slug}/annotate/")]
@@ -192,6 +194,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reports", type=int, default=1_000_000)
     parser.add_argument("--times", type=int, default=5)
+    parser.add_argument("--only", default="", help="only the pages whose name has this")
+    parser.add_argument("--no-export", dest="export", action="store_false")
     args = parser.parse_args()
     django_setup()
     prepare(args.reports)
@@ -206,11 +210,13 @@ def main():
     print(f"| page | {sizes[BIG]:,} reports (ms) | {sizes[DEMO]:,} reports (ms) | ratio |")
     print("|---|---|---|---|")
     for (name, big), (_, small) in zip(pages(BIG), pages(DEMO), strict=False):
+        if args.only not in name:
+            continue
         big_ms, status = timed(client, big, args.times)
         small_ms, small_status = timed(client, small, args.times)
         print(f"| {name} (`{big.split('/', 3)[3]}`) | {big_ms:.0f} ({status}) | "
               f"{small_ms:.0f} ({small_status}) | {big_ms / small_ms:.1f}x |", flush=True)
-    for slug in (BIG, DEMO):
+    for slug in (BIG, DEMO) if args.export else ():
         began = time.perf_counter()
         response = client.get(f"/p/{slug}/export.csv")
         chunks = iter(response.streaming_content)

@@ -9,7 +9,10 @@ same job at the throughput `bench/prelabel.py` measures. The job runs in a proce
 own, so its peak resident memory is the job's; a plain read of every report's text in the
 same order (what the job did before it read chunk by chunk) is timed beside it.
 
-    .venv/bin/python bench/prelabel_1m.py [--reports 1000000]
+    .venv/bin/python bench/prelabel_1m.py [--reports 1000000] [--model DIR]
+
+``--model DIR`` serves a trained folder instead (e.g. `bench/train_demo.py`'s, the served
+ensemble with its BERT), with the figures from its metrics.json.
 """
 
 import argparse
@@ -18,6 +21,7 @@ import json
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from _setup import ROOT, django_setup, machine
 
@@ -38,6 +42,8 @@ print(json.dumps({"seconds": time.perf_counter() - began, "status": run.status,
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--model", type=Path, default=None,
+                        help="a trained model folder to serve instead of the demo's")
     args = parser.parse_args()
     django_setup()
     import pages_1m
@@ -54,13 +60,16 @@ def main():
     ModelVersion.objects.filter(project=project, base_model__startswith="bench-prelabel").delete()
     fields = {f.name: getattr(source, f.name) for f in ModelVersion._meta.concrete_fields
               if f.name not in ("id", "project", "created_by", "is_active", "number")}
+    if args.model is not None:
+        fields["artifact_dir"] = str(args.model.resolve())
+        fields["metrics"] = json.loads((args.model / "metrics.json").read_text())
     number = project.model_versions.aggregate(n=Max("number"))["n"] + 1
     version = ModelVersion.objects.create(**{**fields, "project": project, "number": number,
                                              "base_model": f"bench-prelabel {source.base_model}"})
     run = PrelabelRun.objects.create(project=project, model_version=version)
     n = Report.objects.filter(project=project).count()
-    print(f"{n:,} reports; model v{number}: {source.metrics.get('served', 'bert')} from "
-          f"{source.artifact_dir}", flush=True)
+    print(f"{n:,} reports; model v{number}: {version.metrics.get('served', 'bert')} from "
+          f"{version.artifact_dir}", flush=True)
 
     # The reference: every text read in the job's order, no model, nothing written.
     began = time.perf_counter()
@@ -75,7 +84,7 @@ def main():
         raise SystemExit(child.stderr[-3000:])
     out = json.loads(child.stdout.strip().splitlines()[-1])
     written = Prediction.objects.filter(model_version=version).count()
-    print(f"| pre-label {n:,} reports ({source.metrics.get('served', 'bert')}, the job the "
+    print(f"| pre-label {n:,} reports ({version.metrics.get('served', 'bert')}, the job the "
           f"worker runs) | {out['seconds']:.0f} s ({out['done'] / out['seconds']:,.0f} "
           f"reports/s), {written:,} predictions written, status {out['status']}"
           f"{' ' + out['error'] if out['error'] else ''}, peak resident memory "

@@ -37,6 +37,31 @@ def test_filters(login, browsed, admin_user):
     assert accessions(client.get(url, {"status": "unlabelled"})) == []
 
 
+def test_a_search_counts_and_lists_up_to_its_cap_and_says_there_are_more(
+        login, browsed, admin_user, monkeypatch):
+    from annotation import selectors
+
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 3)
+    client = login(admin_user)
+    url = reverse("reports", args=[browsed.slug])
+    response = client.get(url, {"q": "report"})  # all 8 match
+    page = response.content.decode()
+    assert "More than 3 reports match; the first 3 are listed" in page
+    assert len(accessions(response)) == 3 and response.context["page"].paginator.num_pages == 1
+    # The first 3 in the list's order: the same as the first 3 of the whole list.
+    assert accessions(response) == accessions(client.get(url))[:3]
+    # At the cap or under it, the count is exact and says nothing more.
+    response = client.get(url, {"q": "report 1"})
+    assert accessions(response) == ["R0001"] and "More than" not in response.content.decode()
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 8)
+    assert "More than" not in client.get(url, {"q": "report"}).content.decode()
+    # Without a search, and in the API, every report is counted.
+    monkeypatch.setattr(selectors, "SEARCH_COUNT_CAP", 3)
+    assert client.get(url).context["page"].paginator.count == 8
+    api = client.get(reverse("api_reports", args=[browsed.slug]), {"q": "report"}).json()
+    assert api["count"] == 8
+
+
 def test_the_report_page_shows_everything_and_changes_keep_history(login, browsed, admin_user):
     client = login(admin_user)
     url = reverse("report_detail", args=[browsed.slug, browsed.reports.get(accession="R0002").pk])
