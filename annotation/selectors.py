@@ -15,6 +15,7 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from core import charts
+from core.db import SearchIContains
 
 from . import import_progress
 from .exporting import export_lines, report_lines, write_hf_dataset
@@ -402,7 +403,8 @@ def reports_filtered(project: Project, params) -> tuple[DeferredRows, dict]:
         applied["reference"] = value
     query = (params.get("q") or "").replace("\x00", "").strip()  # PostgreSQL refuses NUL
     if query:
-        reports = reports.filter(Q(text__icontains=query) | Q(accession__icontains=query))
+        reports = reports.filter(SearchIContains(F("text"), query)
+                                 | SearchIContains(F("accession"), query))
         applied["q"] = query
     # The prediction is joined for counting and paging only when a filter asks for it.
     predicted = _with_prediction(reports, project)

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
+from django.db.models.lookups import IContains
 from django.db.transaction import TransactionManagementError
 
 
@@ -43,6 +44,23 @@ def table_and_columns(model, *fields: str) -> tuple[str, ...]:
     qn = connection.ops.quote_name
     opts = model._meta
     return (qn(opts.db_table), *(qn(opts.get_field(f).column) for f in fields))
+
+
+class SearchIContains(IContains):
+    """`icontains` for a search box: the same matches for a term of ASCII characters, found
+    about twice as fast on PostgreSQL, where a rare term reads every text. Django writes
+    UPPER(text) LIKE UPPER(term), and UPPER under the database's libc locale maps each
+    character through the C library; under the "C" collation ILIKE folds A-Z alone (SQLite's
+    LIKE folds the same letters). An ASCII term can only match ASCII letters, so only a text
+    spelling one with a rare look-alike (the Kelvin sign for K, a dotless i) differs. Any
+    other term (Japanese, an accented letter) keeps Django's full Unicode case folding."""
+
+    def as_postgresql(self, compiler, connection):
+        if not (isinstance(self.rhs, str) and self.rhs.isascii()):
+            return self.as_sql(compiler, connection)
+        lhs, lhs_params = compiler.compile(self.lhs)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f'{lhs} COLLATE "C" ILIKE {rhs}', (*lhs_params, *rhs_params)
 
 
 @contextmanager
