@@ -76,11 +76,10 @@ class Batch:
         ``add_subset_time``. Logits are not carried over: an int8 encoder's depend on which
         reports share its batches, and a job must score the subset as a worker will."""
         index = np.flatnonzero(keep)
-        part = Batch([self.texts[i] for i in index],
+        return Batch([self.texts[i] for i in index],
                      encoded=None if self.encoded is None else [self.encoded[i] for i in index],
                      unreadable=None if self.unreadable is None else self.unreadable[index],
                      batch_size=self.batch_size)
-        return part
 
     def add_subset_time(self, keep: np.ndarray, part: Batch) -> None:
         self.seconds[np.flatnonzero(keep)] += part.seconds
