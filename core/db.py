@@ -69,8 +69,8 @@ class SearchIContains(IContains):
     UPPER(text) LIKE UPPER(term), and UPPER under the database's libc locale maps each
     character through the C library; under the "C" collation ILIKE folds A-Z alone (SQLite's
     LIKE folds the same letters). An ASCII term can only match ASCII letters, so only a text
-    spelling one with a rare look-alike (the Kelvin sign for K, a dotless i) differs. Any
-    other term (Japanese, an accented letter) keeps Django's full Unicode case folding."""
+    spelling one with a rare look-alike differs (a dotless i or a long s, which UPPER makes
+    I and S). Any other term (Japanese, an accented letter) keeps Django's full folding."""
 
     def as_postgresql(self, compiler, connection):
         if not (isinstance(self.rhs, str) and self.rhs.isascii()):
