@@ -174,6 +174,8 @@ def pages(slug: str) -> list[tuple[str, str]]:
              ("reports, search", f"/p/{slug}/reports/?q=pleural"),
              ("reports, search (an accession)", f"/p/{slug}/reports/?q=B0999990"),
              ("reports, search (a word found nowhere)", f"/p/{slug}/reports/?q=xylophone"),
+             # 胸水, pleural effusion in Japanese: a term without letter case.
+             ("reports, search (Japanese)", f"/p/{slug}/reports/?q=%E8%83%B8%E6%B0%B4"),
              ("reports, filter", f"/p/{slug}/reports/?split=test&status=labelled"),
              ("reports, page 5,000", f"/p/{slug}/reports/?page=5000"),
              ("annotate (next report)", f"/p/{slug}/annotate/")]

@@ -63,21 +63,29 @@ def one_snapshot():
         yield
 
 
+def _caseless(ch: str) -> bool:
+    return ch.upper() == ch.lower() == ch
+
+
 class SearchIContains(IContains):
-    """`icontains` for a search box: the same matches for a term of ASCII characters, found
-    about twice as fast on PostgreSQL, where a rare term reads every text. Django writes
-    UPPER(text) LIKE UPPER(term), and UPPER under the database's libc locale maps each
-    character through the C library; under the "C" collation ILIKE folds A-Z alone (SQLite's
-    LIKE folds the same letters). An ASCII term can only match ASCII letters, so only a text
-    spelling one with a rare look-alike differs (a dotless i or a long s, which UPPER makes
-    I and S). Any other term (Japanese, an accented letter) keeps Django's full folding."""
+    """`icontains` for a search box, with the same matches found two to four times as fast on
+    PostgreSQL, where a rare term reads every text. Django writes UPPER(text) LIKE UPPER(term),
+    and UPPER under the database's libc locale maps each character through the C library.
+    - A term without letters that have a case (Japanese, digits, an accession's punctuation)
+      has nothing to fold: LIKE under the "C" collation compares the bytes (4x).
+    - A term of ASCII letters and such characters: ILIKE under "C" folds A-Z alone (2x), as
+      SQLite's LIKE does. Its letters can only match ASCII letters, so only a text spelling
+      one with a rare look-alike differs (a dotless i or a long s, which UPPER makes I and S).
+    - Any other term (an accented or a full-width letter) keeps Django's full folding."""
 
     def as_postgresql(self, compiler, connection):
-        if not (isinstance(self.rhs, str) and self.rhs.isascii()):
+        term = self.rhs
+        if not (isinstance(term, str) and all(ch.isascii() or _caseless(ch) for ch in term)):
             return self.as_sql(compiler, connection)
+        operator = "LIKE" if all(_caseless(ch) for ch in term) else "ILIKE"
         lhs, lhs_params = compiler.compile(self.lhs)
         rhs, rhs_params = self.process_rhs(compiler, connection)
-        return f'{lhs} COLLATE "C" ILIKE {rhs}', (*lhs_params, *rhs_params)
+        return f'{lhs} COLLATE "C" {operator} {rhs}', (*lhs_params, *rhs_params)
 
 
 @contextmanager
